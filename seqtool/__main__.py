@@ -1,0 +1,3 @@
+from seqtool.cli.app import main
+
+main()

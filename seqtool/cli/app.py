@@ -1,0 +1,127 @@
+"""The Typer root: global options, subcommand registration, and the one place
+where library errors become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, Any, Optional
+
+import typer
+from typer import exceptions as typer_exc
+from typer._click import exceptions as click_exc
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..core import console
+from ..core.errors import SeqtoolError
+
+
+class SeqtoolGroup(TyperGroup):
+    """Runs the CLI in non-standalone mode so errors are reported our way."""
+
+    def main(self, args: Any = None, prog_name: Optional[str] = None, **extra: Any) -> Any:
+        extra.pop("standalone_mode", None)
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
+        console.configure(debug=debug)
+        try:
+            rv = super().main(args=argv, prog_name=prog_name or "seqtool", standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click_exc.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            console.error_line(f"{exc.format_message()}{hint}")
+            code = 2
+        except typer_exc.Abort:
+            console.error_line("interrupted")
+            code = 130
+        except click_exc.ClickException as exc:
+            console.error_line(exc.format_message())
+            code = exc.exit_code
+        except SeqtoolError as exc:
+            if console.is_debug():
+                traceback.print_exc()
+            console.error_line(exc.message)
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            console.error_line("interrupted")
+            code = 130
+        except BrokenPipeError:
+            _silence_stdout()
+            code = 0
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if console.is_debug():
+                raise
+            console.error_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            code = 1
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+        except ValueError:
+            pass
+        sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    # The reader went away (`seqtool sample | head -1`): stop quietly.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+app = typer.Typer(
+    cls=SeqtoolGroup,
+    name="seqtool",
+    help="Sequence models and text tools for the shell: n-gram and neural language models, "
+    "word vectors, TextRank summaries and text classifiers.\n\n"
+    "Data goes to stdout, progress and messages to stderr; '-' reads stdin.",
+    epilog="Examples:\n\n"
+    "  seqtool train-lm corpus.txt --cell gru\n\n"
+    "  seqtool sample --temp 0.8\n\n"
+    "  cat docs/*.txt | seqtool summarize - -n 3\n\n"
+    "  seqtool ngram train corpus.txt -n 3 --name tri && seqtool ngram score tri test.txt",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"seqtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress, logs and warnings.")] = False,
+) -> None:
+    console.configure(debug=debug, quiet=quiet)
+
+
+def _register() -> None:
+    from . import classify, embed, lm, models, ngram, sample, summarize
+
+    app.add_typer(ngram.app, name="ngram")
+    app.command("train-lm", **lm.COMMAND)(lm.train_lm)
+    app.command("sample", **sample.COMMAND)(sample.sample)
+    app.add_typer(embed.app, name="embed")
+    app.command("summarize", **summarize.COMMAND)(summarize.summarize)
+    app.add_typer(classify.app, name="classify")
+    app.add_typer(models.app, name="models")
+
+
+_register()
+
+
+def main() -> None:
+    app()

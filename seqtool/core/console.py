@@ -1,0 +1,111 @@
+"""stderr for humans, stdout for data.
+
+Progress bars and informational logs appear only when stderr is a terminal;
+warnings and errors always go to stderr (unless --quiet), one line each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import Any, Iterator
+
+_state = {"quiet": False, "debug": False, "force_progress": None}
+
+
+def configure(*, quiet: bool | None = None, debug: bool | None = None) -> None:
+    if quiet is not None:
+        _state["quiet"] = quiet
+    if debug is not None:
+        _state["debug"] = debug
+
+
+def is_debug() -> bool:
+    return bool(_state["debug"]) or os.environ.get("SEQTOOL_DEBUG") == "1"
+
+
+def is_quiet() -> bool:
+    return bool(_state["quiet"])
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def show_progress() -> bool:
+    """Progress bars only on an interactive stderr (override: SEQTOOL_PROGRESS=0/1)."""
+    env = os.environ.get("SEQTOOL_PROGRESS")
+    if env in ("0", "1"):
+        return env == "1"
+    return stderr_is_tty() and not is_quiet()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    if not is_quiet():
+        print(f"seqtool: warning: {message}", file=sys.stderr, flush=True)
+
+
+def info(message: str) -> None:
+    """A log line for people watching; hidden when stderr is not a terminal."""
+    if show_progress() or os.environ.get("SEQTOOL_VERBOSE") == "1":
+        print(f"seqtool: {message}", file=sys.stderr, flush=True)
+
+
+def error_line(message: str) -> None:
+    print(f"seqtool: error: {message}", file=sys.stderr, flush=True)
+
+
+def emit(line: str) -> None:
+    """Write one line of data to stdout."""
+    sys.stdout.write(line + "\n")
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+class _NoProgress:
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress(*columns: Any, transient: bool = True) -> Iterator[Any]:
+    """A rich Progress on stderr, or a do-nothing stand-in when it should not show."""
+    if not show_progress():
+        yield _NoProgress()
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    cols = columns or (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*cols, console=_stderr_console(), transient=transient) as bar:
+        yield bar

@@ -1,0 +1,290 @@
+"""Input readers and atomic writers.
+
+Inputs are paths, `-` (stdin), directories (read recursively, sorted) or glob
+patterns; `.gz` files are decompressed transparently (detected by their magic
+bytes). Text is streamed line by line, never read into one string, and every
+decoding problem names the file and the byte offset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import gzip
+import os
+import sys
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+from .errors import InputError, StoreError
+
+# A single line longer than this is refused rather than read into memory.
+MAX_LINE_BYTES = int(os.environ.get("SEQTOOL_MAX_LINE_BYTES", 16 * 1024 * 1024))
+# A .gz input may expand to at most this many times its compressed size once it
+# has produced 1 GiB (gzip bombs expand ~1000x; real text compresses ~3-10x).
+MAX_GZIP_RATIO = 200
+GZIP_RATIO_FLOOR = 1 << 30
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file path or stdin (`-`). `name` is what errors show."""
+
+    path: str
+
+    @property
+    def name(self) -> str:
+        return "<stdin>" if self.path == STDIN else self.path
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == STDIN
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def expand_inputs(specs: Iterable[str], *, allow_stdin: bool = True) -> list[Source]:
+    """Turn command-line inputs into a list of readable sources.
+
+    Directories expand to every non-hidden file below them (sorted), globs to
+    their sorted matches. A missing path or an empty glob is an InputError.
+    """
+    sources: list[Source] = []
+    for spec in specs:
+        if spec == STDIN:
+            if not allow_stdin:
+                raise InputError("reading from stdin ('-') is not supported here")
+            sources.append(Source(STDIN))
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise InputError(f"{spec}: directory contains no files")
+            sources.extend(Source(str(p)) for p in found)
+        elif path.exists():
+            if not path.is_file() and not _is_readable_special(path):
+                raise InputError(f"{spec}: not a regular file")
+            sources.append(Source(spec))
+        elif _has_magic(spec):
+            matches = sorted(m for m in glob.glob(spec, recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise InputError(f"{spec}: no files match this pattern")
+            sources.extend(Source(m) for m in matches)
+        else:
+            raise InputError(f"{spec}: no such file or directory")
+    return sources
+
+
+def _is_readable_special(path: Path) -> bool:
+    # Named pipes and /dev/stdin-like character devices are fine to stream.
+    import stat
+
+    mode = path.stat().st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+class _GzipGuard:
+    """Wraps a GzipFile to stop gzip bombs and turn zlib failures into InputErrors."""
+
+    def __init__(self, raw: IO[bytes], name: str, compressed_size: int | None):
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._name = name
+        self._limit = None
+        if compressed_size is not None:
+            self._limit = max(GZIP_RATIO_FLOOR, compressed_size * MAX_GZIP_RATIO)
+        self._read = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        try:
+            line = self._gz.readline(limit)
+        except EOFError:
+            raise InputError(f"{self._name}: truncated gzip file (ended before the end of the stream)") from None
+        except (OSError, zlib.error) as exc:
+            raise InputError(f"{self._name}: corrupt gzip data ({exc})") from None
+        self._read += len(line)
+        if self._limit is not None and self._read > self._limit:
+            raise InputError(
+                f"{self._name}: gzip data expands more than {MAX_GZIP_RATIO}x its size "
+                f"(over {self._limit >> 20} MiB); refusing a likely gzip bomb"
+            )
+        return line
+
+    def close(self) -> None:
+        self._gz.close()
+
+
+@contextlib.contextmanager
+def open_binary(source: Source) -> Iterator[object]:
+    """Yield an object with readline(limit) over the (decompressed) bytes of a source."""
+    if source.is_stdin:
+        raw = sys.stdin.buffer
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if head == b"\x1f\x8b":
+            guard = _GzipGuard(raw, source.name, None)
+            yield guard
+        else:
+            yield raw
+        return
+    try:
+        fh = open(source.path, "rb")
+    except IsADirectoryError:
+        raise InputError(f"{source.name}: is a directory, expected a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{source.name}: no such file or directory") from None
+    except PermissionError:
+        raise InputError(f"{source.name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{source.name}: cannot open ({exc.strerror})") from None
+    try:
+        head = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+        if head == b"\x1f\x8b":
+            size = os.fstat(fh.fileno()).st_size
+            guard = _GzipGuard(fh, source.name, size)
+            try:
+                yield guard
+            finally:
+                guard.close()
+        else:
+            yield fh
+    finally:
+        fh.close()
+
+
+def iter_source_lines(
+    source: Source,
+    *,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    keep_newlines: bool = False,
+    max_line_bytes: int | None = None,
+) -> Iterator[str]:
+    """Stream the lines of one source as str, CRLF and LF alike.
+
+    Lines are returned without their line ending unless keep_newlines, in
+    which case every line ends with exactly "\\n" (except possibly the last).
+    """
+    limit = max_line_bytes or MAX_LINE_BYTES
+    offset = 0
+    lineno = 0
+    with open_binary(source) as fh:
+        while True:
+            raw = fh.readline(limit + 1)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) > limit:
+                raise InputError(
+                    f"{source.name}: line {lineno} is longer than {limit >> 20} MiB "
+                    f"(SEQTOOL_MAX_LINE_BYTES raises the limit)"
+                )
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                raise InputError(f"{source.name}: binary data (NUL byte) at byte {offset + nul}; expected text")
+            try:
+                text = raw.decode(encoding, errors)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{source.name}: invalid {exc.encoding} at byte {offset + exc.start} (line {lineno}); "
+                    f"use --encoding or --errors replace"
+                ) from None
+            except LookupError:
+                raise InputError(f"unknown encoding: {encoding}") from None
+            offset += len(raw)
+            has_nl = text.endswith("\n")
+            text = text.rstrip("\n")
+            if text.endswith("\r"):
+                text = text[:-1]
+            if keep_newlines and has_nl:
+                text += "\n"
+            yield text
+
+
+def iter_lines(sources: Iterable[Source], **kwargs) -> Iterator[str]:
+    """The lines of several sources, one after another."""
+    for source in sources:
+        yield from iter_source_lines(source, **kwargs)
+
+
+def read_text(source: Source, **kwargs) -> str:
+    """A whole (document-sized) source as one string with LF line endings."""
+    return "".join(iter_source_lines(source, keep_newlines=True, **kwargs))
+
+
+def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]:
+    """Write to a temp file beside `path`, fsync, then rename over it.
+
+    On any error the temp file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": encoding, "newline": "\n"})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(directory)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        if exc.errno is not None and exc.strerror:
+            raise StoreError(f"{path}: write failed ({exc.strerror}); the previous file is untouched") from None
+        raise
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_write(path, "w") as fh:
+        fh.write(text)

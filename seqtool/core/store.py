@@ -1,0 +1,302 @@
+"""The model store: named models under SEQTOOL_HOME, written atomically.
+
+Layout::
+
+    $SEQTOOL_HOME/models/NAME -> .versions/NAME.STAMP   (relative symlink)
+    $SEQTOOL_HOME/models/.versions/NAME.STAMP/config.json, model.safetensors, ...
+    $SEQTOOL_HOME/checkpoints/NAME/...                   (training state)
+    $SEQTOOL_HOME/defaults.json                          (last trained model per kind)
+    $SEQTOOL_HOME/locks/NAME.lock
+
+A model version is built in a temporary directory and published by atomically
+replacing the NAME symlink, so a reader sees the old model or the new one,
+never a mixture, and a crash at any point leaves the previous model loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import ModelError, StoreError, UsageError
+from .io import atomic_write, fsync_dir
+
+MODEL_FORMAT = "seqtool-model"
+FORMAT_VERSION = 1
+KINDS = ("lm", "ngram", "vectors", "classifier")
+CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+KEEP_VERSIONS = 2  # the current one and the one before it (a reader may still be on it)
+
+
+def home() -> Path:
+    env = os.environ.get("SEQTOOL_HOME")
+    if env:
+        return Path(env).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "seqtool"
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".tmp", ".lock")):
+        raise UsageError(
+            f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (no '/', not starting with '.')"
+        )
+    return name
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+@dataclass
+class ModelInfo:
+    """A stored model: where its files are and what its config.json says."""
+
+    name: str
+    path: Path
+    config: dict
+
+    @property
+    def kind(self) -> str:
+        return self.config["kind"]
+
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+
+@dataclass
+class ModelDraft:
+    """A model being written: put files in `path`, fill `config`; committed on exit."""
+
+    name: str
+    kind: str
+    path: Path
+    config: dict = field(default_factory=dict)
+
+    def write_json(self, relative: str, data: object) -> None:
+        with open(self.path / relative, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=True)
+
+    def write_text(self, relative: str, text: str) -> None:
+        with open(self.path / relative, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+
+class ModelStore:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else home()
+        self.models = self.root / "models"
+        self.versions = self.models / ".versions"
+
+    # ---------------------------------------------------------------- paths
+    def checkpoint_dir(self, name: str, create: bool = True) -> Path:
+        path = self.root / "checkpoints" / validate_name(name)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def exists(self, name: str) -> bool:
+        return (self.models / validate_name(name)).exists()
+
+    # ---------------------------------------------------------------- locks
+    @contextlib.contextmanager
+    def lock(self, name: str, what: str = "model") -> Iterator[None]:
+        """Hold an exclusive lock on `name`; a second holder fails at once with a clear message."""
+        import fcntl
+
+        locks = self.root / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        path = locks / f"{validate_name(name)}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise StoreError(
+                    f"{what} '{name}' is in use by another seqtool process (pid {holder}); "
+                    f"wait for it to finish or choose another --name"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    # ---------------------------------------------------------------- write
+    @contextlib.contextmanager
+    def writer(self, name: str, kind: str, *, set_default: bool = True) -> Iterator[ModelDraft]:
+        """Build a new version of model `name` and publish it atomically on success."""
+        validate_name(name)
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}")
+        try:
+            self.versions.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", suffix=".tmp", dir=self.versions))
+        except OSError as exc:
+            raise StoreError(f"{self.models}: cannot write the model store ({exc.strerror})") from None
+        draft = ModelDraft(name, kind, tmp)
+        try:
+            yield draft
+            config = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
+                      "name": name, "created": _now(), "seqtool_version": _version(), **draft.config}
+            draft.write_json(CONFIG_FILE, config)
+            for item in tmp.iterdir():
+                with open(item, "rb") as fh:
+                    os.fsync(fh.fileno())
+            stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S") + f".{os.getpid()}.{os.urandom(3).hex()}"
+            final = self.versions / f"{name}.{stamp}"
+            os.rename(tmp, final)
+            link_tmp = self.models / f".{name}.{os.urandom(4).hex()}.link"
+            os.symlink(os.path.join(".versions", final.name), link_tmp)
+            os.replace(link_tmp, self.models / name)
+            fsync_dir(self.versions)
+            fsync_dir(self.models)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(f"model '{name}': saving failed ({exc.strerror or exc}); "
+                             f"the previous version is untouched") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._prune_versions(name, keep=final.name)
+        if set_default:
+            self.set_default(kind, name)
+
+    def _versions_of(self, name: str) -> list[Path]:
+        if not self.versions.is_dir():
+            return []
+        pattern = re.compile(re.escape(name) + r"\.\d{8}T\d{6}\.\d+\.[0-9a-f]{6}$")
+        return sorted((p for p in self.versions.iterdir() if pattern.match(p.name)),
+                      key=lambda p: p.stat().st_mtime)
+
+    def _prune_versions(self, name: str, keep: str) -> None:
+        old = [p for p in self._versions_of(name) if p.name != keep]
+        for path in old[: max(0, len(old) - (KEEP_VERSIONS - 1))]:
+            shutil.rmtree(path, ignore_errors=True)
+        # Drafts left by a process that was killed mid-save.
+        for path in self.versions.glob(f"{name}.*.tmp"):
+            try:
+                if _dt.datetime.now().timestamp() - path.stat().st_mtime > 24 * 3600:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
+
+    # ---------------------------------------------------------------- defaults
+    def _defaults(self) -> dict:
+        path = self.root / "defaults.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def set_default(self, kind: str, name: str) -> None:
+        data = self._defaults()
+        data[kind] = {"name": name, "time": _dt.datetime.now(_dt.timezone.utc).timestamp()}
+        with atomic_write(self.root / "defaults.json") as fh:
+            json.dump(data, fh, indent=1)
+
+    def default_name(self, kinds: Iterable[str]) -> str | None:
+        """The most recently trained model among `kinds` that still exists."""
+        data = self._defaults()
+        found = [(v.get("time", 0), v.get("name")) for k, v in data.items()
+                 if k in kinds and isinstance(v, dict)]
+        for _, name in sorted(found, reverse=True):
+            if isinstance(name, str) and _NAME.match(name) and (self.models / name).exists():
+                return name
+        return None
+
+    # ---------------------------------------------------------------- read
+    def open(self, name: str | None, kinds: Iterable[str], *, hint: str = "") -> ModelInfo:
+        """Find model `name` (or the default among `kinds`) and validate its config."""
+        kinds = tuple(kinds)
+        if name is None:
+            name = self.default_name(kinds)
+            if name is None:
+                raise ModelError(f"no {' or '.join(kinds)} model found in {self.models}" + (f"; {hint}" if hint else ""))
+        validate_name(name)
+        link = self.models / name
+        if not link.exists():
+            raise ModelError(f"model '{name}' not found in {self.models} (see: seqtool models list)")
+        real = link.resolve()
+        root = self.models.resolve()
+        if os.path.commonpath([real, root]) != str(root) or not real.is_dir():
+            raise ModelError(f"model '{name}': {link} points outside the model store; refusing to load it")
+        config = read_config(real / CONFIG_FILE, origin=f"model '{name}'")
+        if config["kind"] not in kinds:
+            raise ModelError(f"model '{name}' is a {config['kind']} model; this command needs a "
+                             f"{' or '.join(kinds)} model")
+        return ModelInfo(name, real, config)
+
+    def list(self) -> list[ModelInfo]:
+        infos = []
+        if not self.models.is_dir():
+            return infos
+        for entry in sorted(self.models.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            try:
+                infos.append(self.open(entry.name, KINDS))
+            except (ModelError, UsageError):
+                continue
+        return infos
+
+    def remove(self, name: str) -> None:
+        validate_name(name)
+        link = self.models / name
+        if not link.exists() and not link.is_symlink():
+            raise ModelError(f"model '{name}' not found in {self.models}")
+        with self.lock(name):
+            link.unlink() if link.is_symlink() else shutil.rmtree(link)
+            for path in self._versions_of(name):
+                shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(self.root / "checkpoints" / name, ignore_errors=True)
+        data = self._defaults()
+        cleaned = {k: v for k, v in data.items() if not (isinstance(v, dict) and v.get("name") == name)}
+        if cleaned != data:
+            with atomic_write(self.root / "defaults.json") as fh:
+                json.dump(cleaned, fh, indent=1)
+
+
+def read_config(path: Path, origin: str) -> dict:
+    """Read and validate a model's config.json (size, JSON, format, version, kind)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ModelError(f"{origin}: config.json is {size >> 20} MiB; refusing to read it")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{origin}: config.json is missing (not a seqtool model?)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"{origin}: config.json is corrupted (not valid JSON)") from None
+    except OSError as exc:
+        raise ModelError(f"{origin}: cannot read config.json ({exc.strerror})") from None
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{origin}: config.json is not a seqtool model config")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(f"{origin}: model format version {version!r} is not supported "
+                         f"(this seqtool reads version {FORMAT_VERSION}; upgrade seqtool or retrain)")
+    if data.get("kind") not in KINDS:
+        raise ModelError(f"{origin}: unknown model kind {data.get('kind')!r}")
+    return data

@@ -1,0 +1,93 @@
+"""Validated safetensors I/O: a corrupted or hostile file is refused before
+anything is allocated for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+from .errors import ModelError
+
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                "U8": 1, "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def check_safetensors(path: str | os.PathLike, origin: str | None = None) -> dict:
+    """Validate the header of a safetensors file against the file's real size.
+
+    Returns the header (tensor name -> {dtype, shape, data_offsets}).
+    """
+    path = Path(path)
+    origin = origin or str(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ModelError(f"{origin}: model.safetensors is truncated (no header)")
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER_BYTES or 8 + n > size:
+                raise ModelError(f"{origin}: model.safetensors header claims {n} bytes but the file has {size}; "
+                                 f"the file is truncated or corrupted")
+            raw = fh.read(n)
+    except FileNotFoundError:
+        raise ModelError(f"{origin}: model.safetensors is missing") from None
+    except OSError as exc:
+        raise ModelError(f"{origin}: cannot read model.safetensors ({exc.strerror})") from None
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"{origin}: model.safetensors header is corrupted") from None
+    if not isinstance(header, dict):
+        raise ModelError(f"{origin}: model.safetensors header is corrupted")
+    data_size = size - 8 - n
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            begin, end = spec["data_offsets"]
+            count = 1
+            for dim in spec["shape"]:
+                if not isinstance(dim, int) or dim < 0:
+                    raise ValueError
+                count *= dim
+            nbytes = count * _DTYPE_BYTES[spec["dtype"]]
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"{origin}: model.safetensors has a malformed entry for {name!r}") from None
+        if not (0 <= begin <= end <= data_size) or end - begin != nbytes:
+            raise ModelError(f"{origin}: tensor {name!r} claims {nbytes} bytes beyond the file's {data_size}; "
+                             f"the file is truncated or corrupted")
+    return header
+
+
+def load_tensors(path: str | os.PathLike, framework: str = "pt", device: str = "cpu",
+                 origin: str | None = None) -> dict:
+    """Load all tensors after validating the header ('pt' for torch, 'np' for numpy)."""
+    check_safetensors(path, origin)
+    try:
+        if framework == "np":
+            from safetensors.numpy import load_file
+
+            return load_file(str(path))
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device=device)
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelError(f"{origin or path}: model.safetensors could not be read ({exc})") from None
+
+
+def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
+                 metadata: dict | None = None) -> None:
+    """Write tensors (into a store draft directory, or atomically elsewhere)."""
+    from .io import atomic_write
+
+    if framework == "np":
+        from safetensors.numpy import save
+    else:
+        from safetensors.torch import save
+    data = save({k: (v.contiguous() if framework != "np" else v) for k, v in tensors.items()}, metadata=metadata)
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)

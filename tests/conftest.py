@@ -1,0 +1,51 @@
+"""Shared fixtures: every test gets its own SEQTOOL_HOME, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO / "corpora"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def seqtool_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("seqtool-home")
+    monkeypatch.setenv("SEQTOOL_HOME", str(home))
+    monkeypatch.delenv("SEQTOOL_PROGRESS", raising=False)
+    from seqtool.core import console
+
+    console.configure(quiet=False, debug=False)
+    return home
+
+
+class Runner:
+    """Drive the CLI in-process; stdout and stderr are kept apart."""
+
+    def __init__(self):
+        self._runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | bytes | None = None):
+        from seqtool.cli.app import app
+
+        return self._runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> Runner:
+    return Runner()
+
+
+@pytest.fixture
+def shakespeare_small(tmp_path) -> Path:
+    """The first 2,000 lines of the bundled Tiny Shakespeare."""
+    src = CORPORA / "tinyshakespeare.txt"
+    out = tmp_path / "shakespeare-small.txt"
+    with open(src, encoding="utf-8") as fh:
+        out.write_text("".join(line for _, line in zip(range(2000), fh)), encoding="utf-8")
+    return out
