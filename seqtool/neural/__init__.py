@@ -1,0 +1,1 @@
+"""Neural sequence models (PyTorch): language models and the shared training runtime."""

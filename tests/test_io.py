@@ -1,0 +1,149 @@
+import gzip
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqtool.core import io as sio
+from seqtool.core.errors import InputError, StoreError
+from seqtool.core.io import Source, atomic_write, expand_inputs, iter_lines, iter_source_lines, read_text
+
+HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def lines_of(path, **kw):
+    return list(iter_source_lines(Source(str(path)), **kw))
+
+
+def test_crlf_lf_and_lone_final_line(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_bytes(b"one\r\ntwo\nthree")
+    assert lines_of(p) == ["one", "two", "three"]
+    assert lines_of(p, keep_newlines=True) == ["one\n", "two\n", "three"]
+
+
+def test_gzip_is_transparent_whatever_the_name(tmp_path):
+    p = tmp_path / "corpus.bin"
+    p.write_bytes(gzip.compress("α\nβ\n".encode()))
+    assert lines_of(p) == ["α", "β"]
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path):
+    p = tmp_path / "c.txt.gz"
+    p.write_bytes(gzip.compress(b"hello world\n" * 1000)[:-30])
+    with pytest.raises(InputError, match=r"c\.txt\.gz: truncated gzip"):
+        lines_of(p)
+
+
+def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    p = tmp_path / "bomb.gz"
+    p.write_bytes(gzip.compress(b"a b c d\n" * (2 << 20)))
+    with pytest.raises(InputError, match="gzip bomb"):
+        lines_of(p)
+
+
+def test_invalid_utf8_names_file_and_byte_offset(tmp_path):
+    p = tmp_path / "bad.txt"
+    p.write_bytes(b"fine\nalso fine\nbad \xff here\n")
+    with pytest.raises(InputError) as err:
+        lines_of(p)
+    assert str(err.value).startswith(f"{p}: invalid utf-8 at byte 19 (line 3)")
+    assert lines_of(p, errors="replace")[2] == "bad \ufffd here"
+    assert lines_of(p, encoding="latin-1")[2] == "bad ÿ here"
+
+
+def test_binary_file_is_refused(tmp_path):
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"abc\x00def")
+    with pytest.raises(InputError, match="binary data"):
+        lines_of(p)
+
+
+def test_giant_line_is_refused_with_a_limit(tmp_path):
+    p = tmp_path / "long.txt"
+    p.write_bytes(b"x" * 5000)
+    with pytest.raises(InputError, match="line 1 is longer than"):
+        lines_of(p, max_line_bytes=1000)
+
+
+def test_expand_dirs_globs_and_errors(tmp_path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "b.txt").write_text("b")
+    (tmp_path / "d" / "sub" / "a.txt").write_text("a")
+    (tmp_path / "d" / ".hidden").write_text("h")
+    got = [s.path for s in expand_inputs([str(tmp_path / "d")])]
+    assert got == [str(tmp_path / "d" / "b.txt"), str(tmp_path / "d" / "sub" / "a.txt")]
+    assert [s.path for s in expand_inputs([str(tmp_path / "d" / "*.txt")])] == [str(tmp_path / "d" / "b.txt")]
+    assert expand_inputs(["-"]) == [Source("-")]
+    with pytest.raises(InputError, match="no such file"):
+        expand_inputs([str(tmp_path / "missing.txt")])
+    with pytest.raises(InputError, match="no files match"):
+        expand_inputs([str(tmp_path / "*.nothing")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="contains no files"):
+        expand_inputs([str(tmp_path / "empty")])
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as fh:
+            fh.write("partial")
+            raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.txt"]
+    with atomic_write(target) as fh:
+        fh.write("new")
+    assert target.read_text() == "new"
+
+
+def test_disk_full_is_a_store_error_and_keeps_old_file(tmp_path, monkeypatch):
+    import errno
+
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StoreError, match="No space left on device"):
+        with atomic_write(target) as fh:
+            fh.write("new")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
+
+
+line_text = st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)))
+
+
+@HYP
+@given(lines=st.lists(line_text, min_size=1, max_size=20), ending=st.sampled_from(["\n", "\r\n"]),
+       final=st.booleans(), compress=st.booleans())
+def test_any_unicode_lines_round_trip(tmp_path, lines, ending, final, compress):
+    data = ending.join(lines) + (ending if final else "")
+    raw = data.encode("utf-8")
+    p = tmp_path / "f.txt"
+    p.write_bytes(gzip.compress(raw) if compress else raw)
+    normalized = data.replace("\r\n", "\n")
+    expected = normalized.split("\n")
+    if normalized.endswith("\n") or normalized == "":
+        expected.pop()
+    assert list(iter_lines([Source(str(p))])) == expected
+    assert read_text(Source(str(p))) == normalized
+
+
+@HYP
+@given(blob=st.binary(max_size=300))
+def test_random_bytes_either_decode_or_fail_cleanly(tmp_path, blob):
+    p = tmp_path / "r.bin"
+    p.write_bytes(blob)
+    try:
+        got = lines_of(p)
+    except InputError as exc:
+        assert str(exc).startswith(str(p)) and "\n" not in str(exc)
+    else:
+        assert all("\n" not in line for line in got)
+        assert len(got) == blob.count(b"\n") + (0 if blob.endswith(b"\n") or not blob else 1)
