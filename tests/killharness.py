@@ -1,0 +1,75 @@
+"""SIGKILL a seqtool command at random moments and check that nothing was lost.
+
+`make test` runs a few trials per command; `make torture` runs
+SEQTOOL_KILL_TRIALS (200) of them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KILL_TRIALS = int(os.environ.get("SEQTOOL_KILL_TRIALS", "3"))
+
+
+@dataclass
+class KillReport:
+    trials: int = 0
+    killed: int = 0
+    finished: int = 0
+    delays: list = field(default_factory=list)
+
+
+def run_seqtool(args, env, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seqtool", *map(str, args)], env=env,
+                          capture_output=True, text=True, **kwargs)
+
+
+def kill_trials(args, env, *, trials: int, max_delay: float, check, seed: int = 0,
+                min_delay: float = 0.0) -> KillReport:
+    """Start `seqtool ARGS`, SIGKILL it after a random delay, then call check()."""
+    rng = random.Random(seed)
+    report = KillReport()
+    for _ in range(trials):
+        delay = rng.uniform(min_delay, max_delay)
+        proc = subprocess.Popen([sys.executable, "-m", "seqtool", *map(str, args)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            report.killed += 1
+        else:
+            report.finished += 1
+        proc.wait()
+        report.trials += 1
+        report.delays.append(round(delay, 3))
+        check()
+    return report
+
+
+def assert_store_intact(home: Path) -> list[str]:
+    """Every published model loads its config and passes the safetensors checks;
+    no draft is published. Returns the model names."""
+    from seqtool.core.store import KINDS, ModelStore
+    from seqtool.core.tensors import check_safetensors
+
+    store = ModelStore(home)
+    names = []
+    models = home / "models"
+    if not models.is_dir():
+        return names
+    for entry in sorted(models.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        assert entry.is_symlink(), f"{entry} is not a published version link"
+        info = store.open(entry.name, KINDS)
+        for tensor_file in info.path.glob("*.safetensors"):
+            check_safetensors(tensor_file)
+        names.append(entry.name)
+    return names
