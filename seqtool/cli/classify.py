@@ -1,22 +1,257 @@
-"""seqtool classify: recurrent text classifiers."""
+"""seqtool classify: recurrent text classifiers (train, predict, eval, cv)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, List, Optional
 
 import typer
 
-from ..core.errors import NotBuiltError
+from ..core import console
+from ..classify.options import DEFAULTS as D
+from .options import DeviceOpt, EncodingOpt, ErrorsOpt, JsonOpt, ModelOpt, NameOpt, SeedOpt, check_errors_mode
 
 app = typer.Typer(
     help="Text classification with recurrent networks: train, predict, eval, cross-validate.",
     epilog="Examples:\n\n  seqtool classify train reviews.tsv --name sentiment\n\n"
-    "  cat new.txt | seqtool classify predict - --prob",
+    "  cat new.txt | seqtool classify predict - --prob\n\n"
+    "  seqtool classify eval test.tsv --model sentiment --json\n\n"
+    "  seqtool classify cv reviews.tsv --folds 10",
     no_args_is_help=True,
 )
 
+DataArg = Annotated[str, typer.Argument(help="Labelled data: a file, '-' or a folder with one subfolder per label.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="auto, tsv, csv, jsonl, fasttext (__label__X text), "
+                                        "space (LABEL text) or folder (DATA/LABEL/*.txt).")]
+TextColOpt = Annotated[Optional[str], typer.Option("--text-col", help="Text column: a header name or a number "
+                                                   "from 1 (TSV/CSV), or a JSON key.")]
+LabelColOpt = Annotated[Optional[str], typer.Option("--label-col", help="Label column: a header name or a number "
+                                                    "from 1 (TSV/CSV), or a JSON key.")]
+CellOpt = Annotated[str, typer.Option("--cell", help="Recurrent cell: lstm, gru or rnn.")]
+BidiOpt = Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read the text both ways.")]
+LayersOpt = Annotated[int, typer.Option("--layers", help="Stacked recurrent layers.")]
+HiddenOpt = Annotated[int, typer.Option("--hidden", help="Hidden units per direction.")]
+EmbOpt = Annotated[int, typer.Option("--emb", help="Word embedding size (taken from --embeddings when given).")]
+DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout on embeddings and pooled features.")]
+PoolingOpt = Annotated[str, typer.Option("--pooling", help="Over time: max, mean or last (final states).")]
+NgramsOpt = Annotated[int, typer.Option("--ngrams", help="Linear bag-of-n-grams path up to this order "
+                                        "(0 turns it off).")]
+EmbeddingsOpt = Annotated[Optional[str], typer.Option("--embeddings", help="Pretrained word vectors "
+                                                      "(a stored vectors model or a vectors file).")]
+FreezeOpt = Annotated[bool, typer.Option("--freeze", help="Keep the pretrained vectors fixed.")]
+EpochsOpt = Annotated[int, typer.Option("--epochs", help="Most epochs (early stopping usually ends sooner).")]
+PatienceOpt = Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better "
+                                          "validation accuracy.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Examples per batch.")]
+LrOpt = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
+ValidOpt = Annotated[Optional[str], typer.Option("--valid", help="Validation data for early stopping "
+                                                 "(default: hold out --valid-split of DATA).")]
+ValidSplitOpt = Annotated[float, typer.Option("--valid-split", help="Fraction of DATA held out (stratified) "
+                                              "when there is no --valid.")]
+MaxLenOpt = Annotated[int, typer.Option("--max-len", help="Tokens kept per text (the rest is cut).")]
+
+
+def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
+    from ..classify.data import ReadOptions
+
+    return ReadOptions(format=format, text_col=text_col, label_col=label_col, encoding=encoding,
+                       errors=check_errors_mode(errors))
+
+
+def _train_options(**kw):
+    from ..classify.train import TrainOptions
+
+    kw["seed"] = 0 if kw.get("seed") is None else kw["seed"]
+    return TrainOptions(**kw)
+
 
 @app.command()
-def train(data: Annotated[str, typer.Argument(help="Labelled data file or folder.")]) -> None:
-    """Train a classifier."""
-    raise NotBuiltError("seqtool classify train is not built yet (issue #7)")
+def train(
+    data: DataArg,
+    format: FormatOpt = "auto",
+    text_col: TextColOpt = None,
+    label_col: LabelColOpt = None,
+    cell: CellOpt = D.cell,
+    bidirectional: BidiOpt = D.bidirectional,
+    layers: LayersOpt = D.layers,
+    hidden: HiddenOpt = D.hidden,
+    emb: EmbOpt = D.emb,
+    dropout: DropoutOpt = D.dropout,
+    pooling: PoolingOpt = D.pooling,
+    ngrams: NgramsOpt = D.ngrams,
+    embeddings: EmbeddingsOpt = None,
+    freeze: FreezeOpt = False,
+    epochs: EpochsOpt = D.epochs,
+    patience: PatienceOpt = D.patience,
+    batch_size: BatchOpt = D.batch_size,
+    lr: LrOpt = D.lr,
+    valid: ValidOpt = None,
+    valid_split: ValidSplitOpt = D.valid_split,
+    max_len: MaxLenOpt = D.max_len,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    name: NameOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted training of --name.")] = False,
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    json: JsonOpt = False,
+) -> None:
+    """Train a classifier; the best epoch (by validation accuracy) is kept in the model store.
+
+    Ctrl-C saves a checkpoint and exits with code 130; --resume continues from it.
+    The defaults are a tested recipe for sentence classification.
+    """
+    from ..classify.api import train_model
+    from ..classify.train import make_report
+
+    read = _read_options(format, text_col, label_col, encoding, errors)
+    opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
+                          dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
+                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                          valid_split=valid_split, max_len=max_len, seed=seed, device=device)
+    summary = train_model(data, read=read, opts=opts, valid_path=valid, name=name, resume=resume,
+                          report=make_report(json_lines=json))
+    if summary.pop("rank"):  # under torchrun only rank 0 reports
+        return
+    if json:
+        console.emit_json({"event": "done", **summary})
+    else:
+        console.emit(f"{summary['model']}\tvalid_accuracy\t{summary['valid_accuracy']:.4f}\tbest_epoch\t"
+                     f"{summary['best_epoch']}\tepochs\t{summary['epochs']}\tseconds\t{summary['seconds']}")
+
+
+@app.command()
+def predict(
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="Files, or '-' for stdin (the default).")] = None,
+    model: ModelOpt = None,
+    prob: Annotated[bool, typer.Option("--prob", help="Print each label's probability after it.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Print the K most likely labels.")] = 1,
+    device: DeviceOpt = "cpu",
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    json: JsonOpt = False,
+) -> None:
+    """Label each input line: one output line per input line, in order, as lines arrive.
+
+    Text output is the label (with --prob: label TAB probability; with --top-k K:
+    K such columns); an empty input line gives an empty output line.
+    """
+    import sys
+
+    from ..classify import saved
+    from ..classify.predict import format_prediction, predict_stream
+    from ..core.device import resolve_device
+    from ..core.errors import UsageError
+    from ..core.io import expand_inputs
+
+    if top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    device = resolve_device(device)
+    clf = saved.load(model, device=device)
+    sources = expand_inputs(inputs or ["-"])
+    for chunk in predict_stream(clf, sources, top_k=top_k, device=device, encoding=encoding,
+                                errors=check_errors_mode(errors)):
+        for pred in chunk:
+            out = format_prediction(pred, prob=prob, top_k=top_k, as_json=json)
+            console.emit_json(out) if json else console.emit(out)
+        # Flushed per chunk so a pipeline sees each answer as soon as it exists.
+        sys.stdout.flush()
+
+
+@app.command("eval")
+def eval_(
+    data: DataArg,
+    model: ModelOpt = None,
+    format: FormatOpt = "auto",
+    text_col: TextColOpt = None,
+    label_col: LabelColOpt = None,
+    device: DeviceOpt = "auto",
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    json: JsonOpt = False,
+) -> None:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
+    from ..classify.api import evaluate_model
+
+    report = evaluate_model(data, name=model, read=_read_options(format, text_col, label_col, encoding, errors),
+                            device=device)
+    if json:
+        console.emit_json(report.to_dict())
+        return
+    _print_report(report)
+
+
+def _print_report(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console.emit(f"accuracy\t{report.accuracy:.4f}\nmacro_f1\t{report.macro_f1:.4f}\nexamples\t{report.total}")
+    out = Console(highlight=False, soft_wrap=True)
+    table = Table(title="per class")
+    for col in ("label", "precision", "recall", "f1", "support"):
+        table.add_column(col, justify="left" if col == "label" else "right")
+    for c in report.per_class:
+        table.add_row(c["label"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+    out.print(table)
+    matrix = Table(title="confusion (rows: gold, columns: predicted)")
+    matrix.add_column("gold \\ pred")
+    for label in report.labels:
+        matrix.add_column(label, justify="right")
+    for label, row in zip(report.labels, report.confusion):
+        matrix.add_row(label, *(str(v) for v in row))
+    out.print(matrix)
+
+
+@app.command()
+def cv(
+    data: DataArg,
+    folds: Annotated[int, typer.Option("--folds", help="Number of folds (stratified, seeded).")] = 10,
+    max_folds: Annotated[Optional[int], typer.Option("--max-folds", help="Run only the first N folds of the "
+                                                     "same split (a quicker estimate).")] = None,
+    format: FormatOpt = "auto",
+    text_col: TextColOpt = None,
+    label_col: LabelColOpt = None,
+    cell: CellOpt = D.cell,
+    bidirectional: BidiOpt = D.bidirectional,
+    layers: LayersOpt = D.layers,
+    hidden: HiddenOpt = D.hidden,
+    emb: EmbOpt = D.emb,
+    dropout: DropoutOpt = D.dropout,
+    pooling: PoolingOpt = D.pooling,
+    ngrams: NgramsOpt = D.ngrams,
+    embeddings: EmbeddingsOpt = None,
+    freeze: FreezeOpt = False,
+    epochs: EpochsOpt = D.epochs,
+    patience: PatienceOpt = D.patience,
+    batch_size: BatchOpt = D.batch_size,
+    lr: LrOpt = D.lr,
+    valid: ValidOpt = None,
+    valid_split: ValidSplitOpt = D.valid_split,
+    max_len: MaxLenOpt = D.max_len,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    json: JsonOpt = False,
+) -> None:
+    """k-fold cross-validation (for data sets without a test split): one line per fold, then mean and std."""
+    from ..classify.api import cross_validate
+
+    read = _read_options(format, text_col, label_col, encoding, errors)
+    opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
+                          dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
+                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                          valid_split=valid_split, max_len=max_len, seed=seed, device=device)
+
+    def on_fold(row: dict) -> None:
+        if json:
+            console.emit_json({"event": "fold", **row})
+        else:
+            console.emit(f"fold\t{row['fold']}\taccuracy\t{row['accuracy']:.4f}\tmacro_f1\t{row['macro_f1']:.4f}")
+
+    summary = cross_validate(data, folds=folds, read=read, opts=opts, valid_path=valid, on_fold=on_fold,
+                             max_folds=max_folds)
+    if json:
+        console.emit_json({"event": "done", **{k: v for k, v in summary.items() if k != "per_fold"}})
+    else:
+        console.emit(f"mean\taccuracy\t{summary['accuracy_mean']:.4f}\tstd\t{summary['accuracy_std']:.4f}\t"
+                     f"macro_f1\t{summary['macro_f1_mean']:.4f}\tstd\t{summary['macro_f1_std']:.4f}")

@@ -2,21 +2,308 @@
 
 from __future__ import annotations
 
-from typing import Annotated, List
+from typing import Annotated, List, Optional
 
 import typer
 
-from ..core.errors import NotBuiltError
+from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, check_errors_mode
 
 app = typer.Typer(
-    help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.",
+    help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.\n\n"
+    "VECTORS is the name of stored vectors (seqtool models list) or a vector file: word2vec binary "
+    "or text, GloVe text or fastText .vec, optionally .gz, detected from the content.",
     epilog="Examples:\n\n  seqtool embed train corpus.txt --algo glove --name g100\n\n"
-    "  seqtool embed neighbors g100 king queen --top 5",
+    "  seqtool embed neighbors g100 king queen --top 5\n\n"
+    "  seqtool embed import glove.6B.100d.txt --name glove100\n\n"
+    "  seqtool embed analogy glove100 man king woman\n\n"
+    "  seqtool embed evaluate glove100",
     no_args_is_help=True,
 )
 
+VectorsArg = Annotated[str, typer.Argument(help="Stored vectors name or a vector file.", show_default=False)]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Load only the first N vectors "
+                                                 "(the most frequent words in the usual orderings).")]
+CaseOpt = Annotated[bool, typer.Option("--case-insensitive", "-i", help="Match a word in any capitalisation "
+                                       "when its exact form is unknown (the most frequent form wins).")]
+TopOpt = Annotated[int, typer.Option("--top", "-n", help="Number of answers.")]
+
+
+def _load(spec: str, limit: Optional[int] = None):
+    from ..vectors import load_vectors
+
+    return load_vectors(spec, limit=limit)
+
+
+def _score(x: float) -> str:
+    return f"{x:.6f}"
+
 
 @app.command()
-def train(corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")]) -> None:
-    """Train word vectors on a corpus."""
-    raise NotBuiltError("seqtool embed train is not built yet (issue #5)")
+def train(
+    corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")],
+    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext or glove.")] = "word2vec",
+    sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW (word2vec, fastText).")] = False,
+    dim: Annotated[int, typer.Option("--dim", help="Vector dimension.")] = 100,
+    window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
+    min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
+                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
+                                         "results run after run.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    lower: Annotated[bool, typer.Option("--lower", help="Lower-case the corpus.")] = False,
+    x_max: Annotated[float, typer.Option("--x-max", help="GloVe: count at which the weight reaches 1.")] = 100.0,
+    alpha: Annotated[float, typer.Option("--alpha", help="GloVe: weighting exponent.")] = 0.75,
+    lr: Annotated[float, typer.Option("--lr", help="GloVe: AdaGrad learning rate.")] = 0.05,
+    name: NameOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    as_json: JsonOpt = False,
+) -> None:
+    """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them."""
+    from ..core.console import emit, emit_json
+    from ..vectors.train import TrainConfig, train as train_vectors
+
+    config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
+                         workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
+    stored, vecs, metrics = train_vectors(corpus, config, name=name, encoding=encoding,
+                                          errors=check_errors_mode(errors))
+    record = {"name": stored, "algo": algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+    if as_json:
+        emit_json(record)
+    else:
+        emit(f"{stored}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe or fastText .vec file.")],
+    name: Annotated[str, typer.Option("--name", help="Name in the model store.")],
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store a vector file in the model store for fast (memory-mapped) loading."""
+    from ..core.console import emit, emit_json
+    from ..vectors.storage import import_file
+
+    vecs, fmt, seconds = import_file(file, name, limit=limit)
+    if as_json:
+        emit_json({"name": name, "format": fmt, "words": len(vecs), "dim": vecs.dim, "seconds": seconds})
+    else:
+        emit(f"{name}\t{fmt}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={seconds:.2f}")
+
+
+@app.command()
+def export(
+    vectors: VectorsArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="word2vec (with a header) or glove (without).")]
+    = "word2vec",
+    binary: Annotated[bool, typer.Option("--binary", help="word2vec binary instead of text.")] = False,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (default: stdout).")]
+    = None,
+    limit: LimitOpt = None,
+) -> None:
+    """Write vectors as a word2vec or GloVe file."""
+    import sys
+
+    from ..core.errors import UsageError
+    from ..core.io import atomic_write
+    from ..vectors.formats import write_vectors
+
+    vecs = _load(vectors, limit)
+    if output is None or output == "-":
+        if binary and sys.stdout.isatty():
+            raise UsageError("refusing to write binary vectors to a terminal; use -o FILE or a pipe")
+        sys.stdout.flush()
+        write_vectors(vecs, sys.stdout.buffer, fmt, binary=binary)
+        sys.stdout.buffer.flush()
+    else:
+        with atomic_write(output, "wb") as fh:
+            write_vectors(vecs, fh, fmt, binary=binary)
+
+
+@app.command()
+def neighbors(
+    vectors: VectorsArg,
+    words: Annotated[List[str], typer.Argument(help="Query words.")],
+    top: TopOpt = 10,
+    case_insensitive: CaseOpt = False,
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Nearest neighbours by cosine similarity (word TAB neighbour TAB score).
+
+    Unknown words are reported on stderr and the exit code is 1; the others are answered."""
+    from ..core.console import emit, emit_json, warn
+    from ..core.errors import InputError
+    from ..vectors import queries
+
+    vecs = _load(vectors, limit)
+    missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
+    if len(missing) == len(words):
+        raise InputError(queries.unknown_message(vecs, missing, case_insensitive))
+    for word in words:
+        if word in missing:
+            warn(queries.unknown_message(vecs, [word], case_insensitive))
+            continue
+        found = queries.neighbors(vecs, word, top_n=top, case_insensitive=case_insensitive)
+        if as_json:
+            emit_json({"word": word, "neighbors": [{"word": m.word, "score": m.score} for m in found]})
+        else:
+            for m in found:
+                emit(f"{word}\t{m.word}\t{_score(m.score)}")
+    if missing:
+        raise typer.Exit(1)
+
+
+@app.command()
+def analogy(
+    vectors: VectorsArg,
+    a: Annotated[str, typer.Argument(help="A in 'A is to B as C is to ?'.")],
+    b: Annotated[str, typer.Argument(help="B.")],
+    c: Annotated[str, typer.Argument(help="C.")],
+    method: Annotated[str, typer.Option("--method", help="add (3CosAdd: cos(x, b - a + c)), mul (3CosMul) "
+                                        "or both.")] = "both",
+    top: TopOpt = 5,
+    case_insensitive: CaseOpt = False,
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Solve A : B :: C : ? (method TAB answer TAB score)."""
+    from ..core.console import emit, emit_json
+    from ..core.errors import UsageError
+    from ..vectors import queries
+
+    if method not in ("add", "mul", "both"):
+        raise UsageError(f"--method must be add, mul or both (got {method!r})")
+    vecs = _load(vectors, limit)
+    for m in (("add", "mul") if method == "both" else (method,)):
+        found = queries.analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive)
+        if as_json:
+            emit_json({"a": a, "b": b, "c": c, "method": m,
+                       "answers": [{"word": x.word, "score": x.score} for x in found]})
+        else:
+            for x in found:
+                emit(f"{m}\t{x.word}\t{_score(x.score)}")
+
+
+@app.command()
+def similarity(
+    vectors: VectorsArg,
+    word1: Annotated[str, typer.Argument(help="First word.")],
+    word2: Annotated[str, typer.Argument(help="Second word.")],
+    case_insensitive: CaseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cosine similarity of two words."""
+    from ..core.console import emit, emit_json
+    from ..vectors import queries
+
+    value = queries.similarity(_load(vectors), word1, word2, case_insensitive=case_insensitive)
+    if as_json:
+        emit_json({"word1": word1, "word2": word2, "similarity": value})
+    else:
+        emit(f"{word1}\t{word2}\t{_score(value)}")
+
+
+@app.command("doesnt-match")
+def doesnt_match(
+    vectors: VectorsArg,
+    words: Annotated[List[str], typer.Argument(help="Two or more words.")],
+    case_insensitive: CaseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The word that fits least with the others (furthest from their mean direction)."""
+    from ..core.console import emit, emit_json
+    from ..vectors import queries
+
+    ranking = queries.doesnt_match(_load(vectors), words, case_insensitive=case_insensitive)
+    if as_json:
+        emit_json({"odd": ranking[-1].word, "ranking": [{"word": m.word, "score": m.score} for m in ranking]})
+    else:
+        emit(ranking[-1].word)
+
+
+@app.command()
+def evaluate(
+    vectors: VectorsArg,
+    analogies: Annotated[Optional[str], typer.Option("--analogies", help="Analogy questions (': section' "
+                                                     "lines, then 'a b c d'); default: gensim's "
+                                                     "questions-words.txt.")] = None,
+    pairs: Annotated[Optional[str], typer.Option("--pairs", help="Word pairs 'a TAB b TAB score'; default: "
+                                                 "gensim's wordsim353.tsv.")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", help="analogies or pairs (default: both).")] = None,
+    restrict: Annotated[int, typer.Option("--restrict", help="Use only the first N words, as gensim does.")]
+    = 300000,
+    case_sensitive: Annotated[bool, typer.Option("--case-sensitive", help="Match words exactly (default: "
+                                                 "upper-case everything, like gensim).")] = False,
+    method: Annotated[str, typer.Option("--method", help="Analogy method: add (3CosAdd, gensim's) or mul.")]
+    = "add",
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Analogy accuracy per section and overall (with coverage), and Spearman on word pairs (with the
+    OOV ratio): the numbers gensim's evaluate_word_analogies / evaluate_word_pairs give."""
+    import os
+
+    from ..core.console import emit, emit_json
+    from ..core.errors import UsageError
+    from ..vectors.evaluate import evaluate_analogies, evaluate_pairs
+
+    if only not in (None, "analogies", "pairs"):
+        raise UsageError(f"--only must be analogies or pairs (got {only!r})")
+    if restrict < 1:
+        raise UsageError("--restrict must be at least 1")
+    vecs = _load(vectors, limit)
+    out: dict = {}
+    if only in (None, "analogies"):
+        res = evaluate_analogies(vecs, analogies, restrict=restrict, case_insensitive=not case_sensitive,
+                                 method=method)
+        out["analogies"] = {"file": res.file, "method": res.method, "oov_ratio": res.oov_ratio,
+                            "sections": [s.as_dict() for s in res.sections], "total": res.total.as_dict()}
+        if not as_json:
+            for s in res.sections + [res.total]:
+                label = "total" if s is res.total else s.name
+                emit(f"analogies\t{label}\taccuracy={s.accuracy:.4f}\tcorrect={s.correct}\t"
+                     f"attempted={s.attempted}\tquestions={s.questions}\tcoverage={s.coverage:.4f}")
+    if only in (None, "pairs"):
+        pr = evaluate_pairs(vecs, pairs, restrict=restrict, case_insensitive=not case_sensitive)
+        out["pairs"] = {"file": pr.file, "spearman": pr.spearman, "spearman_p": pr.spearman_p,
+                        "pearson": pr.pearson, "pearson_p": pr.pearson_p, "pairs": pr.pairs, "oov": pr.oov,
+                        "oov_ratio": pr.oov_ratio}
+        if not as_json:
+            emit(f"pairs\t{os.path.basename(pr.file)}\tspearman={pr.spearman:.4f}\tpearson={pr.pearson:.4f}\t"
+                 f"pairs={pr.pairs}\toov={pr.oov}\toov_ratio={pr.oov_ratio:.2f}%")
+    if as_json:
+        emit_json(out)
+
+
+@app.command()
+def plot(
+    vectors: VectorsArg,
+    words: Annotated[List[str], typer.Argument(help="Words to place on the map.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Image file (.png, .svg or .pdf).")],
+    neighbours: Annotated[int, typer.Option("--neighbors", help="Nearest neighbours drawn per word.")] = 5,
+    case_insensitive: CaseOpt = False,
+    limit: LimitOpt = None,
+) -> None:
+    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool[plot])."""
+    from ..core.console import emit
+    from ..vectors.plot import plot_words
+
+    placed = plot_words(_load(vectors, limit), words, output, neighbours=neighbours,
+                        case_insensitive=case_insensitive)
+    emit(f"{output}\twords={len(placed)}")
+
+
+@app.command()
+def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
+    """Size, dimension and the first words of some vectors."""
+    from ..core.console import emit, emit_json
+
+    vecs = _load(vectors)
+    record = {"words": len(vecs), "dim": vecs.dim, "first": vecs.words[:10]}
+    if as_json:
+        emit_json(record)
+    else:
+        emit(f"words={len(vecs)}\tdim={vecs.dim}\tfirst={' '.join(vecs.words[:10])}")

@@ -1,16 +1,84 @@
-"""seqtool sample: generate text from a language model."""
+"""seqtool sample: generate text from a language model (neural or n-gram)."""
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
-from ..core.errors import NotBuiltError
+from .options import ModelOpt, SeedOpt
 
 COMMAND = dict(
-    help="Generate text from a trained language model (neural or n-gram).",
-    epilog="Examples:\n\n  seqtool sample --temp 0.8\n\n  seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1",
+    help="Generate text from a trained language model (neural or n-gram).\n\n"
+    "Tokens are written to stdout as they are generated: words joined by spaces with <EOS> as a line "
+    "break, characters verbatim. --temp 0 (or --greedy, or --top-k 1) always picks the most likely token. "
+    "The same --seed gives the same text. Neural models run on the CPU with a numpy engine by default "
+    "(fastest start); --device auto|cuda uses torch.",
+    epilog="Examples:\n\n  seqtool sample --temp 0.8\n\n"
+    "  seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1\n\n"
+    "  seqtool sample --model ptb --prime 'the company' --until-eos --num 5 --top-p 0.9",
 )
 
 
-def sample() -> None:
-    raise NotBuiltError("seqtool sample is not built yet (issue #4)")
+def sample(
+    model: ModelOpt = None,
+    temp: Annotated[float, typer.Option("--temp", "-t", help="Temperature: < 1 is more conservative, "
+                                        "> 1 more random, 0 = greedy.")] = 1.0,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k most likely tokens.")] = None,
+    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Sample from the smallest set of tokens "
+                                                   "whose probability reaches p, in (0, 1].")] = None,
+    greedy: Annotated[bool, typer.Option("--greedy", help="Always take the most likely token.")] = False,
+    prime: Annotated[Optional[str], typer.Option("--prime", "-p", help="Text to start from (printed, then "
+                                                 "continued).")] = None,
+    length: Annotated[Optional[int], typer.Option("--length", "-n", help="Tokens to generate per sample "
+                                                  "[default: 100 words or 500 characters].")] = None,
+    num: Annotated[int, typer.Option("--num", help="Number of samples.")] = 1,
+    until_eos: Annotated[bool, typer.Option("--until-eos", help="Stop each sample at the end of the line "
+                                            "(<EOS> or newline); --length stays the cap.")] = False,
+    seed: SeedOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu (numpy engine, fast start), auto or cuda[:N] "
+                                        "(torch).")] = "cpu",
+) -> None:
+    import sys
+
+    import numpy as np
+
+    from ..core.errors import UsageError
+    from ..core.sampling import SamplingOptions
+
+    options = SamplingOptions(temperature=temp, top_k=top_k, top_p=top_p, greedy=greedy)
+    if length is not None and length < 0:
+        raise UsageError(f"--length must be >= 0 (got {length})")
+    if num < 1:
+        raise UsageError(f"--num must be at least 1 (got {num})")
+    if device != "cpu":
+        from ..core.device import resolve_device
+
+        device = resolve_device(device)
+    from ..neural.generate import open_generator, sample_text
+
+    gen = open_generator(model, device=device)
+    if length is None:
+        length = 500 if gen.level == "char" else 100
+    rng = np.random.default_rng(seed)
+    out = sys.stdout
+    try:
+        for piece in sample_text(gen, prime=prime, length=length, num=num, options=options, rng=rng,
+                                 until_eos=until_eos):
+            out.write(piece)
+            out.flush()
+    except BrokenPipeError:
+        # `seqtool sample | head -1`: the reader has what it wanted; stop quietly with status 0
+        # (click itself would turn EPIPE into exit status 1).
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

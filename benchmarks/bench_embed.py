@@ -1,0 +1,259 @@
+"""Benchmark `seqtool embed` against gensim.
+
+Part "load" (synthetic 400,000 x 100 GloVe text file, made once under benchmarks/.work/):
+  gensim KeyedVectors.load_word2vec_format(no_header=True)  vs  seqtool's first import
+  (parse + write the store), then the reload from the store, a neighbours query, and the
+  peak memory of each step. Every step runs in a fresh subprocess so that timings and
+  peak RSS (ru_maxrss) are not polluted by the previous one.
+
+Part "quality" (PTB train, ../shared/data/ptb/ptb.train.txt, read-only):
+  gensim Word2Vec(LineSentence) and seqtool's word2vec with the same parameters (must be
+  identical), seqtool's GloVe at the same dimension; WordSim-353 Spearman and Google
+  analogy accuracy of each (seqtool's evaluator, cross-checked with gensim's for word2vec).
+
+    python benchmarks/bench_embed.py                 # both parts
+    python benchmarks/bench_embed.py --part load --rows 400000 --dim 100
+    python benchmarks/bench_embed.py --part quality --glove-epochs 25 --glove-window 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+PTB = HERE.parent.parent / "shared" / "data" / "ptb" / "ptb.train.txt"
+
+
+# ---------------------------------------------------------------- synthetic file
+def make_glove_file(path: Path, rows: int, dim: int, seed: int = 0) -> None:
+    """GloVe-like text: 'word v1 ... vd', values with 6 decimals, written block by block."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".tmp")
+    digits = np.frombuffer(b"0123456789", dtype=np.uint8)
+    with open(tmp, "wb") as fh:
+        for start in range(0, rows, 20000):
+            n = min(20000, rows - start)
+            values = np.clip(rng.normal(0, 0.4, (n, dim)), -0.999999, 0.999999)
+            micro = np.abs(np.rint(values * 1e6)).astype(np.int64)  # (n, dim)
+            # Each number as " -0.dddddd" (10 bytes) or " 0.dddddd" (the '-' dropped below).
+            cells = np.empty((n, dim, 10), dtype=np.uint8)
+            cells[:, :, 0] = ord(" ")
+            cells[:, :, 1] = ord("-")
+            cells[:, :, 2] = ord("0")
+            cells[:, :, 3] = ord(".")
+            for k in range(6):
+                cells[:, :, 9 - k] = digits[(micro // 10 ** k) % 10]
+            keep = np.ones((n, dim, 10), dtype=bool)
+            keep[:, :, 1] = values < 0
+            flat = cells[keep]
+            ends = np.cumsum(keep.reshape(n, -1).sum(axis=1))
+            starts = np.r_[0, ends[:-1]]
+            raw = flat.tobytes()
+            fh.write(b"".join(f"w{start + i}x".encode() + raw[s:e] + b"\n"
+                              for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- child steps
+CHILD = r"""
+import json, resource, sys, time
+step, path, home = sys.argv[1], sys.argv[2], sys.argv[3]
+import os
+os.environ["SEQTOOL_HOME"] = home
+import numpy as np
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {}
+
+def timed(key, fn, repeat=1):
+    # wall and CPU time (all threads of the process): on a shared machine the
+    # CPU time shows the work done, the wall time includes waiting for a core.
+    w, c = time.perf_counter(), time.process_time()
+    for _ in range(repeat):
+        result = fn()
+    out[key] = (time.perf_counter() - w) / repeat
+    out[key + "_cpu"] = (time.process_time() - c) / repeat
+    return result
+
+WORDS = ("w1x", "w2x", "w3x", "w4x", "w5x")
+if step == "gensim":
+    import logging
+    logging.disable(logging.WARNING)
+    from gensim.models import KeyedVectors
+    kv = timed("seconds", lambda: KeyedVectors.load_word2vec_format(path, no_header=True))
+    out["shape"] = list(kv.vectors.shape)
+    timed("first_query", lambda: kv.most_similar("w100x", topn=10))
+    it = iter(WORDS * 4)
+    timed("query", lambda: kv.most_similar(next(it), topn=10), repeat=20)
+elif step == "import":
+    from seqtool.vectors.storage import import_file
+    vecs, fmt, _ = timed("seconds", lambda: import_file(path, "bench"))
+    out["shape"] = list(vecs.matrix.shape)
+    out["format"] = fmt
+elif step == "reload":
+    from seqtool.vectors import load_vectors
+    from seqtool.vectors.queries import neighbors
+    vecs = timed("seconds", lambda: load_vectors("bench"))
+    timed("first_query", lambda: neighbors(vecs, "w100x", top_n=10))
+    it = iter(WORDS * 4)
+    timed("query", lambda: neighbors(vecs, next(it), top_n=10), repeat=20)
+    timed("index_seconds", lambda: vecs.index)
+    vocab = sys.getsizeof(vecs.words) + sum(sys.getsizeof(w) for w in vecs.words) + sys.getsizeof(vecs.index)
+    out["vocab_bytes"] = vocab
+    out["matrix_bytes"] = vecs.matrix.nbytes
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out["peak_rss_mib"] = peak / 1024
+out["rss_over_baseline_mib"] = (peak - base) / 1024
+print(json.dumps(out))
+"""
+
+
+def run_child(step: str, path: Path, home: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    res = subprocess.run([sys.executable, "-c", CHILD, step, str(path), home], capture_output=True, text=True,
+                         env=env)
+    if res.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def part_load(rows: int, dim: int) -> None:
+    WORK.mkdir(exist_ok=True)
+    path = WORK / f"glove_{rows}x{dim}.txt"
+    if not path.exists():
+        t = time.perf_counter()
+        make_glove_file(path, rows, dim)
+        print(f"made {path} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    print(f"file: {path} ({path.stat().st_size / 2**20:.0f} MiB), {rows} x {dim}")
+    with tempfile.TemporaryDirectory(dir=WORK) as home:
+        gensim = run_child("gensim", path, home)
+        first = run_child("import", path, home)
+        reload = run_child("reload", path, home)
+        cli = measure_cli(home)
+    matrix_mib = rows * dim * 4 / 2**20
+
+    def both(d: dict, key: str, scale: float = 1.0, fmt: str = ".2f") -> str:
+        return f"{d[key] * scale:{fmt}} ({d[key + '_cpu'] * scale:{fmt}} CPU)"
+
+    print()
+    print("Wall time, with the CPU time of the process in brackets (the machine is shared).")
+    print()
+    print("| figure | gensim | seqtool | ratio (wall / CPU) |")
+    print("|---|---|---|---|")
+    print(f"| load {rows:,} x {dim} GloVe text (s) | {both(gensim, 'seconds')} | {both(first, 'seconds')} first "
+          f"import, store written | {gensim['seconds'] / first['seconds']:.1f}x / "
+          f"{gensim['seconds_cpu'] / first['seconds_cpu']:.1f}x faster |")
+    print(f"| reload (s) | {both(gensim, 'seconds')} (no store: parse again) | {both(reload, 'seconds', fmt='.3f')} "
+          f"| {gensim['seconds'] / reload['seconds']:.0f}x / {gensim['seconds_cpu'] / reload['seconds_cpu']:.0f}x |")
+    print(f"| word index built on demand (s) | (part of the load) | {both(reload, 'index_seconds', fmt='.3f')} | |")
+    print(f"| neighbours query, first after load (ms) | {both(gensim, 'first_query', 1e3, '.1f')} | "
+          f"{both(reload, 'first_query', 1e3, '.1f')} | |")
+    print(f"| neighbours query, warm, mean of 20 (ms) | {both(gensim, 'query', 1e3, '.1f')} | "
+          f"{both(reload, 'query', 1e3, '.1f')} | {gensim['query'] / reload['query']:.1f}x / "
+          f"{gensim['query_cpu'] / reload['query_cpu']:.1f}x |")
+    print(f"| peak RSS over interpreter baseline (MiB) | {gensim['rss_over_baseline_mib']:.0f} | "
+          f"{first['rss_over_baseline_mib']:.0f} import / {reload['rss_over_baseline_mib']:.0f} reload+queries | |")
+    print(f"| float32 matrix + vocab incl. index (MiB) | | {matrix_mib:.0f} + {reload['vocab_bytes'] / 2**20:.0f} "
+          f"= {matrix_mib + reload['vocab_bytes'] / 2**20:.0f} | |")
+    print(f"| `seqtool embed neighbors bench w1x` end to end, best of 3 (s) | | {cli:.2f} | |")
+
+
+def measure_cli(home: str) -> float:
+    env = dict(os.environ, SEQTOOL_HOME=home, PYTHONPATH=str(HERE.parent))
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "seqtool", "embed", "neighbors", "bench", "w1x", "--top", "5"],
+                       env=env, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# ---------------------------------------------------------------- quality
+def part_quality(dim: int, glove_epochs: int, glove_window: int) -> None:
+    import numpy as np
+
+    os.environ.setdefault("SEQTOOL_HOME", tempfile.mkdtemp(prefix="bench-embed-", dir=WORK if WORK.exists() else None))
+    sys.path.insert(0, str(HERE.parent))
+    from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence
+
+    from seqtool.vectors import Vectors
+    from seqtool.vectors.evaluate import default_file, evaluate_analogies, evaluate_pairs
+    from seqtool.vectors.train import TrainConfig, train
+
+    rows = []
+
+    def evaluate(label: str, vecs: Vectors, seconds: float) -> dict:
+        a, p = evaluate_analogies(vecs), evaluate_pairs(vecs)
+        row = {"label": label, "seconds": seconds, "spearman": p.spearman, "pairs": p.pairs,
+               "analogy": a.total.accuracy, "attempted": a.total.attempted, "questions": a.total.questions}
+        rows.append(row)
+        print(f"{label}: {seconds:.1f} s, WordSim-353 Spearman {p.spearman:.4f} ({p.pairs} pairs), "
+              f"analogy accuracy {a.total.accuracy:.4f} ({a.total.correct}/{a.total.attempted}, "
+              f"coverage {a.total.coverage:.3f})", flush=True)
+        return row
+
+    t = time.perf_counter()
+    ref = Word2Vec(LineSentence(str(PTB)), vector_size=dim, window=5, min_count=5, workers=1, seed=1, epochs=5)
+    gensim_seconds = time.perf_counter() - t
+    ref_vecs = Vectors(list(ref.wv.index_to_key), ref.wv.vectors)
+    evaluate("gensim word2vec (CBOW)", ref_vecs, gensim_seconds)
+    score, _ = ref.wv.evaluate_word_analogies(default_file("questions-words.txt"))
+    _, spearman, _ = ref.wv.evaluate_word_pairs(default_file("wordsim353.tsv"))
+    print(f"  gensim's own evaluators on it: analogy {score:.4f}, Spearman {spearman[0]:.4f}")
+
+    config = TrainConfig(algo="word2vec", dim=dim, window=5, min_count=5, workers=1, seed=1, epochs=5)
+    t = time.perf_counter()
+    _, w2v, _ = train([str(PTB)], config, name="ptb-w2v")
+    w2v_row = evaluate("seqtool word2vec (CBOW)", w2v, time.perf_counter() - t)
+    same = w2v.words == ref_vecs.words and np.array_equal(w2v.matrix, ref_vecs.matrix)
+    print(f"  identical to gensim's vectors: {same}")
+
+    gconf = TrainConfig(algo="glove", dim=dim, window=glove_window, min_count=5, workers=1, seed=1,
+                        epochs=glove_epochs)
+    t = time.perf_counter()
+    _, glv, metrics = train([str(PTB)], gconf, name="ptb-glove")
+    glove_row = evaluate(f"seqtool GloVe (window {glove_window}, {glove_epochs} epochs)", glv,
+                         time.perf_counter() - t)
+    print(f"  co-occurrence: {metrics['cooccurrence_nonzeros']} non-zeros in {metrics['cooccurrence_seconds']:.1f} s; "
+          f"loss {metrics['loss_per_epoch'][0]:.0f} -> {metrics['loss_per_epoch'][-1]:.0f}")
+    print()
+    print("| figure | word2vec (gensim code path) | seqtool GloVe | GloVe / word2vec |")
+    print("|---|---|---|---|")
+    print(f"| WordSim-353 Spearman | {w2v_row['spearman']:.4f} | {glove_row['spearman']:.4f} | "
+          f"{glove_row['spearman'] / w2v_row['spearman']:.0%} |")
+    print(f"| Google analogy accuracy (3CosAdd, {w2v_row['attempted']} of {w2v_row['questions']} covered) | "
+          f"{w2v_row['analogy']:.4f} | {glove_row['analogy']:.4f} | {glove_row['analogy'] / w2v_row['analogy']:.0%} |")
+    print(f"| training time (s) | {w2v_row['seconds']:.1f} | {glove_row['seconds']:.1f} | "
+          f"{glove_row['seconds'] / w2v_row['seconds']:.1f}x |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("load", "quality", "all"), default="all")
+    ap.add_argument("--rows", type=int, default=400_000)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--glove-epochs", type=int, default=25)
+    ap.add_argument("--glove-window", type=int, default=10)
+    args = ap.parse_args()
+    print(f"# bench_embed {time.strftime('%Y-%m-%d %H:%M:%S')}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs (shared machine: timings are under load)")
+    if args.part in ("load", "all"):
+        part_load(args.rows, args.dim)
+    if args.part in ("quality", "all"):
+        WORK.mkdir(exist_ok=True)
+        part_quality(args.dim, args.glove_epochs, args.glove_window)
+
+
+if __name__ == "__main__":
+    main()

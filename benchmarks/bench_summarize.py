@@ -1,0 +1,241 @@
+"""seqtool summarize vs sumy (TextRank, LexRank, LSA) and Lead-k on BBC News Summary.
+
+Protocol (issue 6): drop each article's title line; k = number of sentences
+in the reference summary; every system returns k sentences in document
+order; ROUGE-1/2/L F1 (rouge-score, Porter stemming), averaged over articles.
+Every system sees the same sentences: seqtool's offline Punkt splitter
+(seqtool.summarize.sentences, identical output to seqtool.core.text's), given
+to sumy through a tokenizer object (sumy's own wants NLTK data it cannot
+download offline). sumy's words come from NLTK's Treebank-style word
+tokenizer, as with its default tokenizer; its stemmer and stop words are
+its usual English ones.
+
+Speed: documents per second of each system on one core (one process, BLAS
+threads pinned to 1), from raw article text to the chosen sentences. Batch:
+the wall time of `seqtool summarize DIR --out-dir OUT --jobs 2` on the whole
+article folder, process start-up included.
+
+    python benchmarks/bench_summarize.py                 # everything, ~2-4 min
+    python benchmarks/bench_summarize.py --limit 40      # 40 articles per category
+    python benchmarks/bench_summarize.py --variants      # also every --similarity
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data" / "bbc_news_summary"
+sys.path.insert(0, str(REPO))
+
+from seqtool.core.text import split_sentences  # noqa: E402
+from seqtool.summarize import SummaryOptions, split_document, summarize_text  # noqa: E402
+from seqtool.summarize.evaluate import unglue  # noqa: E402  (references glue sentences: "$10.9bn.For")
+from seqtool.summarize.sentences import split_paragraph  # noqa: E402
+
+def read_article(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:  # News Articles/sport/199.txt is latin-1 (SOURCE.md)
+        text = raw.decode("latin-1")
+    return text.replace("\r\n", "\n")
+
+
+def drop_title(text: str) -> str:
+    return text.split("\n", 1)[1] if "\n" in text else ""
+
+
+def load(limit: int | None) -> list[dict]:
+    docs = []
+    for category in sorted(p.name for p in (DATA / "News Articles").iterdir() if p.is_dir()):
+        files = sorted((DATA / "News Articles" / category).glob("*.txt"))
+        for path in files[:limit] if limit else files:
+            ref = unglue(read_article(DATA / "Summaries" / category / path.name).strip())
+            docs.append({"id": f"{category}/{path.name}", "text": drop_title(read_article(path)),
+                         "reference": ref, "k": max(1, len(split_sentences(ref)))})
+    return docs
+
+
+# ---------------------------------------------------------------- systems
+class OfflineSumyTokenizer:
+    """What sumy needs from a tokenizer, without NLTK's downloadable Punkt data."""
+
+    language = "english"
+
+    def __init__(self):
+        from nltk.tokenize.destructive import NLTKWordTokenizer
+        from sumy.nlp.tokenizers import Tokenizer
+
+        self._words = NLTKWordTokenizer().tokenize  # what nltk.word_tokenize does per sentence
+        self._is_word = Tokenizer._is_word
+
+    def to_sentences(self, paragraph: str):
+        # seqtool's own splitter: the same sentences as split_sentences, at the same cost as ours.
+        return tuple(split_paragraph(paragraph))
+
+    def to_words(self, sentence: str):
+        return tuple(w for w in self._words(sentence) if self._is_word(w))
+
+
+def sumy_system(name: str):
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.parsers.plaintext import PlaintextParser
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.lsa import LsaSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+    from sumy.utils import get_stop_words
+
+    cls = {"sumy-textrank": TextRankSummarizer, "sumy-lexrank": LexRankSummarizer, "sumy-lsa": LsaSummarizer}[name]
+    summarizer = cls(Stemmer("english"))
+    summarizer.stop_words = get_stop_words("english")
+    tokenizer = OfflineSumyTokenizer()
+
+    def run(text: str, k: int) -> list[str]:
+        document = PlaintextParser(text, tokenizer).document
+        return [str(s) for s in summarizer(document, k)]
+
+    return run
+
+
+def seqtool_system(similarity: str | None = None):
+    def run(text: str, k: int) -> list[str]:
+        options = SummaryOptions(sentences=k) if similarity is None else \
+            SummaryOptions(sentences=k, similarity=similarity)
+        return summarize_text(text, options).sentences
+
+    return run
+
+
+def lead_system(text: str, k: int) -> list[str]:
+    return split_document(text)[:k]
+
+
+# ---------------------------------------------------------------- scoring
+class Rouge:
+    """rouge-score's F1 with its stemming tokenizer, caching the reference tokens."""
+
+    def __init__(self):
+        from rouge_score import rouge_scorer
+
+        self._mod = rouge_scorer
+        self._scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+        self._tok = self._scorer._tokenizer
+        self._cache: dict[str, list[str]] = {}
+
+    def tokens(self, text: str) -> list[str]:
+        if text not in self._cache:
+            self._cache[text] = self._tok.tokenize(text)
+        return self._cache[text]
+
+    def __call__(self, reference: str, summary: str) -> tuple[float, float, float]:
+        m = self._mod
+        ref, hyp = self.tokens(reference), self._tok.tokenize(summary)
+        r1 = m._score_ngrams(m._create_ngrams(ref, 1), m._create_ngrams(hyp, 1)).fmeasure
+        r2 = m._score_ngrams(m._create_ngrams(ref, 2), m._create_ngrams(hyp, 2)).fmeasure
+        rl = m._score_lcs(ref, hyp).fmeasure
+        return r1, r2, rl
+
+
+def evaluate(systems, docs, rouge) -> list[dict]:
+    """Run every system on each article in turn, so a change in the machine's load hits all alike.
+
+    Speed is CPU time of this one process (one core; BLAS pinned to one thread).
+    """
+    cpu = {name: 0.0 for name, _ in systems}
+    outputs: dict[str, list] = {name: [] for name, _ in systems}
+    for d in docs:
+        for name, system in systems:
+            t0 = time.process_time()
+            out = system(d["text"], d["k"])
+            cpu[name] += time.process_time() - t0
+            outputs[name].append(out)
+    results = []
+    n = len(docs)
+    for name, _ in systems:
+        scores = [rouge(d["reference"], " ".join(out)) for d, out in zip(docs, outputs[name])]
+        short = sum(len(out) < d["k"] for d, out in zip(docs, outputs[name]))
+        results.append({"system": name, "rouge1": sum(s[0] for s in scores) / n,
+                        "rouge2": sum(s[1] for s in scores) / n, "rougeL": sum(s[2] for s in scores) / n,
+                        "docs_per_s": n / max(cpu[name], 1e-9), "cpu_seconds": cpu[name],
+                        "short_summaries": short})
+    return results
+
+
+def batch_run(jobs: int) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="bench-summarize-"))
+    try:
+        cmd = [sys.executable, "-m", "seqtool", "summarize", str(DATA / "News Articles"), "--out-dir", str(out),
+               "--jobs", str(jobs), "--errors", "replace", "-n", "3"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        written = sum(1 for p in out.rglob("*.txt"))
+        return {"command": " ".join(cmd[1:]).replace(str(out), "OUT"), "seconds": seconds,
+                "exit_code": proc.returncode, "summaries_written": written, "stderr": proc.stderr[-500:]}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, default=None, help="articles per category (default: all 2,225)")
+    ap.add_argument("--variants", action="store_true", help="also score every --similarity")
+    ap.add_argument("--no-sumy", action="store_true")
+    ap.add_argument("--no-batch", action="store_true")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+
+    docs = load(args.limit)
+    print(f"BBC News Summary: {len(docs)} articles, mean k = {sum(d['k'] for d in docs) / len(docs):.2f}, "
+          f"load {os.getloadavg()[0]:.2f} (the CPU is shared; timings are under that load)", flush=True)
+    rouge = Rouge()
+    systems = [("lead-k", lead_system), ("seqtool (default)", seqtool_system())]
+    if args.variants:
+        systems += [(f"seqtool --similarity {s}", seqtool_system(s)) for s in ("overlap", "bm25", "tfidf")]
+    if not args.no_sumy:
+        systems += [(n, sumy_system(n)) for n in ("sumy-textrank", "sumy-lexrank", "sumy-lsa")]
+    for _, system in systems:  # warm-up: imports and caches out of the timings
+        system(docs[0]["text"], docs[0]["k"])
+    results = evaluate(systems, docs, rouge)
+    print(f"{'system':28} {'ROUGE-1':>8} {'ROUGE-2':>8} {'ROUGE-L':>8} {'docs/s':>9}", flush=True)
+    for r in results:
+        name = r["system"]
+        print(f"{name:28} {r['rouge1']:8.4f} {r['rouge2']:8.4f} {r['rougeL']:8.4f} {r['docs_per_s']:9.1f}", flush=True)
+    by = {r["system"]: r for r in results}
+    ours = by["seqtool (default)"]
+    report: dict = {"articles": len(docs), "results": results}
+    if "sumy-textrank" in by:
+        ratio = ours["docs_per_s"] / by["sumy-textrank"]["docs_per_s"]
+        report["speed_ratio_vs_sumy_textrank"] = ratio
+        print(f"speed: seqtool {ours['docs_per_s']:.0f} docs/s vs sumy TextRank "
+              f"{by['sumy-textrank']['docs_per_s']:.0f} docs/s = {ratio:.1f}x (target >= 10x)")
+        beaten = {m: all(ours[m] > by[s][m] for s in ("sumy-textrank", "sumy-lexrank", "sumy-lsa"))
+                  for m in ("rouge1", "rouge2", "rougeL")}
+        report["beats_every_sumy_method"] = beaten
+        print(f"quality: seqtool default beats every sumy method on "
+              f"{', '.join(m for m, ok in beaten.items() if ok) or 'nothing'}")
+    if not args.no_batch and args.limit is None:
+        b = batch_run(args.jobs)
+        report["batch"] = b
+        print(f"batch: {b['summaries_written']} summaries in {b['seconds']:.1f} s with --jobs {args.jobs} "
+              f"(exit {b['exit_code']}; target < 30 s)")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

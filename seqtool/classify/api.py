@@ -1,0 +1,195 @@
+"""The library entry points behind `seqtool classify train|predict|eval|cv`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..core import console
+from ..core.errors import InputError, ModelError, UsageError
+from ..core.io import sha256_of
+from ..core.store import ModelStore
+from .data import Dataset, ReadOptions, check_trainable, read_dataset
+from .metrics import Report, evaluate
+from .split import holdout, kfold
+from .train import Hooks, TrainOptions, Trained, fit, predict_logits
+
+DEFAULT_NAME = "classifier"
+
+
+def data_fingerprint(path: str) -> str | None:
+    """sha256 of a data file, or of the (path, sha256) list of a folder; None for stdin."""
+    p = Path(path)
+    if path == "-" or not p.exists():
+        return None
+    if p.is_file():
+        return sha256_of(p)
+    h = hashlib.sha256()
+    for f in sorted(x for x in p.rglob("*") if x.is_file()):
+        h.update(f"{f.relative_to(p)}\0{sha256_of(f)}\n".encode())
+    return h.hexdigest()
+
+
+def train_valid(path: str, read: ReadOptions, opts: TrainOptions, valid_path: str | None) -> tuple[Dataset, Dataset]:
+    data = read_dataset(path, read)
+    check_trainable(data)
+    if valid_path:
+        return data, read_dataset(valid_path, read)
+    train_idx, valid_idx = holdout(data.labels, opts.valid_split, opts.seed)
+    if not valid_idx:
+        raise InputError(f"{path}: too few examples to hold out a validation split; pass --valid FILE")
+    train, valid = data.subset(train_idx), data.subset(valid_idx)
+    valid.origin = f"{path} (held-out {opts.valid_split:g})"
+    return train, valid
+
+
+def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOptions | None = None,
+                valid_path: str | None = None, name: str | None = None, resume: bool = False,
+                report=None, stop=None) -> dict:
+    """Train, keep the best model in the store, checkpoint every epoch; returns a summary dict."""
+    from ..core.device import resolve_device
+    from ..neural.checkpoint import load_checkpoint, save_checkpoint
+    from ..neural.runtime import StopFlag, device_for_rank, distributed_session
+    from . import saved
+
+    read = read or ReadOptions()
+    opts = opts or TrainOptions()
+    name = name or DEFAULT_NAME
+    store = ModelStore()
+    store.checkpoint_dir(name, create=False)  # validates the name before any work
+    device = resolve_device(opts.device)
+    with distributed_session(device) as dist:
+        device = device_for_rank(device, dist)
+        train, valid = train_valid(path, read, opts, valid_path)
+        fingerprint = {"data": data_fingerprint(path), "valid": data_fingerprint(valid_path) if valid_path else None,
+                       "options": opts.fingerprint()}
+        lock = store.lock(name) if dist.is_main else _nullcontext()
+        with lock:
+            ckpt_dir = store.checkpoint_dir(name)
+            state = None
+            if resume:
+                state = load_checkpoint(ckpt_dir)
+                if state is None:
+                    raise UsageError(f"no checkpoint to resume for model '{name}' (in {ckpt_dir})")
+                if state.get("fingerprint") != fingerprint:
+                    raise UsageError(f"the checkpoint of '{name}' was made with other data or options; "
+                                     f"resume with the same ones or train without --resume")
+            elif (ckpt_dir / "checkpoint.pt").exists() and dist.is_main:
+                console.warn(f"starting '{name}' afresh; its unfinished checkpoint will be replaced "
+                             f"(use --resume to continue it)")
+            training = {"data": {"path": str(path), "sha256": fingerprint["data"], "examples": len(train)},
+                        "valid": {"path": str(valid_path) if valid_path else None, "sha256": fingerprint["valid"],
+                                  "examples": len(valid)},
+                        "options": opts.to_dict(), "format": read.format}
+
+            def on_epoch_hook(record: dict, trained: Trained) -> None:
+                if record["best"]:
+                    saved.save(store, name, trained.model, trained.featurizer, trained.labels,
+                               training={**training, "history": trained.history, "best_epoch": trained.best_epoch},
+                               metrics={"valid_accuracy": trained.best_valid_accuracy,
+                                        "embedding_coverage": trained.embedding_coverage},
+                               extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n" for r in trained.history)})
+
+            def checkpoint(state_: dict) -> None:
+                save_checkpoint(ckpt_dir, {**state_, "fingerprint": fingerprint})
+
+            flag = stop if stop is not None else StopFlag()
+            installed = flag.installed() if hasattr(flag, "installed") else _nullcontext()
+            with installed:
+                started = time.perf_counter()
+                result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
+                             resume_state=state, dist=dist, device=device, report=report)
+            if dist.is_main:
+                (ckpt_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return {"model": name, "best_epoch": result.best_epoch, "valid_accuracy": result.best_valid_accuracy,
+            "epochs": len(result.history), "classes": len(result.labels), "train_examples": len(train),
+            "valid_examples": len(valid), "seconds": round(time.perf_counter() - started, 2),
+            "embedding_coverage": result.embedding_coverage, "rank": dist.rank}
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def predict_labels(trained_or_clf, texts: list[str], device: str = "cpu") -> list[str]:
+    feat = trained_or_clf.featurizer
+    logits = predict_logits(trained_or_clf.model, feat.encode(texts), device)
+    return [trained_or_clf.labels[i] for i in logits.argmax(dim=1).tolist()]
+
+
+def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | None = None,
+                   device: str = "auto") -> Report:
+    from ..core.device import resolve_device
+    from . import saved
+
+    device = resolve_device(device)
+    clf = saved.load(name, device=device)
+    data = read_dataset(path, read or ReadOptions())
+    if len(data) == 0:
+        raise InputError(f"{path}: no labelled examples")
+    unknown = sorted(set(data.labels) - set(clf.labels))
+    if unknown and len(unknown) == len(set(data.labels)):
+        raise ModelError(f"{path}: none of its labels ({', '.join(unknown[:5])}) are known to model "
+                         f"'{clf.name}' ({', '.join(clf.labels[:5])})")
+    if unknown:
+        console.warn(f"{path}: labels unknown to model '{clf.name}': {', '.join(unknown[:5])}")
+    predicted = predict_labels(clf, data.texts, device)
+    return evaluate(data.labels, predicted, clf.labels)
+
+
+def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = None,
+                   opts: TrainOptions | None = None, valid_path: str | None = None,
+                   on_fold: Callable[[dict], None] | None = None, max_folds: int | None = None) -> dict:
+    """Seeded stratified k-fold: train on k-1 folds (early stopping on a held-out part), test on one.
+
+    max_folds runs only the first folds of the same split (a quicker estimate)."""
+    from ..core.device import resolve_device
+
+    opts = opts or TrainOptions()
+    data = read_dataset(path, read or ReadOptions())
+    check_trainable(data)
+    device = resolve_device(opts.device)
+    valid_fixed = read_dataset(valid_path, read or ReadOptions()) if valid_path else None
+    results = []
+    for k, test_idx in enumerate(kfold(data.labels, folds, opts.seed)[:max_folds]):
+        started = time.perf_counter()
+        held = set(test_idx)
+        rest = data.subset([i for i in range(len(data)) if i not in held])
+        if valid_fixed is None:
+            tr, va = holdout(rest.labels, opts.valid_split, opts.seed)
+            train, valid = rest.subset(tr), rest.subset(va)
+        else:
+            train, valid = rest, valid_fixed
+        result = fit(train, valid, opts, device=device)
+        test = data.subset(test_idx)
+        report = evaluate(test.labels, predict_labels(result, test.texts, device), result.labels)
+        row = {"fold": k + 1, "accuracy": report.accuracy, "macro_f1": report.macro_f1,
+               "test_examples": len(test), "best_epoch": result.best_epoch,
+               "seconds": round(time.perf_counter() - started, 2)}
+        results.append(row)
+        if on_fold is not None:
+            on_fold(row)
+    accs = [r["accuracy"] for r in results]
+    f1s = [r["macro_f1"] for r in results]
+    return {"folds": folds, "folds_run": len(results), "seed": opts.seed, "accuracy_mean": _mean(accs), "accuracy_std": _std(accs),
+            "macro_f1_mean": _mean(f1s), "macro_f1_std": _std(f1s), "per_fold": results}
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def _std(xs: list[float]) -> float:
+    """Sample standard deviation (n - 1), as usually reported for k-fold CV."""
+    if len(xs) < 2:
+        return 0.0
+    m = _mean(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))

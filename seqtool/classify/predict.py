@@ -1,0 +1,135 @@
+"""Label a stream: one line in, one result out, in order.
+
+Lines are gathered into chunks (up to 256) for speed, but a chunk is also
+flushed as soon as no more input is immediately available, so `tail -f log |
+seqtool classify predict -` answers each line as it arrives.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import torch
+
+from ..core.errors import InputError, UsageError
+from ..core.io import Source, iter_source_lines
+from .features import Encoded
+from .saved import Classifier
+from .train import predict_logits
+
+CHUNK = 256
+
+
+@dataclass
+class Prediction:
+    label: str | None  # None for an empty input line
+    prob: float
+    top: list[tuple[str, float]]
+
+
+def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str = "cpu") -> list[Prediction]:
+    """Predictions for a list of texts (an empty text gets label None)."""
+    k = max(1, min(top_k, len(clf.labels)))
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    out = [Prediction(None, 0.0, []) for _ in texts]
+    if not keep:
+        return out
+    pairs = [clf.featurizer.encode_one(texts[i]) for i in keep]
+    enc = Encoded([p[0] for p in pairs], [p[1] for p in pairs])
+    probs = torch.softmax(predict_logits(clf.model, enc, device), dim=1)  # (N, C)
+    values, indices = probs.topk(k, dim=1)
+    labels = clf.labels
+    for row, i in enumerate(keep):
+        top = [(labels[j], float(v)) for v, j in zip(values[row].tolist(), indices[row].tolist())]
+        out[i] = Prediction(top[0][0], top[0][1], top)
+    return out
+
+
+def _stdin_fd() -> int | None:
+    try:
+        fd = sys.stdin.buffer.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd
+
+
+def _decode(raw: bytes, lineno: int, name: str, encoding: str, errors: str) -> str:
+    try:
+        text = raw.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: invalid {exc.encoding} at line {lineno}; use --encoding or --errors replace") from None
+    except LookupError:
+        raise UsageError(f"unknown encoding: {encoding}") from None
+    return text[:-1] if text.endswith("\r") else text
+
+
+def _fd_chunks(fd: int, name: str, encoding: str, errors: str, size: int) -> Iterator[list[str]]:
+    """Chunks of lines from a file descriptor, flushed whenever reading would block."""
+    buf = b""
+    pending: list[str] = []
+    lineno = 0
+    while True:
+        if pending and not select.select([fd], [], [], 0)[0]:
+            yield pending
+            pending = []
+        data = os.read(fd, 1 << 16)
+        if not data:
+            break
+        buf += data
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            lineno += 1
+            pending.append(_decode(raw, lineno, name, encoding, errors))
+            if len(pending) >= size:
+                yield pending
+                pending = []
+    if buf:
+        pending.append(_decode(buf, lineno + 1, name, encoding, errors))
+    if pending:
+        yield pending
+
+
+def _chunked(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def line_chunks(sources: list[Source], *, encoding: str = "utf-8", errors: str = "strict",
+                size: int = CHUNK) -> Iterator[list[str]]:
+    for source in sources:
+        fd = _stdin_fd() if source.is_stdin else None
+        if fd is not None:
+            yield from _fd_chunks(fd, source.name, encoding, errors, size)
+        else:
+            yield from _chunked(iter_source_lines(source, encoding=encoding, errors=errors), size)
+
+
+def predict_stream(clf: Classifier, sources: list[Source], *, top_k: int = 1, device: str = "cpu",
+                   encoding: str = "utf-8", errors: str = "strict", size: int = CHUNK) -> Iterator[list[Prediction]]:
+    """Predictions chunk by chunk (a caller writing to a pipe should flush after each)."""
+    for chunk in line_chunks(sources, encoding=encoding, errors=errors, size=size):
+        yield predict_texts(clf, chunk, top_k, device)
+
+
+def format_prediction(pred: Prediction, *, prob: bool, top_k: int, as_json: bool) -> str | dict:
+    if as_json:
+        obj: dict = {"label": pred.label, "prob": round(pred.prob, 6) if pred.label is not None else None}
+        if top_k > 1:
+            obj["top"] = [{"label": lab, "prob": round(p, 6)} for lab, p in pred.top]
+        return obj
+    if pred.label is None:
+        return ""
+    items = pred.top if top_k > 1 else pred.top[:1]
+    if prob:
+        return "\t".join(f"{lab}\t{p:.4f}" for lab, p in items)
+    return "\t".join(lab for lab, _ in items)

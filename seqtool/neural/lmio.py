@@ -1,0 +1,92 @@
+"""Language models in the store: model.safetensors + vocab.json + metrics.jsonl + config.json.
+
+Opening a stored model (config, vocabulary) needs no torch, so `seqtool
+sample` can start in a fraction of a second with the numpy engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import ModelError
+from ..core.store import ModelDraft, ModelInfo, ModelStore
+from ..core.text import Tokenizer
+from ..core.vocab import Vocab
+
+KIND = "lm"
+MODEL_FILE = "model.safetensors"
+VOCAB_FILE = "vocab.json"
+METRICS_FILE = "metrics.jsonl"
+NO_MODEL_HINT = "train one with: seqtool train-lm CORPUS"
+
+
+@dataclass
+class StoredLM:
+    info: ModelInfo
+    model_config: dict  # LMConfig fields
+    vocab: Vocab
+    tokenizer: Tokenizer
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def level(self) -> str:
+        return self.tokenizer.level
+
+    @property
+    def weights_path(self) -> Path:
+        return self.info.file(MODEL_FILE)
+
+
+def write_lm(draft: ModelDraft, tensors: dict, model_config: dict, vocab: Vocab, level: str, *,
+             training: dict, metrics: dict, metrics_text: str = "") -> None:
+    from ..core.tensors import save_tensors
+
+    save_tensors(tensors, draft.path / MODEL_FILE, metadata={"format": "seqtool-lm"})
+    draft.write_text(VOCAB_FILE, vocab.dumps())
+    draft.write_text(METRICS_FILE, metrics_text)
+    draft.config.update({"config": model_config, "tokenizer": Tokenizer(level=level).to_dict(),
+                         "training": training, "metrics": metrics})
+
+
+def open_lm(name: str | None, store: ModelStore | None = None) -> StoredLM:
+    store = store or ModelStore()
+    info = store.open(name, (KIND,), hint=NO_MODEL_HINT)
+    return stored_from_info(info)
+
+
+def stored_from_info(info: ModelInfo) -> StoredLM:
+    origin = f"model '{info.name}'"
+    cfg = info.config
+    if not isinstance(cfg.get("config"), dict) or not isinstance(cfg.get("tokenizer"), dict):
+        raise ModelError(f"{origin}: config.json lacks the model or tokenizer settings")
+    try:
+        tokenizer = Tokenizer.from_dict(cfg["tokenizer"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{origin}: invalid tokenizer settings ({exc})") from None
+    path = info.file(VOCAB_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelError(f"{origin}: {VOCAB_FILE} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{origin}: cannot read {VOCAB_FILE} ({exc})") from None
+    vocab = Vocab.loads(text, origin=f"{origin}: {VOCAB_FILE}")
+    if cfg["config"].get("vocab_size") != len(vocab):
+        raise ModelError(f"{origin}: the vocabulary has {len(vocab)} entries but the model expects "
+                         f"{cfg['config'].get('vocab_size')}")
+    return StoredLM(info, dict(cfg["config"]), vocab, tokenizer)
+
+
+def load_torch_lm(stored: StoredLM, device: str = "cpu"):
+    """The stored model as an RNNLM in eval mode on `device`."""
+    from ..core.tensors import load_tensors
+    from .lmmodel import LMConfig, RNNLM
+
+    model = RNNLM(LMConfig.from_dict(stored.model_config))
+    model.import_tensors(load_tensors(stored.weights_path, origin=f"model '{stored.name}'"),
+                         origin=f"model '{stored.name}'")
+    return model.to(device).eval()

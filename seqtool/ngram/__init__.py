@@ -1,0 +1,15 @@
+"""N-gram language models: KenLM-style modified Kneser-Ney (and other
+smoothers) trained with numpy, ARPA in and out, scoring, prediction, sampling.
+
+    from seqtool.ngram import train_ngram, load_ngram
+    model = train_ngram(open("train.txt"), order=3)
+    model.score(open("test.txt")).perplexity
+"""
+
+from .arpa import arpa_word, read_arpa, write_arpa
+from .model import NgramModel, ScoreResult
+from .persist import load_ngram
+from .train import NgramConfig, train_ngram
+
+__all__ = ["NgramModel", "NgramConfig", "ScoreResult", "load_ngram", "train_ngram",
+           "read_arpa", "write_arpa", "arpa_word"]

@@ -1,0 +1,355 @@
+"""NgramModel: a backoff n-gram model as sorted numpy tables.
+
+Order 1 is indexed by word id; order k >= 2 holds sorted int64 trie keys
+``row of the (k-1)-gram prefix << 32 | last word`` (see counts.py) with a
+log10 probability per key and, below the top order, a log10 backoff weight.
+Lookups are vectorised np.searchsorted calls, one per order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..core.errors import ModelError
+from ..core.text import Tokenizer
+from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, WORD_MASK, sentence_positions
+
+SCORE_BATCH_TOKENS = 1 << 20
+SCORE_BATCH_CHARS = 1 << 23
+_MARK = -7  # the id the sentence separator reads as while encoding a batch
+
+
+@dataclass
+class ScoreResult:
+    """Totals with KenLM query's definitions: tokens count every word plus one
+    </s> per sentence; OOVs are words outside the vocabulary (scored as <unk>)."""
+
+    sentences: int = 0
+    tokens: int = 0
+    oov: int = 0
+    log10_prob: float = 0.0
+    oov_log10_prob: float = 0.0
+
+    @property
+    def perplexity(self) -> float:
+        return _ppl(self.log10_prob, self.tokens)
+
+    @property
+    def perplexity_excl_oov(self) -> float:
+        return _ppl(self.log10_prob - self.oov_log10_prob, self.tokens - self.oov)
+
+    def add(self, other: "ScoreResult") -> None:
+        self.sentences += other.sentences
+        self.tokens += other.tokens
+        self.oov += other.oov
+        self.log10_prob += other.log10_prob
+        self.oov_log10_prob += other.oov_log10_prob
+
+    def to_dict(self) -> dict:
+        return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
+                "log10_prob": self.log10_prob, "perplexity": self.perplexity,
+                "perplexity_excl_oov": self.perplexity_excl_oov}
+
+
+def _ppl(log10_prob: float, tokens: int) -> float:
+    if tokens <= 0:
+        return float("nan")
+    try:
+        return 10.0 ** (-log10_prob / tokens)
+    except OverflowError:
+        return float("inf")
+
+
+class _Index(dict):
+    """Ordinary word -> id; an unknown word reads as <unk> (id 0) without being added."""
+
+    def __missing__(self, token: str) -> int:
+        return UNK_ID
+
+
+class NgramModel:
+    def __init__(self, words: Sequence[str], logp: list, bow: list, keys: list, *,
+                 tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True):
+        self.words = list(words)
+        self.order = len(logp) - 1
+        self.logp = [None] + [np.ascontiguousarray(x, dtype=np.float32) for x in logp[1:]]
+        self.bow = [None] + [np.ascontiguousarray(x, dtype=np.float32) for x in bow[1:self.order]] + [None]
+        self.keys = [None, None] + [np.ascontiguousarray(x, dtype=np.int64) for x in keys[2:self.order + 1]]
+        self.tokenizer = tokenizer or Tokenizer()
+        self.info = dict(info or {})
+        self.index = _Index((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
+        self._hash: dict = {}
+        # For batch encoding: NUL separates sentences (it never occurs in text read from files).
+        self._batch_index = None if "\0" in self.index else _Index(self.index, **{"\0": _MARK})
+        if check:
+            self._check()
+
+    # ------------------------------------------------------------ basics
+    @property
+    def level(self) -> str:
+        return self.tokenizer.level
+
+    @property
+    def smoothing(self) -> str:
+        return self.info.get("smoothing", "unknown")
+
+    def sizes(self) -> list[int]:
+        return [len(self.words)] + [len(self.keys[k]) for k in range(2, self.order + 1)]
+
+    def _check(self) -> None:
+        V = len(self.words)
+        if self.order < 1 or self.words[: len(SPECIALS)] != list(SPECIALS):
+            raise ModelError("n-gram model: malformed vocabulary")
+        prev = V
+        for k in range(1, self.order + 1):
+            size = V if k == 1 else self.keys[k].size
+            if self.logp[k].shape != (size,) or (k < self.order and self.bow[k].shape != (size,)):
+                raise ModelError(f"n-gram model: order {k} tables have inconsistent sizes")
+            if k >= 2 and size:
+                keys = self.keys[k]
+                if np.any(keys[1:] <= keys[:-1]) or keys[0] < 0 or (keys[-1] >> SHIFT) >= prev \
+                        or np.any((keys & WORD_MASK) >= V):
+                    raise ModelError(f"n-gram model: order {k} keys are corrupted")
+            prev = size
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        return list(map(self.index.__getitem__, tokens))
+
+    def word(self, i: int) -> str:
+        return self.words[i]
+
+    # ------------------------------------------------------------ scoring
+    def _lookup(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Rows of the k-grams (ctx row, word) in order k, -1 where absent."""
+        from .lookup import HashIndex, search_sorted
+
+        keys = self.keys[k]
+        out = np.full(w.size, -1, np.int64)
+        ok = np.flatnonzero(ctx >= 0)
+        if keys.size == 0 or ok.size == 0:
+            return out
+        q = (ctx[ok] << SHIFT) | w[ok]
+        index = self._hash.get(k)
+        if index is None and q.size >= keys.size // 2:
+            # Big batches: a hash table (built once) beats binary search several times over.
+            index = self._hash[k] = HashIndex(keys)
+        out[ok] = index.find(q) if index is not None else search_sorted(keys, q)
+        return out
+
+    def token_logprobs(self, ids: np.ndarray) -> np.ndarray:
+        """log10 p of every token of concatenated sentences `<s> w.. </s>` (0 at each <s>)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        pos = sentence_positions(ids)
+        lp = self.logp[1][ids].astype(np.float64)
+        match = np.ones(ids.size, np.int8)
+        rows = [None, ids]
+        for k in range(2, self.order + 1):
+            ctx = np.empty(ids.size, np.int64)
+            ctx[0] = -1
+            ctx[1:] = rows[k - 1][:-1]
+            # As KenLM: extend left only while the shorter n-gram ending here exists.
+            ctx[(pos < k - 1) | (rows[k - 1] < 0)] = -1
+            row = self._lookup(k, ctx, ids)
+            rows.append(row)
+            hit = row >= 0
+            lp[hit] = self.logp[k][row[hit]]
+            match[hit] = k
+        for j in range(1, self.order):
+            ctx = np.empty(ids.size, np.int64)
+            ctx[0] = -1
+            ctx[1:] = rows[j][:-1]
+            add = (ctx >= 0) & (match <= j) & (pos >= j)
+            lp[add] += self.bow[j][ctx[add]]
+        lp[pos == 0] = 0.0
+        return lp
+
+    def score_sentences(self, sentences: Iterable[Sequence[str]], *, per_sentence: bool = False
+                        ) -> Iterator[ScoreResult]:
+        """Score tokenized sentences in batches; yields one ScoreResult per
+        sentence when per_sentence, else one per batch."""
+        buf: list[int] = []
+        getitem = self.index.__getitem__
+        for tokens in sentences:
+            buf.append(BOS_ID)
+            buf.extend(map(getitem, tokens))
+            buf.append(EOS_ID)
+            if len(buf) >= SCORE_BATCH_TOKENS:
+                yield from self._score_batch(buf, per_sentence)
+                buf = []
+        if buf:
+            yield from self._score_batch(buf, per_sentence)
+
+    def _score_batch(self, buf, per_sentence: bool) -> Iterator[ScoreResult]:
+        ids = np.asarray(buf, dtype=np.int64)
+        lp = self.token_logprobs(ids)
+        is_oov = ids == UNK_ID
+        if not per_sentence:
+            nsent = int(np.count_nonzero(ids == BOS_ID))
+            yield ScoreResult(nsent, ids.size - nsent, int(is_oov.sum()), float(lp.sum()), float(lp[is_oov].sum()))
+            return
+        sent = np.cumsum(ids == BOS_ID) - 1
+        n = int(sent[-1]) + 1
+        total = np.bincount(sent, weights=lp, minlength=n)
+        toks = np.bincount(sent, minlength=n) - 1
+        oov = np.bincount(sent, weights=is_oov, minlength=n)
+        oov_lp = np.bincount(sent, weights=np.where(is_oov, lp, 0.0), minlength=n)
+        for i in range(n):
+            yield ScoreResult(1, int(toks[i]), int(oov[i]), float(total[i]), float(oov_lp[i]))
+
+    def score(self, lines: Iterable[str]) -> ScoreResult:
+        """Total score of text lines (one sentence each; blank lines skipped)."""
+        result = ScoreResult()
+        for part in self.score_lines(lines):
+            result.add(part)
+        return result
+
+    def score_lines(self, lines: Iterable[str], *, per_sentence: bool = False) -> Iterator[ScoreResult]:
+        """Tokenize and score text lines in large batches (blank lines are skipped);
+        one ScoreResult per sentence when per_sentence, else one per batch."""
+        batch: list[str] = []
+        size = 0
+        for line in lines:
+            batch.append(line)
+            size += len(line) + 1
+            if size >= SCORE_BATCH_CHARS:
+                if (ids := self.encode_lines(batch)).size:
+                    yield from self._score_batch(ids, per_sentence)
+                batch, size = [], 0
+        if batch and (ids := self.encode_lines(batch)).size:
+            yield from self._score_batch(ids, per_sentence)
+
+    def encode_lines(self, lines: list[str]) -> np.ndarray:
+        """Ids of `<s> tokens </s>` for every non-blank line, concatenated."""
+        tok = self.tokenizer
+        if (tok.level == "word" and tok.method != "whitespace") or self._batch_index is None:
+            buf: list[int] = []
+            for tokens in self.tokenize_lines(lines):
+                buf.append(BOS_ID)
+                buf.extend(map(self.index.__getitem__, tokens))
+                buf.append(EOS_ID)
+            return np.array(buf, dtype=np.int64)
+        # Whitespace words and chars: one join, one split and one map for the whole batch,
+        # with NUL (never in input text) between sentences.
+        if tok.level == "word":
+            kept = [ln for ln in lines if not ln.isspace() and ln]
+            text = "\0 " + " \0 ".join(kept) + " \0"
+            pieces = (text.lower() if tok.lower else text).split()
+        else:
+            kept = [ln for ln in lines if ln]
+            text = "\0" + "\0".join(kept) + "\0"
+            pieces = list(text.lower() if tok.lower else text)
+        if not kept:
+            return np.zeros(0, np.int64)
+        ids = np.fromiter(map(self._batch_index.__getitem__, pieces), dtype=np.int64, count=len(pieces))
+        mark = ids == _MARK
+        # Every inner separator becomes </s> <s>; the first <s>, the last </s>.
+        reps = np.where(mark, 2, 1)
+        reps[0] = reps[-1] = 1
+        out = np.repeat(ids, reps)
+        at = np.cumsum(reps) - reps
+        m = at[mark]
+        out[m] = EOS_ID
+        out[m[1:-1] + 1] = BOS_ID
+        out[0] = BOS_ID
+        return out
+
+    def tokenize_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:
+        tok = self.tokenizer
+        for line in lines:
+            tokens = tok(line)
+            if tokens:
+                yield tokens
+
+    def sentence_log10(self, tokens: Sequence[str]) -> float:
+        """log10 p(<s> tokens </s>), the number KenLM's Model.score(..) gives."""
+        return next(self.score_sentences([tokens])).log10_prob
+
+    # ------------------------------------------------------------ next-word distribution
+    def _context_row(self, ids: Sequence[int]) -> int:
+        """Row of the n-gram `ids` in its order's table, -1 if absent."""
+        row = int(ids[0])
+        for k, w in enumerate(ids[1:], start=2):
+            found = self._lookup(k, np.array([row]), np.array([w], dtype=np.int64))[0]
+            if found < 0:
+                return -1
+            row = int(found)
+        return row
+
+    def next_log10(self, context: Sequence[int]) -> np.ndarray:
+        """log10 p(w | context) for every word id (context: ids, <s> included if wanted)."""
+        out = self.logp[1].astype(np.float64)
+        hist = list(context)[-(self.order - 1):] if self.order > 1 else []
+        for j in range(1, len(hist) + 1):
+            row = self._context_row(hist[-j:])
+            if row < 0:
+                break
+            out += self.bow[j][row]
+            keys = self.keys[j + 1]
+            lo = np.searchsorted(keys, np.int64(row) << SHIFT)
+            hi = np.searchsorted(keys, np.int64(row + 1) << SHIFT)
+            out[keys[lo:hi] & WORD_MASK] = self.logp[j + 1][lo:hi]
+        return out
+
+    def next_probs(self, context: Sequence[int], *, normalize: bool = True) -> np.ndarray:
+        p = 10.0 ** self.next_log10(context)
+        if normalize:  # only stupid backoff needs it; the others already sum to 1
+            total = p.sum()
+            if total > 0:
+                p /= total
+        return p
+
+    def context_ids(self, tokens: Sequence[str], bos: bool = True) -> list[int]:
+        return ([BOS_ID] if bos else []) + self.encode(tokens)
+
+    def predict(self, context: str | Sequence[str], top: int = 10, *, bos: bool = True) -> list[tuple[str, float]]:
+        """The `top` most likely next tokens after `context` (text or tokens)."""
+        tokens = self.tokenizer(context) if isinstance(context, str) else list(context)
+        p = self.next_probs(self.context_ids(tokens, bos))
+        p[BOS_ID] = 0.0
+        if "<unk>" in self.index:  # the corpus word <unk> stands for unknown words here
+            p[UNK_ID] = 0.0
+        top = max(1, min(int(top), p.size))
+        best = np.argpartition(-p, top - 1)[:top]
+        best = best[np.lexsort((best, -p[best]))]
+        return [(self.display(i), float(p[i])) for i in best if p[i] > 0]
+
+    def display(self, i: int) -> str:
+        return self.words[int(i)]
+
+    def generate(self, prime: Sequence[str], *, max_len: int, options, rng: np.random.Generator) -> Iterator[str]:
+        """Sample one token at a time after <s> + prime; stops at </s> (not yielded)
+        or after max_len tokens. <unk> (an unknown word) is never sampled."""
+        from ..core.sampling import choose
+
+        ctx = self.context_ids(prime)
+        keep = max(self.order - 1, 1)
+        for _ in range(max_len):
+            p = self.next_probs(ctx[-keep:] if self.order > 1 else [])
+            p[BOS_ID] = 0.0
+            p[UNK_ID] = 0.0
+            total = p.sum()
+            if not total > 0:
+                return
+            i = choose(p / total, options, rng)
+            if i == EOS_ID:
+                return
+            ctx.append(i)
+            yield self.words[i]
+
+    # ------------------------------------------------------------ persistence
+    def save_to(self, directory) -> None:
+        """Write the tables and vocabulary into a (store draft) directory."""
+        from .persist import save_model
+
+        save_model(self, directory)
+
+    def config(self) -> dict:
+        """What goes into the store's config.json (config, tokenizer, metrics)."""
+        return {"config": {"order": self.order, **self.info}, "tokenizer": self.tokenizer.to_dict(),
+                "metrics": {"ngrams": self.sizes()}}
+
+
+__all__ = ["NgramModel", "ScoreResult"]

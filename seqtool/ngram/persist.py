@@ -1,0 +1,107 @@
+"""N-gram models in the model store: safetensors tables + a JSON vocabulary,
+and load_ngram(), which also accepts ARPA files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import ModelError, UsageError
+from ..core.text import Tokenizer
+from .counts import SPECIALS
+from .model import NgramModel
+
+VOCAB_FILE = "vocab.json"
+TENSORS_FILE = "model.safetensors"
+VOCAB_FORMAT = "seqtool-ngram-vocab"
+
+
+def model_tensors(model: NgramModel) -> dict:
+    """logp.k (N_k,) float32, bow.k (N_k,) float32 for k < n, keys.k (N_k,) int64 for k >= 2."""
+    out = {}
+    for k in range(1, model.order + 1):
+        out[f"logp.{k}"] = model.logp[k]
+        if k < model.order:
+            out[f"bow.{k}"] = model.bow[k]
+        if k >= 2:
+            out[f"keys.{k}"] = model.keys[k]
+    return out
+
+
+def save_model(model: NgramModel, directory: str | os.PathLike) -> None:
+    from ..core.tensors import save_tensors
+
+    directory = Path(directory)
+    save_tensors(model_tensors(model), directory / TENSORS_FILE, framework="np")
+    with open(directory / VOCAB_FILE, "w", encoding="utf-8") as fh:
+        json.dump({"format": VOCAB_FORMAT, "version": 1, "tokens": model.words}, fh, ensure_ascii=True)
+
+
+def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> NgramModel:
+    """Load and validate a stored model (its config.json already read by the store)."""
+    from ..core.tensors import load_tensors
+
+    directory = Path(directory)
+    try:
+        vocab = json.loads((directory / VOCAB_FILE).read_text(encoding="utf-8"))
+        if not isinstance(vocab, dict) or vocab.get("format") != VOCAB_FORMAT \
+                or not isinstance(vocab.get("tokens"), list):
+            raise ValueError("not an n-gram vocabulary")
+        words = vocab["tokens"]
+        ordinary = words[len(SPECIALS):]
+        if not all(isinstance(w, str) for w in words) or len(set(ordinary)) != len(ordinary):
+            raise ValueError("bad tokens")
+        order = int(config["config"]["order"])
+        tokenizer = Tokenizer.from_dict(config.get("tokenizer") or {})
+    except FileNotFoundError:
+        raise ModelError(f"{origin}: {VOCAB_FILE} is missing") from None
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{origin}: malformed n-gram model files ({exc})") from None
+    t = load_tensors(directory / TENSORS_FILE, framework="np", origin=origin)
+    try:
+        logp = [None] + [t[f"logp.{k}"] for k in range(1, order + 1)]
+        bow = [None] + [t[f"bow.{k}"] for k in range(1, order)] + [None]
+        keys = [None, None] + [t[f"keys.{k}"] for k in range(2, order + 1)]
+    except KeyError as exc:
+        raise ModelError(f"{origin}: model.safetensors lacks tensor {exc}") from None
+    if any(x.dtype != np.float32 for x in logp[1:] + bow[1:order]) or any(x.dtype != np.int64 for x in keys[2:]):
+        raise ModelError(f"{origin}: model.safetensors has unexpected tensor types")
+    info = {k: v for k, v in config["config"].items() if k != "order"}
+    try:
+        return NgramModel(words, logp, bow, keys, tokenizer=tokenizer, info=info)
+    except ModelError as exc:
+        raise ModelError(f"{origin}: {exc.message}") from None
+
+
+def _looks_like_arpa(spec: str) -> bool:
+    low = spec.lower()
+    return low.endswith((".arpa", ".arpa.gz", ".lm", ".lm.gz", ".gz")) or "/" in spec or "\\" in spec
+
+
+def _in_store(store, name: str) -> bool:
+    try:
+        return store.exists(name)
+    except UsageError:  # not a valid model name, so it can only be a file
+        return False
+
+
+def load_ngram(spec: str | None = None, *, store=None, level: str | None = None) -> NgramModel:
+    """A model from the store (name, or None for the last trained n-gram model)
+    or from an ARPA file (.arpa or .arpa.gz, or any existing file that is not a
+    model name)."""
+    from ..core.store import ModelStore
+
+    store = store or ModelStore()
+    if spec is not None:
+        in_store = _in_store(store, spec)
+        if os.path.isfile(spec) and (not in_store or _looks_like_arpa(spec)):
+            from .arpa import read_arpa
+
+            return read_arpa(spec, level=level)
+        if not in_store and _looks_like_arpa(spec):
+            raise ModelError(f"{spec}: no such ARPA file")
+    info = store.open(spec, kinds=("ngram",), hint="train one with: seqtool ngram train CORPUS -n 3")
+    return load_model_dir(info.path, info.config, origin=f"model '{info.name}'")

@@ -1,0 +1,115 @@
+"""train_ngram: stream a corpus, count, smooth, and build an NgramModel."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from ..core.errors import UsageError
+from ..core.text import Tokenizer
+from .counts import Counts, NgramCounter, limit_vocab, split_keys
+from .estimate import SMOOTHINGS, estimate
+from .model import NgramModel
+
+MAX_ORDER = 12
+
+
+@dataclass
+class NgramConfig:
+    order: int = 3
+    smoothing: str = "mkn"
+    k: float = 0.01
+    level: str = "word"
+    prune: Optional[list] = None        # KenLM --prune: drop order-i n-grams with count <= prune[i-1]
+    vocab_size: Optional[int] = None
+    min_freq: int = 1
+    lmplz_compat: bool = False          # replicate lmplz's count-of-counts quirk (see estimate.py)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.order <= MAX_ORDER:
+            raise UsageError(f"-n/--order must be between 1 and {MAX_ORDER} (got {self.order})")
+        if self.smoothing not in SMOOTHINGS:
+            raise UsageError(f"unknown smoothing {self.smoothing!r} (choose from {', '.join(SMOOTHINGS)})")
+        if self.vocab_size is not None and self.vocab_size < 1:
+            raise UsageError(f"--vocab-size must be at least 1 (got {self.vocab_size})")
+        if self.min_freq < 1:
+            raise UsageError(f"--min-freq must be at least 1 (got {self.min_freq})")
+        Tokenizer(level=self.level)
+
+
+def count_corpus(lines: Iterable[str], order: int, tokenizer: Tokenizer,
+                 on_progress: Callable[[int], None] | None = None) -> Counts:
+    """Count the n-grams of every non-blank line (a sentence, wrapped in <s> .. </s>)."""
+    counter = NgramCounter(order)
+    add = counter.add
+    n = 0
+    for line in lines:
+        tokens = tokenizer(line)
+        if tokens:
+            add(tokens)
+        n += 1
+        if on_progress is not None and n % 20000 == 0:
+            on_progress(20000)
+    if on_progress is not None:
+        on_progress(n % 20000)
+    return counter.finish()
+
+
+def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
+                warn: Callable[[str], None] | None = None) -> NgramModel:
+    full = None
+    if config.vocab_size is not None or config.min_freq > 1:
+        full, counts = counts, limit_vocab(counts, min_freq=config.min_freq, max_size=config.vocab_size)
+    est = estimate(counts, config.smoothing, k=config.k, prune=config.prune, lmplz_compat=config.lmplz_compat,
+                   stats_from=full)
+    for message in est.warnings:
+        if warn is not None:
+            warn(message)
+    logp, bow, keys = [None, est.logp[1]], [None, est.bow[1] if counts.order > 1 else None], [None, None]
+    newrow = None  # old row -> row after pruning, of the previous order
+    for k in range(2, counts.order + 1):
+        key = counts.keys[k]
+        lp = est.logp[k]
+        bw = est.bow[k] if k < counts.order else None
+        if newrow is not None:
+            prefix, word = split_keys(key)
+            key = (newrow[prefix] << np.int64(32)) | word
+        keep = est.keep[k]
+        if keep is not None:
+            key, lp = key[keep], lp[keep]
+            bw = bw[keep] if bw is not None else None
+            newrow = np.cumsum(keep) - 1
+        else:
+            newrow = None
+        keys.append(key)
+        logp.append(lp)
+        bow.append(bw)
+    info = {"smoothing": config.smoothing, "level": config.level,
+            "discounts": {str(k): v for k, v in est.discounts.items()},
+            "train_tokens": counts.tokens, "train_sentences": counts.sentences}
+    if config.smoothing == "addk":
+        info["k"] = config.k
+    if config.prune:
+        info["prune"] = list(config.prune)
+    if config.vocab_size is not None or config.min_freq > 1:
+        info.update(vocab_size=config.vocab_size, min_freq=config.min_freq)
+    return NgramModel(counts.words, logp, bow[: counts.order] + [None], keys, tokenizer=tokenizer, info=info,
+                      check=False)
+
+
+def train_ngram(lines: Iterable[str], config: NgramConfig | None = None, *,
+                warn: Callable[[str], None] | None = None,
+                on_progress: Callable[[int], None] | None = None, **overrides) -> NgramModel:
+    """Train from an iterable of lines (one sentence each), e.g.
+    ``train_ngram(open('train.txt'), order=3)`` or with an NgramConfig."""
+    if config is None:
+        config = NgramConfig(**overrides)
+    elif overrides:
+        config = NgramConfig(**{**asdict(config), **overrides})
+    tokenizer = Tokenizer(level=config.level)
+    counts = count_corpus(lines, config.order, tokenizer, on_progress)
+    if counts.tokens == 0:
+        raise UsageError("the corpus has no tokens to train on (every line is blank)")
+    return build_model(counts, config, tokenizer, warn)

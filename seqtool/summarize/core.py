@@ -1,0 +1,263 @@
+"""One document in, one summary out: splitting, terms, TextRank, selection."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..core.errors import InputError, UsageError
+
+SPLITS = ("auto", "punkt", "lines")
+DEFAULT_SENTENCES = 3
+_WORD = re.compile(r"\w+")
+_PARAGRAPH = re.compile(r"\n[^\S\n]*\n")
+# A hard-wrapped paragraph: lines reach at least this share of its longest line.
+_FULL_LINE = 0.7
+_MIN_WRAP_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How to summarize; saved as JSON in batch state so a change re-runs every input."""
+
+    sentences: Optional[int] = None
+    ratio: Optional[float] = None
+    words: Optional[int] = None
+    similarity: str = "overlap"
+    damping: float = 0.85
+    split: str = "auto"
+    keywords: int = 0
+    stopwords: Optional[str] = None  # None: the shipped English list; "none": no list; else a file
+    stem: bool = True
+    max_neighbors: int = 100
+    language: str = "english"
+
+    def __post_init__(self) -> None:
+        from ..textrank import SIMILARITIES
+
+        given = [name for name, v in (("-n", self.sentences), ("--ratio", self.ratio), ("--words", self.words))
+                 if v is not None]
+        if len(given) > 1:
+            raise UsageError(f"choose one of -n, --ratio and --words (got {' and '.join(given)})")
+        if self.sentences is not None and self.sentences < 1:
+            raise UsageError(f"-n must be at least 1 (got {self.sentences})")
+        if self.ratio is not None and not (0.0 < self.ratio <= 1.0):
+            raise UsageError(f"--ratio must be in (0, 1] (got {self.ratio})")
+        if self.words is not None and self.words < 1:
+            raise UsageError(f"--words must be at least 1 (got {self.words})")
+        if self.similarity not in SIMILARITIES:
+            raise UsageError(f"unknown --similarity {self.similarity!r} (choose from {', '.join(SIMILARITIES)})")
+        if not (0.0 < self.damping < 1.0):
+            raise UsageError(f"--damping must be between 0 and 1 (got {self.damping})")
+        if self.split not in SPLITS:
+            raise UsageError(f"unknown --split {self.split!r} (choose from {', '.join(SPLITS)})")
+        if self.keywords < 0:
+            raise UsageError(f"--keywords must be >= 0 (got {self.keywords})")
+        if self.max_neighbors < 1:
+            raise UsageError(f"max_neighbors must be at least 1 (got {self.max_neighbors})")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Summary:
+    sentences: list[str]          # chosen sentences, in document order
+    indices: list[int]            # their positions among all sentences
+    scores: list[float]           # their TextRank scores
+    total: int                    # sentences in the document
+    keywords: list[str] = field(default_factory=list)
+
+    def to_json(self, **extra) -> dict:
+        out = {**extra, "summary": self.sentences, "scores": [round(s, 6) for s in self.scores],
+               "indices": self.indices, "sentences": self.total}
+        if self.keywords:
+            out["keywords"] = self.keywords
+        return out
+
+
+# ---------------------------------------------------------------- splitting
+def _units(paragraph: str) -> list[str]:
+    """Lines of a paragraph grouped into units: hard-wrapped lines are joined, other lines stand alone."""
+    lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines
+    width = max(len(line) for line in lines)
+    full = [len(line) >= _FULL_LINE * width for line in lines[:-1]]
+    if width < _MIN_WRAP_WIDTH or sum(full) * 2 < len(full):
+        return lines
+    units, current = [], []
+    for line, is_full in zip(lines, full + [False]):
+        current.append(line)
+        if not is_full:
+            units.append(" ".join(current))
+            current = []
+    if current:
+        units.append(" ".join(current))
+    return units
+
+
+def split_document(text: str, mode: str = "auto", language: str = "english") -> list[str]:
+    """Sentences of a document, never crossing a paragraph (blank line).
+
+    punkt: Punkt inside each paragraph, line breaks are spaces.
+    lines: every non-empty line is one sentence.
+    auto:  like punkt, but a line is its own unit unless the paragraph looks
+           hard-wrapped (most lines near the longest one), so headings and
+           list items do not run into the next sentence.
+    """
+    from .sentences import split_paragraph
+
+    if mode == "lines":
+        return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if mode not in SPLITS:
+        raise UsageError(f"unknown --split {mode!r} (choose from {', '.join(SPLITS)})")
+    out: list[str] = []
+    for paragraph in _PARAGRAPH.split(text):
+        for unit in (_units(paragraph) if mode == "auto" else [paragraph]):
+            out.extend(split_paragraph(unit, language))
+    return out
+
+
+# ---------------------------------------------------------------- terms
+@lru_cache(maxsize=16)
+def load_stopwords(spec: Optional[str] = None) -> frozenset:
+    """The shipped English list (None), no list ("none"), or a file of one word per line."""
+    if spec is not None and spec.lower() == "none":
+        return frozenset()
+    if spec is None:
+        from importlib.resources import files
+
+        text = files("seqtool").joinpath("data/stopwords-en.txt").read_text(encoding="utf-8")
+    else:
+        try:
+            text = Path(spec).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{spec}: stop-word file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{spec}: cannot read the stop-word file ({exc})") from None
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.lstrip().startswith("#"))
+
+
+_TERM_CACHE_MAX = 200_000
+_term_caches: dict = {}
+
+
+def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = True) -> list[list[str]]:
+    """Per sentence: lower-cased \\w+ words minus stop words and bare numbers, stemmed.
+
+    Memoised per whitespace token ("profits," -> ("profit",)) for each (stop
+    list, stem) pair, so a batch tokenizes and stems each distinct token once;
+    splitting on whitespace first gives the same words as \\w+ on the sentence.
+    """
+    key = (id(stopwords), stem)
+    cache = _term_caches.get(key)
+    if cache is None or len(cache) > _TERM_CACHE_MAX:
+        cache = _term_caches[key] = {}
+    tokens = [s.lower().split() for s in sentences]
+    new = set().union(*tokens).difference(cache)
+    if new:
+        pieces = {w: _WORD.findall(w) for w in new}
+        kept = {p for ps in pieces.values() for p in ps if p not in stopwords and not p.isdigit()}
+        if stem:
+            from .stem import stem_map
+
+            mapping = stem_map(kept)
+        else:
+            mapping = {p: p for p in kept}
+        for w, ps in pieces.items():
+            cache[w] = tuple(mapping[p] for p in ps if p in mapping)
+    return [[t for w in ts for t in cache[w]] for ts in tokens]
+
+
+def sentence_terms(sentence: str, stopwords: frozenset, stem: bool = True) -> list[str]:
+    return document_terms([sentence], stopwords, stem)[0]
+
+
+# ---------------------------------------------------------------- selection
+def summary_size(total: int, options: SummaryOptions) -> Optional[int]:
+    """How many sentences to return (None with --words, which is a word budget)."""
+    if options.words is not None:
+        return None
+    if options.ratio is not None:
+        return max(1, math.ceil(options.ratio * total - 1e-9)) if total else 0
+    return min(total, options.sentences if options.sentences is not None else DEFAULT_SENTENCES)
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptions) -> list[int]:
+    """Pick sentences in rank order (exact repeats skipped), return them in document order."""
+    size = summary_size(len(sentences), options)
+    chosen: list[int] = []
+    seen: set[str] = set()
+    budget = options.words
+    used = 0
+    for i in order:
+        key = _key(sentences[i])
+        if key in seen:
+            continue
+        if size is not None:
+            if len(chosen) >= size:
+                break
+        else:
+            length = len(sentences[i].split())
+            if chosen and used + length > budget:
+                continue
+            used += length
+        seen.add(key)
+        chosen.append(int(i))
+        if size is None and used >= budget:
+            break
+    return sorted(chosen)
+
+
+def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = SummaryOptions(),
+                        vectors=None) -> Summary:
+    """TextRank over pre-split sentences."""
+    from .. import textrank
+
+    sentences = list(sentences)
+    if not sentences:
+        return Summary([], [], [], 0)
+    stop = load_stopwords(options.stopwords)
+    # Word vectors are keyed by words, not stems.
+    terms = document_terms(sentences, stop, options.stem and options.similarity != "embedding")
+    scores = textrank.textrank_scores(terms, options.similarity, damping=options.damping,
+                                      vectors=vectors, max_neighbors=options.max_neighbors)
+    order = textrank.rank_order(scores)
+    chosen = select(sentences, order, options)
+    summary = Summary([sentences[i] for i in chosen], chosen, [float(scores[i]) for i in chosen], len(sentences))
+    if options.keywords:
+        summary.keywords = top_keywords(sentences, stop, options.keywords, stem=options.stem,
+                                        damping=options.damping)
+    return summary
+
+
+def top_keywords(sentences: Sequence[str], stop: frozenset, top: int, *, stem: bool = True,
+                 damping: float = 0.85) -> list[str]:
+    """TextRank keywords over stems, each shown as its most frequent word form ("profits", not "profit")."""
+    from collections import Counter
+
+    from .. import textrank
+
+    surface = document_terms(sentences, stop, stem=False)
+    stems = document_terms(sentences, stop, stem=stem)
+    forms: dict[str, Counter] = {}
+    for words, roots in zip(surface, stems):
+        for word, root in zip(words, roots):
+            forms.setdefault(root, Counter())[word] += 1
+    ranked = textrank.keywords(stems, top, damping=damping)
+    # Counter.most_common keeps first-seen order among equal counts: deterministic.
+    return [forms[root].most_common(1)[0][0] for root, _ in ranked]
+
+
+def summarize_text(text: str, options: SummaryOptions = SummaryOptions(), vectors=None) -> Summary:
+    """Split `text` into sentences and summarize it."""
+    return summarize_sentences(split_document(text, options.split, options.language), options, vectors)

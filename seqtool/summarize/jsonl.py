@@ -1,0 +1,68 @@
+"""JSON lines in, JSON lines out: {"id", "text"} -> {"id", "summary", "scores"}."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional
+
+from ..core.errors import InputError, SeqtoolError
+from ..core.io import Source, iter_source_lines
+from .batch import in_shard, parse_shard
+from .core import SummaryOptions, summarize_text
+from .parallel import ordered_map, worker_state
+
+
+@dataclass
+class JsonlResult:
+    records: int = 0
+    failed: list = field(default_factory=list)  # messages
+
+
+def _records(sources: Iterable[Source], encoding: str, errors: str) -> Iterator[tuple]:
+    """(where, id, text, None) per non-blank line, or (where, None, None, error message)."""
+    for source in sources:
+        for lineno, line in enumerate(iter_source_lines(source, encoding=encoding, errors=errors), 1):
+            if not line.strip():
+                continue
+            where = f"{source.name}:{lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, None, None, f"{where}: not valid JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                yield where, None, None, f'{where}: expected an object with a string "text"'
+                continue
+            yield where, obj.get("id", lineno), obj["text"], None
+
+
+def _summarize_record(item: tuple) -> tuple:
+    where, ident, text, error = item
+    if error is not None:
+        return None, error
+    st = worker_state()
+    try:
+        summary = summarize_text(text, st["options"], st.get("vectors"))
+    except SeqtoolError as exc:
+        return None, f"{where}: {exc.message}"
+    out = {"id": ident, "summary": summary.sentences, "scores": [round(s, 6) for s in summary.scores]}
+    if summary.keywords:
+        out["keywords"] = summary.keywords
+    return out, None
+
+
+def summarize_jsonl(sources: list[Source], options: SummaryOptions, *, jobs: int = 1,
+                    shard: Optional[str] = None, encoding: str = "utf-8", errors: str = "strict",
+                    vectors=None) -> Iterator[tuple[Optional[dict], Optional[str]]]:
+    """Yield (output record, None) or (None, error message) per input record, in input order."""
+    spec = parse_shard(shard)
+    items = (r for r in _records(sources, encoding, errors)
+             if spec is None or in_shard(r[0] if r[3] else json.dumps(r[1], sort_keys=True), spec))
+    state = {"options": options, "vectors": vectors}
+    yield from ordered_map(_summarize_record, items, jobs=jobs, state=state, chunk=32)
+
+
+def check_failures(result: JsonlResult) -> None:
+    if result.failed:
+        raise InputError(f"{len(result.failed)} of {result.records} record(s) failed (reported above)")

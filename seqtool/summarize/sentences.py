@@ -1,0 +1,103 @@
+"""Punkt with a shortcut for the obvious sentence breaks.
+
+Punkt classifies each candidate boundary ("word. Next") by word-tokenizing
+and annotating its context in Python: ~15 us a candidate, most of a news
+article's summarization time. The overwhelmingly common candidate, a plain
+word of letters, a period, and a capitalised word, is a break under every
+rule Punkt has, unless the word is a known abbreviation or the pair a known
+collocation; those, and every other shape, still go to Punkt itself. The
+output is identical (checked on all 2,225 BBC News Summary articles and in
+tests/test_summarize.py), only faster.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..core.errors import UsageError
+
+# The whole candidate context: preceding token, the period, one space, the next
+# word. The token starts with a letter or currency sign (so Punkt types it as
+# itself, never as a number or an initial) and holds no quote or bracket (so
+# Punkt's word tokenizer keeps it whole).
+_OBVIOUS = re.compile(r"([A-Za-z$\u00a3\u20ac][\w$\u00a3\u20ac.,%]*[\w%])\. ([A-Z][A-Za-z]*)")
+
+
+@lru_cache(maxsize=8)
+def tokenizer(language: str = "english"):
+    import punkt
+
+    class FastPunkt(punkt.PunktSentenceTokenizer):
+        __slots__ = ()
+
+        def _context_has_sentbreak(self, context: str) -> bool:
+            m = _OBVIOUS.fullmatch(context)
+            if m is not None:
+                params = self.params
+                # First pass: "word." that is no abbreviation is a break. Second pass:
+                # only a collocation can undo it (not an initial, number or ellipsis).
+                if not params.is_abbrev(m[1]) and (m[1].lower(), m[2].lower()) not in params.collocations:
+                    return True
+            return super()._context_has_sentbreak(context)
+
+    try:
+        return FastPunkt(punkt.load_model(language))
+    except Exception as exc:  # the package raises its own error types
+        raise UsageError(f"no offline sentence model for language {language!r} ({exc})") from None
+
+
+# Every place Punkt could break (a superset: Punkt needs . ? ! followed by
+# whitespace or one of a few punctuation marks, never by a letter or digit).
+_ANY_END = re.compile(r"[.?!](?!\w)")
+_TRAILING = ".?!\"')]}\u2019\u201d "
+# A clean candidate in whitespace-normalised text: a word P (no possible break
+# inside it, ending in a letter, digit or %), a period, one space and the next
+# token N (a word, or a word after an opening quote). Punkt's context for it is
+# exactly "P. N", so Punkt's own classifier can decide it in isolation.
+_PERIOD_SPACE = re.compile(r'\. (?="?[A-Za-z])')
+_P_END = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%")
+
+
+def _clean_candidates(text: str):
+    """(period index, P, N) for each clean candidate."""
+    for m in _PERIOD_SPACE.finditer(text):
+        i = m.start()
+        p = text[text.rfind(" ", 0, i) + 1:i]
+        if not p or p[-1] not in _P_END or _ANY_END.search(p) is not None:
+            continue
+        stop = text.find(" ", i + 2)
+        yield i, p, text[i + 2:] if stop < 0 else text[i + 2:stop]
+
+
+def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
+    """Sentences of one paragraph (line breaks are spaces), exactly as Punkt splits it.
+
+    The paragraph is first cut at its clean candidates that Punkt's own
+    classifier accepts; only pieces that still hold a possible break go
+    through the whole of Punkt (its per-call set-up costs more than the
+    classification). This is exact: Punkt decides each candidate from the
+    word before it and the token after it, and a clean break has a plain word
+    on each side, so no other candidate's context, realignment or punctuation
+    run changes.
+    """
+    paragraph = " ".join(paragraph.split())
+    if not paragraph:
+        return []
+    tok = tokenizer(language)
+    out: list[str] = []
+    start = 0
+    for i, p, n in _clean_candidates(paragraph):
+        if tok._context_has_sentbreak(f"{p}. {n}"):
+            _split_piece(paragraph[start:i + 1], tok, out)
+            start = i + 2
+    _split_piece(paragraph[start:], tok, out)
+    return out
+
+
+def _split_piece(piece: str, tok, out: list[str]) -> None:
+    if _ANY_END.search(piece.rstrip(_TRAILING)) is None:
+        if piece:
+            out.append(piece)
+        return
+    out.extend(s.strip() for s in tok.tokenize(piece) if s.strip())

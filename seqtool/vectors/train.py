@@ -1,0 +1,198 @@
+"""Training word vectors on a corpus: word2vec and fastText through gensim,
+GloVe with seqtool.vectors.glove. The result is published in the model store
+(kind "vectors", the memory-mappable layout of seqtool.vectors.storage).
+
+The corpus is read as one sentence per line, split on whitespace (lower-cased
+with `lower`), lines longer than 10,000 words cut in pieces as gensim's
+LineSentence does, so a model trained here equals one trained with gensim on
+LineSentence(file) with the same parameters (and `workers=1`, `seed`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..core import console
+from ..core.errors import InputError, UsageError
+from ..core.io import Source, expand_inputs, iter_lines, sha256_of
+from . import Vectors
+
+ALGOS = ("word2vec", "fasttext", "glove")
+MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH / LineSentence max_sentence_length
+
+
+@dataclass
+class TrainConfig:
+    algo: str = "word2vec"
+    sg: bool = False  # skip-gram (True) or CBOW (False); word2vec and fastText only
+    dim: int = 100
+    window: int = 5
+    min_count: int = 5
+    epochs: int | None = None  # None: 5 for word2vec / fastText, 25 for GloVe
+    workers: int = 3
+    seed: int = 1
+    lower: bool = False
+    # GloVe only
+    x_max: float = 100.0
+    alpha: float = 0.75
+    lr: float = 0.05
+    batch_size: int = 65536
+
+    def check(self) -> "TrainConfig":
+        if self.algo not in ALGOS:
+            raise UsageError(f"--algo must be one of {', '.join(ALGOS)} (got {self.algo!r})")
+        for name in ("dim", "window", "min_count", "workers"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.epochs is not None and self.epochs < 1:
+            raise UsageError("--epochs must be at least 1")
+        return self
+
+    @property
+    def n_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else (25 if self.algo == "glove" else 5)
+
+
+class Corpus:
+    """A restartable iterable of token lists over files (stdin is read once and kept)."""
+
+    def __init__(self, sources: list[Source], *, lower: bool = False, encoding: str = "utf-8",
+                 errors: str = "strict"):
+        self.sources = sources
+        self.lower = lower
+        self.kwargs = {"encoding": encoding, "errors": errors}
+        self._cached: list[list[str]] | None = None
+        if any(s.is_stdin for s in sources):
+            self._cached = list(self._read())
+
+    def _read(self) -> Iterator[list[str]]:
+        for line in iter_lines(self.sources, **self.kwargs):
+            tokens = (line.lower() if self.lower else line).split()
+            for start in range(0, len(tokens), MAX_SENTENCE):
+                yield tokens[start:start + MAX_SENTENCE]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if self._cached is not None:
+            return iter(self._cached)
+        return self._read()
+
+
+def _corpus_record(sources: list[Source]) -> list[dict]:
+    out = []
+    for s in sources:
+        if s.is_stdin:
+            out.append({"path": "-"})
+        else:
+            out.append({"path": os.path.abspath(s.path), "bytes": os.path.getsize(s.path),
+                        "sha256": sha256_of(s.path)})
+    return out
+
+
+def train(specs: list[str], config: TrainConfig, *, name: str | None = None,
+          encoding: str = "utf-8", errors: str = "strict") -> tuple[str, Vectors, dict]:
+    """Train on the corpus files `specs` and store the vectors; returns (name, vectors, metrics)."""
+    from ..core.store import ModelStore, validate_name
+    from .storage import save_vectors
+
+    config.check()
+    name = validate_name(name or f"{config.algo}{config.dim}")
+    sources = expand_inputs(specs)
+    corpus = Corpus(sources, lower=config.lower, encoding=encoding, errors=errors)
+    store = ModelStore()
+    with store.lock(name):
+        start = time.perf_counter()
+        if config.algo == "glove":
+            vecs, metrics = _train_glove(corpus, config)
+        else:
+            vecs, metrics = _train_gensim(corpus, config)
+        metrics["train_seconds"] = round(time.perf_counter() - start, 3)
+        if len(vecs) == 0:
+            raise InputError(f"no word occurs at least {config.min_count} times in the corpus; "
+                             f"lower --min-count")
+        extra = {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
+                 "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
+                 "training": {"corpus": _corpus_record(sources)}, "metrics": metrics}
+        save_vectors(vecs, name, extra=extra, store=store, lock=False)
+    return name, vecs, metrics
+
+
+def gensim_model(corpus, config: TrainConfig, callbacks=()):
+    """The gensim Word2Vec / FastText model for `config` (shared with the benchmark)."""
+    from gensim.models import FastText, Word2Vec
+
+    cls = FastText if config.algo == "fasttext" else Word2Vec
+    return cls(sentences=corpus, vector_size=config.dim, window=config.window, min_count=config.min_count,
+               sg=1 if config.sg else 0, workers=config.workers, seed=config.seed,
+               epochs=config.n_epochs, callbacks=list(callbacks))
+
+
+def _train_gensim(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    logging.getLogger("gensim").setLevel(logging.ERROR)  # stderr stays ours
+
+    with console.progress() as bar:
+        task = bar.add_task(f"{config.algo} epochs", total=config.n_epochs, status="")
+
+        class _Epochs(CallbackAny2Vec):
+            def on_epoch_end(self, model):  # noqa: D401 - gensim hook
+                bar.advance(task)
+
+        try:
+            model = gensim_model(corpus, config, callbacks=[_Epochs()])
+        except RuntimeError as exc:  # "you must first build vocabulary before training the model"
+            raise InputError(f"cannot train: {exc} (is the corpus empty, or --min-count too high?)") from None
+    wv = model.wv
+    vecs = Vectors(list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32))
+    return vecs, {"corpus_words": int(model.corpus_total_words), "vocab": len(vecs)}
+
+
+def build_vocab(corpus: Corpus, min_count: int) -> tuple[list[str], np.ndarray, int]:
+    """Words with at least `min_count` occurrences, most frequent first (ties: first seen)."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for tokens in corpus:
+        counts.update(tokens)
+        total += len(tokens)
+    kept = sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: -wc[1])
+    return [w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64), total
+
+
+def _train_glove(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
+    from .glove import GloveConfig, count_cooccurrences, train_glove
+
+    words, counts, total = build_vocab(corpus, config.min_count)
+    if not words:
+        return Vectors([], np.zeros((0, config.dim), dtype=np.float32)), {}
+    index = {w: i for i, w in enumerate(words)}
+
+    def id_sentences() -> Iterator[np.ndarray]:
+        get = index.get
+        for tokens in corpus:
+            ids = [i for i in map(get, tokens) if i is not None]
+            if len(ids) > 1:
+                yield np.array(ids, dtype=np.int32)
+
+    t0 = time.perf_counter()
+    cooc = count_cooccurrences(id_sentences(), len(words), config.window)
+    count_seconds = time.perf_counter() - t0
+    gconf = GloveConfig(dim=config.dim, window=config.window, epochs=config.n_epochs, x_max=config.x_max,
+                        alpha=config.alpha, lr=config.lr, batch_size=config.batch_size, seed=config.seed,
+                        threads=config.workers)
+    with console.progress() as bar:
+        task = bar.add_task("GloVe epochs", total=gconf.epochs, status="")
+
+        def on_epoch(epoch: int, loss: float, _vectors) -> None:
+            bar.update(task, advance=1, status=f"loss {loss:.4g}")
+
+        matrix, losses = train_glove(cooc, gconf, on_epoch=on_epoch)
+    metrics = {"corpus_words": total, "vocab": len(words), "cooccurrence_nonzeros": int(len(cooc.values)),
+               "cooccurrence_seconds": round(count_seconds, 3), "loss_per_epoch": [round(x, 4) for x in losses]}
+    return Vectors(words, matrix), metrics

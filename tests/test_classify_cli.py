@@ -1,0 +1,151 @@
+"""seqtool classify through the CLI: output formats, streaming, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from seqtool.classify.api import train_model
+from seqtool.classify.data import Dataset
+from seqtool.classify.train import TrainOptions
+from seqtool.core.store import ModelStore
+
+torch.set_num_threads(1)
+
+TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
+
+
+def separable(n: int, seed: int = 1) -> Dataset:
+    pos, neg = "good great excellent fine nice wonderful".split(), "bad awful terrible poor horrible nasty".split()
+    filler = "the movie was plot actors and it really quite".split()
+    rng = random.Random(seed)
+    data = Dataset(origin="tiny")
+    for i in range(n):
+        label = "pos" if i % 2 == 0 else "neg"
+        words = rng.sample(filler, rng.randint(1, 6)) + [rng.choice(pos if label == "pos" else neg)]
+        rng.shuffle(words)
+        data.texts.append(" ".join(words))
+        data.labels.append(label)
+    return data
+
+
+@pytest.fixture
+def tiny_tsv(tmp_path):
+    data = separable(48)
+    path = tmp_path / "tiny.tsv"
+    path.write_text("label\ttext\n" + "".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
+    return path
+
+
+@pytest.fixture
+def trained(tiny_tsv):
+    train_model(str(tiny_tsv), opts=TrainOptions(epochs=8, patience=8, **TINY), name="tiny")
+    return "tiny"
+
+
+def test_train_cli_json_lines_and_store_entry(cli, tiny_tsv):
+    result = cli("classify", "train", tiny_tsv, "--epochs", "2", "--hidden", "8", "--emb", "8", "--device", "cpu",
+                 "--name", "t", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["event"] for r in rows] == ["epoch", "epoch", "done"]
+    assert rows[-1]["model"] == "t" and rows[-1]["classes"] == 2
+    info = ModelStore().open("t", ("classifier",))
+    assert info.config["training"]["data"]["examples"] + info.config["training"]["valid"]["examples"] == 48
+    assert {p.name for p in info.path.iterdir()} >= {"model.safetensors", "vocab.json", "ngrams.json",
+                                                     "labels.json", "config.json"}
+
+
+def test_predict_keeps_order_and_formats(cli, trained):
+    lines = ["the movie was great", "awful plot", "", "nice actors", "horrible and bad"]
+    result = cli("classify", "predict", "-", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("\n")[:-1] == ["pos", "neg", "", "pos", "neg"]
+    result = cli("classify", "predict", "--prob", "--top-k", "2", input="great\nawful\n")
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["pos", "neg"] and all(len(r) == 4 for r in rows)
+    for r in rows:
+        assert re.fullmatch(r"\d\.\d{4}", r[1]) and float(r[1]) >= float(r[3])
+        assert float(r[1]) + float(r[3]) == pytest.approx(1.0, abs=2e-4)
+    result = cli("classify", "predict", "--json", "--model", "tiny", input="great\n\n")
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["label"] == "pos" and 0.5 < first["prob"] <= 1 and second == {"label": None, "prob": None}
+
+
+def test_predict_answers_each_line_before_the_stream_ends(trained, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", "classify", "predict", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        answers = []
+        for line in (b"great film\n", b"awful film\n"):
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no answer while the input stream is still open"
+            answers.append(proc.stdout.readline().strip())
+        assert answers == [b"pos", b"neg"]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
+def test_eval_json_matches_predictions(cli, trained, tmp_path):
+    path = tmp_path / "test.jsonl"
+    rows = [{"text": "great", "label": "pos"}, {"text": "awful", "label": "neg"}, {"text": "nice", "label": "neg"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = cli("classify", "eval", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["labels"] == ["neg", "pos"] and report["total"] == 3
+    assert report["confusion"] == [[1, 1], [0, 1]] and report["accuracy"] == pytest.approx(2 / 3)
+    text = cli("classify", "eval", path).stdout
+    assert text.startswith("accuracy\t0.6667\nmacro_f1\t0.6667") and "confusion" in text
+
+
+def test_cv_prints_each_fold_then_mean_and_std(cli, tiny_tsv):
+    result = cli("classify", "cv", tiny_tsv, "--folds", "3", "--epochs", "1", "--hidden", "4", "--emb", "4",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[:2] for line in lines[:3]] == [["fold", "1"], ["fold", "2"], ["fold", "3"]]
+    assert re.fullmatch(r"mean\taccuracy\t[01]\.\d{4}\tstd\t\d\.\d{4}\tmacro_f1\t[01]\.\d{4}\tstd\t\d\.\d{4}", lines[3])
+
+
+@pytest.mark.parametrize("content,args,code,message", [
+    ("label\ttext\npos\tgood\npos\tfine\n", (), 1, "only one class ('pos')"),
+    ("label\ttext\npos\tgood\nneg\tbad\n", ("--label-col", "cls"), 1, "label column 'cls' does not exist"),
+    ("label\ttext\npos\tgood\nneg\tbad\n", ("--format", "xml"), 2, "unknown format 'xml'"),
+    ("__label__pos good\njust text\n", ("--format", "fasttext"), 1, "line 2: no label"),
+    ("label\ttext\npos\tgood\nneg\t \n", (), 1, "line 3: empty text"),
+])
+def test_train_errors_are_one_line(cli, tmp_path, content, args, code, message):
+    path = tmp_path / "bad.tsv"
+    path.write_text(content)
+    result = cli("classify", "train", path, "--device", "cpu", *args)
+    assert result.exit_code == code
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_model_of_another_kind_and_no_model(cli):
+    result = cli("classify", "predict", input="x\n")
+    assert result.exit_code == 1 and "no classifier model found" in result.stderr
+    with ModelStore().writer("ng", "ngram") as draft:
+        draft.config["config"] = {}
+    result = cli("classify", "predict", "--model", "ng", input="x\n")
+    assert result.exit_code == 1 and "model 'ng' is a ngram model" in result.stderr
+
+
+def test_resume_without_checkpoint_is_a_usage_error(cli, tiny_tsv):
+    result = cli("classify", "train", tiny_tsv, "--resume", "--name", "none", "--device", "cpu")
+    assert result.exit_code == 2 and "no checkpoint to resume" in result.stderr

@@ -1,0 +1,127 @@
+"""The classifier network, training and resume (tiny sizes, one thread)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from seqtool.classify.api import train_model
+from seqtool.classify.data import Dataset
+from seqtool.classify.features import Encoded, collate
+from seqtool.classify.model import ClassifierConfig, RNNClassifier
+from seqtool.classify.saved import load
+from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, predict_logits
+from seqtool.core.errors import Interrupted
+
+torch.set_num_threads(1)
+
+POS = "good great excellent fine nice wonderful".split()
+NEG = "bad awful terrible poor horrible nasty".split()
+FILLER = "the movie was plot actors and it really quite".split()
+
+
+def separable(n: int, seed: int = 1) -> Dataset:
+    rng = random.Random(seed)
+    data = Dataset(origin="tiny")
+    for i in range(n):
+        label = "pos" if i % 2 == 0 else "neg"
+        words = rng.sample(FILLER, rng.randint(1, 6)) + [rng.choice(POS if label == "pos" else NEG)]
+        rng.shuffle(words)
+        data.texts.append(" ".join(words))
+        data.labels.append(label)
+    return data
+
+
+TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+def test_packed_batch_gives_the_same_logits_as_each_sequence_alone(cell, pooling):
+    torch.manual_seed(0)
+    cfg = ClassifierConfig(vocab_size=30, num_classes=3, num_ngrams=20, cell=cell, layers=2, hidden=5, emb=4,
+                           pooling=pooling, dropout=0.3)
+    model = RNNClassifier(cfg).eval()
+    torch.nn.init.normal_(model.ngram.weight)
+    seqs = [[5, 6, 7, 8, 9, 10, 11], [3], [12, 13, 4], [20, 21, 22, 23, 24]]
+    grams = [[1, 2], [], [3], [4, 5, 6]]
+    enc = Encoded(seqs, grams)
+    tokens, lengths, flat, offsets = collate(enc, range(4), cfg.pad_id)
+    assert tokens.shape == (4, 7)
+    batched = model(tokens, lengths, flat, offsets)
+    for i in range(4):
+        t, l, f, o = collate(enc, [i], cfg.pad_id)
+        assert t.shape == (1, len(seqs[i]))  # alone: no padding at all
+        torch.testing.assert_close(model(t, l, f, o)[0], batched[i], rtol=1e-5, atol=1e-6)
+    # and the length-sorted inference path returns rows in input order
+    torch.testing.assert_close(predict_logits(model, enc, batch_size=3), batched, rtol=1e-5, atol=1e-6)
+
+
+def test_batches_are_a_seeded_function_of_the_epoch():
+    lengths = [random.Random(0).randint(1, 30) for _ in range(100)]
+    a = batches_for_epoch(lengths, 8, seed=1, epoch=2)
+    assert a == batches_for_epoch(lengths, 8, seed=1, epoch=2) != batches_for_epoch(lengths, 8, seed=1, epoch=3)
+    assert sorted(i for b in a for i in b) == list(range(100))
+    shards = [batches_for_epoch(lengths, 8, 1, 2, rank=r, world=2) for r in range(2)]
+    assert len(shards[0]) == len(shards[1]) == 6
+    assert not {i for b in shards[0] for i in b} & {i for b in shards[1] for i in b}
+
+
+def test_seeded_training_on_a_separable_set_reaches_full_accuracy():
+    train, valid = separable(64), separable(24, seed=2)
+    result = fit(train, valid, TrainOptions(epochs=12, patience=12, **TINY))
+    assert result.best_valid_accuracy == 1.0
+    logits = predict_logits(result.model, result.featurizer.encode(train.texts))
+    predicted = [result.labels[i] for i in logits.argmax(1).tolist()]
+    assert predicted == train.labels
+    again = fit(train, valid, TrainOptions(epochs=2, patience=12, **TINY))
+    first = fit(train, valid, TrainOptions(epochs=2, patience=12, **TINY))
+    for a, b in zip(again.model.state_dict().values(), first.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+class StopAfter:
+    """A stand-in for StopFlag: asks to stop after `n` batches."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    @property
+    def requested(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_interrupted_and_resumed_training_gives_the_same_weights(tmp_path):
+    path = tmp_path / "tiny.tsv"
+    data = separable(40)
+    path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
+    opts = TrainOptions(epochs=3, patience=3, valid_split=0.25, dropout=0.5, **TINY)
+    train_model(str(path), opts=opts, name="straight")
+    with pytest.raises(Interrupted, match="--resume"):
+        train_model(str(path), opts=opts, name="resumed", stop=StopAfter(6))  # mid-epoch 2 (4 batches/epoch)
+    summary = train_model(str(path), opts=opts, name="resumed", resume=True)
+    assert summary["epochs"] == 3
+    a, b = load("straight"), load("resumed")
+    for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(x, y), name
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(a.info["training"]["history"]) == strip(b.info["training"]["history"])
+
+
+def test_pretrained_embeddings_initialise_and_freeze(tmp_path):
+    vec = tmp_path / "tiny.vec"
+    words = POS + NEG
+    vec.write_text(f"{len(words)} 4\n" + "".join(f"{w} {' '.join(str(0.1 * (i + j)) for j in range(4))}\n"
+                                                  for i, w in enumerate(words)))
+    train, valid = separable(32), separable(8, seed=2)
+    opts = TrainOptions(epochs=2, patience=2, embeddings=str(vec), freeze=True, **TINY)
+    result = fit(train, valid, opts)
+    assert result.config.emb == 4  # taken from the vectors, not --emb
+    assert 0 < result.embedding_coverage < 1
+    vocab, weight = result.featurizer.vocab, result.model.embedding.weight
+    for i, w in enumerate(words):
+        if w in vocab:
+            torch.testing.assert_close(weight[vocab.id(w)], torch.tensor([0.1 * (i + j) for j in range(4)]))
