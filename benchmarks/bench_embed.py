@@ -104,9 +104,9 @@ elif step == "reload":
     from seqtool.vectors.queries import neighbors
     vecs = timed("seconds", lambda: load_vectors("bench"))
     timed("first_query", lambda: neighbors(vecs, "w100x", top_n=10))
+    timed("index_seconds", lambda: vecs.index)  # built once a process looks up more than a few words
     it = iter(WORDS * 4)
     timed("query", lambda: neighbors(vecs, next(it), top_n=10), repeat=20)
-    timed("index_seconds", lambda: vecs.index)
     vocab = sys.getsizeof(vecs.words) + sum(sys.getsizeof(w) for w in vecs.words) + sys.getsizeof(vecs.index)
     out["vocab_bytes"] = vocab
     out["matrix_bytes"] = vecs.matrix.nbytes
@@ -179,11 +179,16 @@ def measure_cli(home: str) -> float:
 
 
 # ---------------------------------------------------------------- quality
-def part_quality(dim: int, glove_epochs: int, glove_window: int) -> None:
+def part_quality(dim: int, glove_epochs: int, glove_window: int, seeds: list[int], x_max: float) -> None:
+    import statistics
+
     import numpy as np
 
-    os.environ.setdefault("SEQTOOL_HOME", tempfile.mkdtemp(prefix="bench-embed-", dir=WORK if WORK.exists() else None))
+    os.environ.setdefault("SEQTOOL_HOME", tempfile.mkdtemp(prefix="bench-embed-", dir=WORK))
     sys.path.insert(0, str(HERE.parent))
+    import logging
+
+    logging.disable(logging.WARNING)
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
 
@@ -191,51 +196,62 @@ def part_quality(dim: int, glove_epochs: int, glove_window: int) -> None:
     from seqtool.vectors.evaluate import default_file, evaluate_analogies, evaluate_pairs
     from seqtool.vectors.train import TrainConfig, train
 
-    rows = []
-
     def evaluate(label: str, vecs: Vectors, seconds: float) -> dict:
         a, p = evaluate_analogies(vecs), evaluate_pairs(vecs)
-        row = {"label": label, "seconds": seconds, "spearman": p.spearman, "pairs": p.pairs,
-               "analogy": a.total.accuracy, "attempted": a.total.attempted, "questions": a.total.questions}
-        rows.append(row)
         print(f"{label}: {seconds:.1f} s, WordSim-353 Spearman {p.spearman:.4f} ({p.pairs} pairs), "
               f"analogy accuracy {a.total.accuracy:.4f} ({a.total.correct}/{a.total.attempted}, "
               f"coverage {a.total.coverage:.3f})", flush=True)
-        return row
+        return {"seconds": seconds, "spearman": p.spearman, "analogy": a.total.accuracy,
+                "attempted": a.total.attempted, "questions": a.total.questions}
 
-    t = time.perf_counter()
-    ref = Word2Vec(LineSentence(str(PTB)), vector_size=dim, window=5, min_count=5, workers=1, seed=1, epochs=5)
-    gensim_seconds = time.perf_counter() - t
-    ref_vecs = Vectors(list(ref.wv.index_to_key), ref.wv.vectors)
-    evaluate("gensim word2vec (CBOW)", ref_vecs, gensim_seconds)
-    score, _ = ref.wv.evaluate_word_analogies(default_file("questions-words.txt"))
-    _, spearman, _ = ref.wv.evaluate_word_pairs(default_file("wordsim353.tsv"))
-    print(f"  gensim's own evaluators on it: analogy {score:.4f}, Spearman {spearman[0]:.4f}")
+    w2v_rows, glove_rows = [], []
+    for seed in seeds:
+        if seed == seeds[0]:
+            t = time.perf_counter()
+            ref = Word2Vec(LineSentence(str(PTB)), vector_size=dim, window=5, min_count=5, workers=1, seed=seed,
+                           epochs=5)
+            ref_vecs = Vectors(list(ref.wv.index_to_key), ref.wv.vectors)
+            evaluate(f"gensim word2vec CBOW, seed {seed}", ref_vecs, time.perf_counter() - t)
+            score, _ = ref.wv.evaluate_word_analogies(default_file("questions-words.txt"))
+            _, spearman, _ = ref.wv.evaluate_word_pairs(default_file("wordsim353.tsv"))
+            print(f"  gensim's own evaluators on it: analogy {score:.4f}, Spearman {spearman[0]:.4f}")
+        config = TrainConfig(algo="word2vec", dim=dim, window=5, min_count=5, workers=1, seed=seed, epochs=5)
+        t = time.perf_counter()
+        _, w2v, _ = train([str(PTB)], config, name="ptb-w2v")
+        w2v_rows.append(evaluate(f"seqtool word2vec CBOW, seed {seed}", w2v, time.perf_counter() - t))
+        if seed == seeds[0]:
+            same = w2v.words == ref_vecs.words and np.array_equal(w2v.matrix, ref_vecs.matrix)
+            print(f"  identical to gensim's vectors: {same}")
+        gconf = TrainConfig(algo="glove", dim=dim, window=glove_window, min_count=5, workers=1, seed=seed,
+                            epochs=glove_epochs, x_max=x_max)
+        t = time.perf_counter()
+        _, glv, metrics = train([str(PTB)], gconf, name="ptb-glove")
+        glove_rows.append(evaluate(f"seqtool GloVe window {glove_window}, {glove_epochs} epochs, x_max {x_max:g}, "
+                                   f"seed {seed}", glv, time.perf_counter() - t))
+        print(f"  co-occurrence: {metrics['cooccurrence_nonzeros']} non-zeros in "
+              f"{metrics['cooccurrence_seconds']:.1f} s; loss {metrics['loss_per_epoch'][0]:.0f} -> "
+              f"{metrics['loss_per_epoch'][-1]:.0f}", flush=True)
 
-    config = TrainConfig(algo="word2vec", dim=dim, window=5, min_count=5, workers=1, seed=1, epochs=5)
-    t = time.perf_counter()
-    _, w2v, _ = train([str(PTB)], config, name="ptb-w2v")
-    w2v_row = evaluate("seqtool word2vec (CBOW)", w2v, time.perf_counter() - t)
-    same = w2v.words == ref_vecs.words and np.array_equal(w2v.matrix, ref_vecs.matrix)
-    print(f"  identical to gensim's vectors: {same}")
+    def stat(rows: list[dict], key: str, fmt: str = ".4f") -> str:
+        values = [r[key] for r in rows]
+        if len(values) == 1:
+            return f"{values[0]:{fmt}}"
+        return f"{statistics.mean(values):{fmt}} ± {statistics.stdev(values):{fmt}}"
 
-    gconf = TrainConfig(algo="glove", dim=dim, window=glove_window, min_count=5, workers=1, seed=1,
-                        epochs=glove_epochs)
-    t = time.perf_counter()
-    _, glv, metrics = train([str(PTB)], gconf, name="ptb-glove")
-    glove_row = evaluate(f"seqtool GloVe (window {glove_window}, {glove_epochs} epochs)", glv,
-                         time.perf_counter() - t)
-    print(f"  co-occurrence: {metrics['cooccurrence_nonzeros']} non-zeros in {metrics['cooccurrence_seconds']:.1f} s; "
-          f"loss {metrics['loss_per_epoch'][0]:.0f} -> {metrics['loss_per_epoch'][-1]:.0f}")
+    def ratio(key: str) -> str:
+        return f"{statistics.mean(r[key] for r in glove_rows) / statistics.mean(r[key] for r in w2v_rows):.0%}"
+
     print()
-    print("| figure | word2vec (gensim code path) | seqtool GloVe | GloVe / word2vec |")
+    print(f"PTB train, dim {dim}, min-count 5, workers 1; mean ± sd over seeds {seeds}")
+    print()
+    print("| figure | seqtool word2vec CBOW (gensim code path) | seqtool GloVe | GloVe / word2vec |")
     print("|---|---|---|---|")
-    print(f"| WordSim-353 Spearman | {w2v_row['spearman']:.4f} | {glove_row['spearman']:.4f} | "
-          f"{glove_row['spearman'] / w2v_row['spearman']:.0%} |")
-    print(f"| Google analogy accuracy (3CosAdd, {w2v_row['attempted']} of {w2v_row['questions']} covered) | "
-          f"{w2v_row['analogy']:.4f} | {glove_row['analogy']:.4f} | {glove_row['analogy'] / w2v_row['analogy']:.0%} |")
-    print(f"| training time (s) | {w2v_row['seconds']:.1f} | {glove_row['seconds']:.1f} | "
-          f"{glove_row['seconds'] / w2v_row['seconds']:.1f}x |")
+    print(f"| WordSim-353 Spearman | {stat(w2v_rows, 'spearman')} | {stat(glove_rows, 'spearman')} | "
+          f"{ratio('spearman')} |")
+    print(f"| Google analogy accuracy (3CosAdd; {w2v_rows[0]['attempted']} of {w2v_rows[0]['questions']} "
+          f"questions covered) | {stat(w2v_rows, 'analogy')} | {stat(glove_rows, 'analogy')} | {ratio('analogy')} |")
+    print(f"| training time (s) | {stat(w2v_rows, 'seconds', '.1f')} | {stat(glove_rows, 'seconds', '.1f')} | "
+          f"{statistics.mean(r['seconds'] for r in glove_rows) / statistics.mean(r['seconds'] for r in w2v_rows):.1f}x |")
 
 
 def main() -> None:
@@ -245,6 +261,8 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--glove-epochs", type=int, default=25)
     ap.add_argument("--glove-window", type=int, default=10)
+    ap.add_argument("--glove-x-max", type=float, default=100.0)
+    ap.add_argument("--seeds", default="1,2,3", help="comma-separated training seeds (quality part)")
     args = ap.parse_args()
     print(f"# bench_embed {time.strftime('%Y-%m-%d %H:%M:%S')}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs (shared machine: timings are under load)")
@@ -252,7 +270,8 @@ def main() -> None:
         part_load(args.rows, args.dim)
     if args.part in ("quality", "all"):
         WORK.mkdir(exist_ok=True)
-        part_quality(args.dim, args.glove_epochs, args.glove_window)
+        part_quality(args.dim, args.glove_epochs, args.glove_window, [int(x) for x in args.seeds.split(",")],
+                     args.glove_x_max)
 
 
 if __name__ == "__main__":

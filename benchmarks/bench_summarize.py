@@ -10,8 +10,11 @@ download offline). sumy's words come from NLTK's Treebank-style word
 tokenizer, as with its default tokenizer; its stemmer and stop words are
 its usual English ones.
 
-Speed: documents per second of each system on one core (one process, BLAS
-threads pinned to 1), from raw article text to the chosen sentences. Batch:
+Speed: documents per second of each system on one core, from raw article
+text to the chosen sentences: each system runs alone in a fresh process
+(BLAS pinned to one thread; it pays its own garbage collection), CPU time,
+best of --rounds runs taken in turns so a change in the machine's load hits
+every system. Batch:
 the wall time of `seqtool summarize DIR --out-dir OUT --jobs 2` on the whole
 article folder, process start-up included.
 
@@ -150,28 +153,51 @@ class Rouge:
 
 
 def evaluate(systems, docs, rouge) -> list[dict]:
-    """Run every system on each article in turn, so a change in the machine's load hits all alike.
-
-    Speed is CPU time of this one process (one core; BLAS pinned to one thread).
-    """
-    cpu = {name: 0.0 for name, _ in systems}
-    outputs: dict[str, list] = {name: [] for name, _ in systems}
-    for d in docs:
-        for name, system in systems:
-            t0 = time.process_time()
-            out = system(d["text"], d["k"])
-            cpu[name] += time.process_time() - t0
-            outputs[name].append(out)
+    """ROUGE of every system (speed is measured apart, one process per system)."""
     results = []
     n = len(docs)
-    for name, _ in systems:
-        scores = [rouge(d["reference"], " ".join(out)) for d, out in zip(docs, outputs[name])]
-        short = sum(len(out) < d["k"] for d, out in zip(docs, outputs[name]))
+    for name, system in systems:
+        outputs = [system(d["text"], d["k"]) for d in docs]
+        scores = [rouge(d["reference"], " ".join(out)) for d, out in zip(docs, outputs)]
+        short = sum(len(out) < d["k"] for d, out in zip(docs, outputs))
         results.append({"system": name, "rouge1": sum(s[0] for s in scores) / n,
                         "rouge2": sum(s[1] for s in scores) / n, "rougeL": sum(s[2] for s in scores) / n,
-                        "docs_per_s": n / max(cpu[name], 1e-9), "cpu_seconds": cpu[name],
                         "short_summaries": short})
     return results
+
+
+SYSTEMS = {
+    "lead-k": lambda: lead_system,
+    "seqtool (default)": lambda: seqtool_system(),
+    "sumy-textrank": lambda: sumy_system("sumy-textrank"),
+    "sumy-lexrank": lambda: sumy_system("sumy-lexrank"),
+    "sumy-lsa": lambda: sumy_system("sumy-lsa"),
+}
+
+
+def speed_worker(name: str, limit: int | None) -> None:
+    """In a fresh process: CPU seconds of one system over the articles (it pays its own GC)."""
+    docs = load(limit)
+    system = SYSTEMS[name]()
+    system(docs[0]["text"], docs[0]["k"])  # imports and first-use caches out of the timing
+    t0 = time.process_time()
+    for d in docs:
+        system(d["text"], d["k"])
+    cpu = time.process_time() - t0
+    print(json.dumps({"system": name, "cpu_seconds": cpu, "docs_per_s": len(docs) / cpu}))
+
+
+def speed(names: list[str], limit: int | None, rounds: int = 2) -> dict:
+    """docs/s per system, each run alone in its own process; rounds alternate to spread load changes."""
+    cpu: dict[str, list] = {name: [] for name in names}
+    n = len(load(limit))
+    for _ in range(rounds):
+        for name in names:
+            out = subprocess.run([sys.executable, __file__, "--speed-worker", name]
+                                 + (["--limit", str(limit)] if limit else []),
+                                 capture_output=True, text=True, check=True)
+            cpu[name].append(json.loads(out.stdout.splitlines()[-1])["cpu_seconds"])
+    return {name: n / min(v) for name, v in cpu.items()}
 
 
 def batch_run(jobs: int) -> dict:
@@ -197,7 +223,12 @@ def main() -> None:
     ap.add_argument("--no-batch", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--rounds", type=int, default=2, help="speed runs per system (the best counts)")
+    ap.add_argument("--speed-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.speed_worker:
+        speed_worker(args.speed_worker, args.limit)
+        return
 
     docs = load(args.limit)
     print(f"BBC News Summary: {len(docs)} articles, mean k = {sum(d['k'] for d in docs) / len(docs):.2f}, "
@@ -208,13 +239,14 @@ def main() -> None:
         systems += [(f"seqtool --similarity {s}", seqtool_system(s)) for s in ("overlap", "bm25", "tfidf")]
     if not args.no_sumy:
         systems += [(n, sumy_system(n)) for n in ("sumy-textrank", "sumy-lexrank", "sumy-lsa")]
-    for _, system in systems:  # warm-up: imports and caches out of the timings
-        system(docs[0]["text"], docs[0]["k"])
     results = evaluate(systems, docs, rouge)
+    rates = speed([n for n in SYSTEMS if n in {name for name, _ in systems}], args.limit, args.rounds)
     print(f"{'system':28} {'ROUGE-1':>8} {'ROUGE-2':>8} {'ROUGE-L':>8} {'docs/s':>9}", flush=True)
     for r in results:
         name = r["system"]
-        print(f"{name:28} {r['rouge1']:8.4f} {r['rouge2']:8.4f} {r['rougeL']:8.4f} {r['docs_per_s']:9.1f}", flush=True)
+        r["docs_per_s"] = rates.get(name)
+        rate = f"{rates[name]:9.1f}" if name in rates else f"{'':>9}"
+        print(f"{name:28} {r['rouge1']:8.4f} {r['rouge2']:8.4f} {r['rougeL']:8.4f} {rate}", flush=True)
     by = {r["system"]: r for r in results}
     ours = by["seqtool (default)"]
     report: dict = {"articles": len(docs), "results": results}

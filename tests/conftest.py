@@ -49,3 +49,20 @@ def shakespeare_small(tmp_path) -> Path:
     with open(src, encoding="utf-8") as fh:
         out.write_text("".join(line for _, line in zip(range(2000), fh)), encoding="utf-8")
     return out
+
+
+@pytest.fixture(scope="session")
+def fixture_models_home(tmp_path_factory):
+    """A store holding one small model of each kind (see tests/modelfixtures.py)."""
+    from .modelfixtures import build_fixture_home
+
+    return build_fixture_home(tmp_path_factory.mktemp("fixture-home"))
+
+
+@pytest.fixture
+def home_with_models(seqtool_home, fixture_models_home):
+    """This test's SEQTOOL_HOME, holding a copy of the fixture models."""
+    import shutil
+
+    shutil.copytree(fixture_models_home, seqtool_home, symlinks=True, dirs_exist_ok=True)
+    return seqtool_home

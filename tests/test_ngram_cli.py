@@ -115,3 +115,21 @@ def test_blank_corpus_is_refused(cli, tmp_path):
     path.write_text("\n  \n")
     result = cli("ngram", "train", path)
     assert result.exit_code == 2 and "no tokens to train on" in result.stderr
+
+
+def test_corrupted_model_is_one_clear_error(cli, corpus):
+    import json
+    import struct
+
+    from seqtool.core.store import ModelStore
+
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    path = ModelStore().open("bd", kinds=("ngram",)).path / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    (n,) = struct.unpack("<Q", data[:8])
+    start = json.loads(data[8:8 + n])["keys.2"]["data_offsets"][0] + 8 + n
+    data[start:start + 8] = (1 << 40).to_bytes(8, "little")  # a key pointing past the unigrams
+    path.write_bytes(bytes(data))
+    result = cli("ngram", "score", "bd", corpus)
+    assert result.exit_code == 1 and "order 2 keys are corrupted" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -188,3 +188,14 @@ def test_save_vectors_then_export_cli_round_trip(cli, tmp_path):
     assert result.exit_code == 0 and result.stdout.startswith("again\tglove\twords=30\tdim=4")
     result = cli("embed", "export", "mine", "--format", "glove", "--limit", "2")
     assert result.stdout.splitlines()[1].split()[0] == "w1" and len(result.stdout.splitlines()) == 2
+
+
+def test_large_vocabularies_find_words_without_building_the_index():
+    words = [f"w{i}" for i in range(60_000)] + ["w5"]
+    vecs = Vectors(words, np.zeros((len(words), 2), dtype=np.float32))
+    assert vecs.find("w5") == 5 and vecs.find("nope") is None
+    assert vecs._index is None  # a few lookups scan the list
+    for _ in range(10):
+        assert vecs.find("w59999") == 59999
+    assert vecs._index is not None and vecs.find("w5") == 5
+    assert vecs.find("W7", case_insensitive=True) == 7

@@ -18,8 +18,18 @@ from ..core import console
 from ..core.errors import SeqtoolError
 
 
+class _ReaderGone(Exception):
+    """stdout's reader went away; raised past Typer, which would turn EPIPE into exit 1."""
+
+
 class SeqtoolGroup(TyperGroup):
     """Runs the CLI in non-standalone mode so errors are reported our way."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderGone() from None
 
     def main(self, args: Any = None, prog_name: Optional[str] = None, **extra: Any) -> Any:
         extra.pop("standalone_mode", None)
@@ -47,7 +57,7 @@ class SeqtoolGroup(TyperGroup):
         except KeyboardInterrupt:
             console.error_line("interrupted")
             code = 130
-        except BrokenPipeError:
+        except (BrokenPipeError, _ReaderGone):
             _silence_stdout()
             code = 0
         except Exception as exc:  # noqa: BLE001 - the last line of defence

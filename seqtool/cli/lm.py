@@ -37,44 +37,44 @@ def train_lm(
                                                  "last 5% of the corpus).", rich_help_panel=_T)] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Test text: its perplexity under the best "
                                                 "model is reported at the end.", rich_help_panel=_T)] = None,
-    cell: Annotated[Optional[str], typer.Option("--cell", help="rnn, rnn-relu, lstm or gru [default: lstm].",
+    cell: Annotated[Optional[str], typer.Option("--cell", help="rnn, rnn-relu, lstm or gru \\[default: lstm].",
                                                 rich_help_panel=_G)] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="Stacked RNN layers [default: 2].",
+    layers: Annotated[Optional[int], typer.Option("--layers", help="Stacked RNN layers \\[default: 2].",
                                                   rich_help_panel=_G)] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units per layer [default: 200].",
+    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units per layer \\[default: 200].",
                                                   rich_help_panel=_G)] = None,
-    emb: Annotated[Optional[int], typer.Option("--emb", help="Embedding size [default: 200, or the "
+    emb: Annotated[Optional[int], typer.Option("--emb", help="Embedding size \\[default: 200, or the "
                                                "dimension of --embeddings].", rich_help_panel=_G)] = None,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout on embeddings, between "
-                                                     "layers and before the softmax [default: 0.2].",
+                                                     "layers and before the softmax \\[default: 0.2].",
                                                      rich_help_panel=_G)] = None,
     tie: Annotated[Optional[bool], typer.Option("--tie-weights/--no-tie-weights", help="Share the embedding "
-                                                "and softmax weights [default: when --emb equals --hidden].",
+                                                "and softmax weights \\[default: when --emb equals --hidden].",
                                                 show_default=False, rich_help_panel=_G)] = None,
-    level: Annotated[Optional[str], typer.Option("--level", help="word or char [default: word].",
+    level: Annotated[Optional[str], typer.Option("--level", help="word or char \\[default: word].",
                                                  rich_help_panel=_G)] = None,
     bptt: Annotated[Optional[int], typer.Option("--bptt", help="Tokens per truncated-BPTT window "
-                                                "[default: 35].", rich_help_panel=_T)] = None,
+                                                "\\[default: 35].", rich_help_panel=_T)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Parallel columns of the corpus "
-                                                      "[default: 20].", rich_help_panel=_T)] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Maximum epochs [default: 20].",
+                                                      "\\[default: 20].", rich_help_panel=_T)] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Maximum epochs \\[default: 20].",
                                                   rich_help_panel=_T)] = None,
     max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop after this long (90s, 10m, "
                                                     "1h30m), keeping the best model.", rich_help_panel=_T)] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate [default: 20 for sgd, 0.002 for "
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate \\[default: 20 for sgd, 0.002 for "
                                                 "adam/adamw]; divided by 4 (sgd) or 2 on a validation plateau.",
                                                 rich_help_panel=_T)] = None,
     optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="sgd, adam or adamw "
-                                                     "[default: adam].", rich_help_panel=_T)] = None,
-    clip: Annotated[Optional[float], typer.Option("--clip", help="Gradient norm clipping [default: 0.25 "
+                                                     "\\[default: adam].", rich_help_panel=_T)] = None,
+    clip: Annotated[Optional[float], typer.Option("--clip", help="Gradient norm clipping \\[default: 0.25 "
                                                   "for sgd, 1 otherwise; 0 = off].", rich_help_panel=_T)] = None,
     patience: Annotated[Optional[int], typer.Option("--patience", help="Stop after this many epochs without "
-                                                    "validation improvement [default: 3].",
+                                                    "validation improvement \\[default: 3].",
                                                     rich_help_panel=_T)] = None,
     max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", help="Keep the N most frequent tokens; "
                                                      "the rest become <UNK>.", rich_help_panel=_G)] = None,
     min_freq: Annotated[Optional[int], typer.Option("--min-freq", help="Tokens seen fewer times become <UNK> "
-                                                    "[default: 1].", rich_help_panel=_G)] = None,
+                                                    "\\[default: 1].", rich_help_panel=_G)] = None,
     embeddings: Annotated[Optional[str], typer.Option("--embeddings", help="Initialise the embedding from "
                                                       "word vectors (a file or stored vectors).",
                                                       rich_help_panel=_G)] = None,
@@ -88,7 +88,7 @@ def train_lm(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved under --name (its recipe "
                                          "is kept; --epochs/--max-time may change).")] = False,
     plot: Annotated[Optional[str], typer.Option("--plot", help="Also draw train/valid perplexity per epoch "
-                                                "into this PNG (needs matplotlib: seqtool[plot]).")] = None,
+                                                "into this PNG (needs matplotlib: seqtool\\[plot]).")] = None,
     eval_file: Annotated[Optional[str], typer.Option("--eval", help="Do not train: print the perplexity of "
                                                      "--model on this file.", rich_help_panel="Evaluation")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="With --eval: the model (default: the "

@@ -31,7 +31,7 @@ def sample(
     prime: Annotated[Optional[str], typer.Option("--prime", "-p", help="Text to start from (printed, then "
                                                  "continued).")] = None,
     length: Annotated[Optional[int], typer.Option("--length", "-n", help="Tokens to generate per sample "
-                                                  "[default: 100 words or 500 characters].")] = None,
+                                                  "\\[default: 100 words or 500 characters].")] = None,
     num: Annotated[int, typer.Option("--num", help="Number of samples.")] = 1,
     until_eos: Annotated[bool, typer.Option("--until-eos", help="Stop each sample at the end of the line "
                                             "(<EOS> or newline); --length stays the cap.")] = False,

@@ -254,6 +254,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        os.fchmod(fd, _default_mode(path))
     except OSError as exc:
         raise StoreError(f"{path}: cannot write ({exc.strerror})") from None
     try:
@@ -271,6 +272,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+def _default_mode(path: Path) -> int:
+    """Keep the permissions of the file being replaced, else the umask's default
+    (mkstemp's 0600 would make outputs private by surprise)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _unlink_quietly(path: str) -> None:

@@ -70,7 +70,7 @@ def write_arpa(model: NgramModel, path: str | Path) -> None:
         out = io.TextIOWrapper(fh, encoding="utf-8", newline="\n", write_through=False)
         out.write(f"# seqtool ngram level={level} smoothing={model.smoothing} order={model.order}\n\n")
         out.write("\\data\\\n")
-        # <s> is listed like KenLM does, with log10 p = -99, so every context exists.
+        # <s> is a unigram with log10 p = -99 (it is never predicted) and a backoff, like KenLM's.
         for k, size in enumerate(model.sizes(), start=1):
             out.write(f"ngram {k}={size}\n")
         strings = names
@@ -90,19 +90,6 @@ def write_arpa(model: NgramModel, path: str | Path) -> None:
         out.detach()
         if fh is not raw:
             fh.close()
-    _default_mode(path)
-
-
-def _default_mode(path: Path) -> None:
-    # atomic_write creates files 0600; an exported model should get the usual umask mode.
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    try:
-        os.chmod(path, 0o666 & ~mask)
-    except OSError:
-        pass
 
 
 def _open_text(path: Path):
@@ -122,14 +109,25 @@ def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
         raise ModelError(f"{origin}: cannot open ({exc.strerror or exc})") from None
     try:
         with fh:
-            return _parse(fh, origin, level)
+            return _parse(fh, origin, level, _max_text_bytes(path))
     except UnicodeDecodeError as exc:
         raise ModelError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (OSError, EOFError) as exc:
         raise ModelError(f"{origin}: unreadable ARPA file ({exc})") from None
 
 
-def _parse(fh, origin: str, level: str | None) -> NgramModel:
+def _max_text_bytes(path: Path) -> int:
+    """An upper bound on the ARPA text a file can hold, to refuse absurd headers
+    before allocating for them (gzip: the reader's decompression-ratio limit)."""
+    from ..core.io import MAX_GZIP_RATIO
+
+    size = path.stat().st_size
+    with open(path, "rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    return size * MAX_GZIP_RATIO if gz else size
+
+
+def _parse(fh, origin: str, level: str | None, max_bytes: int) -> NgramModel:
     header_level = None
     lineno = 0
     for line in fh:
@@ -158,6 +156,11 @@ def _parse(fh, origin: str, level: str | None) -> NgramModel:
     order = len(sizes)
     if order == 0:
         raise ModelError(f"{origin}: ARPA file declares no n-grams")
+    # The shortest n-gram line is "p<TAB>w1 ... wk\n": 2k + 2 bytes.
+    claimed = sum(n * (2 * k + 2) for k, n in enumerate(sizes, start=1))
+    if claimed > max_bytes:
+        raise ModelError(f"{origin}: header declares {sum(sizes):,} n-grams, more than a file of this size "
+                         f"can hold; the file is truncated or corrupted")
     words: list[str] = list(SPECIALS)
     spelling = _Spelling(words, level)
     logp: list = [None]

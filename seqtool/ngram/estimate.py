@@ -136,7 +136,9 @@ def _interpolated(counts: Counts, smoothing: str, thr: list[int], lmplz_compat: 
     # Count-of-counts come from the corpus before words were mapped to <unk> (as KenLM's
     # vocabulary pruning does): the mapping removes the rare words the discounts are made of.
     stats_adj = adj if stats_from is None else _adjusted_counts(stats_from, smoothing)
-    quirk = _lmplz_last_counts(counts if stats_from is None else stats_from) if lmplz_compat and smoothing in ("mkn", "kn") else {}
+    quirk = {}
+    if lmplz_compat and smoothing in ("mkn", "kn"):
+        quirk = _lmplz_last_counts(counts if stats_from is None else stats_from)
     for kk in range(1, n + 1):
         a = adj[kk]
         stats = stats_adj[kk]

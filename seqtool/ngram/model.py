@@ -3,7 +3,8 @@
 Order 1 is indexed by word id; order k >= 2 holds sorted int64 trie keys
 ``row of the (k-1)-gram prefix << 32 | last word`` (see counts.py) with a
 log10 probability per key and, below the top order, a log10 backoff weight.
-Lookups are vectorised np.searchsorted calls, one per order.
+Scoring looks up every position of a batch at once, one vectorised lookup per
+order (lookup.py: a hash table for big batches, binary search otherwise).
 """
 
 from __future__ import annotations
@@ -117,9 +118,6 @@ class NgramModel:
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         return list(map(self.index.__getitem__, tokens))
-
-    def word(self, i: int) -> str:
-        return self.words[i]
 
     # ------------------------------------------------------------ scoring
     def _lookup(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -21,7 +21,9 @@ from ..core.errors import UsageError
 # word. The token starts with a letter or currency sign (so Punkt types it as
 # itself, never as a number or an initial) and holds no quote or bracket (so
 # Punkt's word tokenizer keeps it whole).
-_OBVIOUS = re.compile(r"([A-Za-z$\u00a3\u20ac][\w$\u00a3\u20ac.,%]*[\w%])\. ([A-Z][A-Za-z]*)")
+# The next word may open a quote or carry a comma: Punkt's word tokenizer splits
+# both off, so the token after the period is then '"' or the bare word.
+_OBVIOUS = re.compile(r"([A-Za-z$\u00a3\u20ac][\w$\u00a3\u20ac.,%]*[\w%])\. (\"?)([A-Z][A-Za-z]*),?")
 
 
 @lru_cache(maxsize=8)
@@ -37,7 +39,8 @@ def tokenizer(language: str = "english"):
                 params = self.params
                 # First pass: "word." that is no abbreviation is a break. Second pass:
                 # only a collocation can undo it (not an initial, number or ellipsis).
-                if not params.is_abbrev(m[1]) and (m[1].lower(), m[2].lower()) not in params.collocations:
+                after = m[2] or m[3].lower()
+                if not params.is_abbrev(m[1]) and (m[1].lower(), after) not in params.collocations:
                     return True
             return super()._context_has_sentbreak(context)
 

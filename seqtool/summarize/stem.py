@@ -11,7 +11,7 @@ from typing import Iterable
 def _english():
     import Stemmer
 
-    return Stemmer.Stemmer("english", 50_000)  # the C library keeps its own word cache
+    return Stemmer.Stemmer("english")
 
 
 def stem_map(words: Iterable[str]) -> dict[str, str]:

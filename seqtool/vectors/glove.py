@@ -46,6 +46,7 @@ class GloveConfig:
     # frequent words (many entries per batch) then take proportionately smaller steps.
     # It converges in fewer epochs and to better vectors (PTB: notes/issue-5.md).
     per_entry: bool = True
+    repartition: bool = False  # draw new random mini-batches every epoch (else only their order changes)
 
 
 @dataclass
@@ -159,29 +160,38 @@ class _Group:
         self.ones = torch.ones(len(x))
 
 
-def _make_groups(torch, cooc: Cooccurrence, config: GloveConfig, perm: np.ndarray) -> list[_Group]:
-    """Split the entries into random batches, each sorted by (row, col) and by (col, row),
-    with two global sorts instead of two per batch."""
-    vocab, size = cooc.vocab_size, config.batch_size
-    group = np.empty(len(perm), dtype=np.int64)
-    group[perm] = np.arange(len(perm)) // size  # entry -> its batch
-    rows, cols = cooc.rows.astype(np.int64), cooc.cols.astype(np.int64)
-    by_row = np.lexsort((cols, rows, group))  # batch, then row, then column
-    by_col = np.lexsort((rows, cols, group))
-    n_groups = int(group.max()) + 1 if len(group) else 0
-    bounds = np.searchsorted(group[by_row], np.arange(n_groups + 1))
-    # The position in by_row order of every entry, to map S values to transpose order.
-    position = np.empty(len(perm), dtype=np.int64)
-    position[by_row] = np.arange(len(perm))
-    groups = []
-    for k in range(n_groups):
-        lo, hi = bounds[k], bounds[k + 1]
-        sel, sel_t = by_row[lo:hi], by_col[lo:hi]
-        crow = np.r_[0, np.cumsum(np.bincount(rows[sel], minlength=vocab))]
-        crow_t = np.r_[0, np.cumsum(np.bincount(cols[sel_t], minlength=vocab))]
-        groups.append(_Group(torch, crow, cols[sel], crow_t, rows[sel_t], position[sel_t] - lo,
-                             cooc.values[sel], vocab, config))
-    return groups
+class _Batcher:
+    """Splits the entries into random mini-batches, each sorted by (row, col) and by
+    (col, row) as CSR needs. The two global orders are computed once; a new random
+    partition then costs two stable radix sorts of small batch numbers."""
+
+    def __init__(self, torch, cooc: Cooccurrence, config: GloveConfig):
+        self.torch, self.cooc, self.config = torch, cooc, config
+        self.rows, self.cols = cooc.rows.astype(np.int64), cooc.cols.astype(np.int64)
+        self.by_row = np.lexsort((self.cols, self.rows))  # row, then column
+        self.by_col = np.lexsort((self.rows, self.cols))
+
+    def groups(self, perm: np.ndarray) -> list[_Group]:
+        n, size, vocab = len(perm), self.config.batch_size, self.cooc.vocab_size
+        n_groups = (n + size - 1) // size
+        group = np.empty(n, dtype=np.uint16 if n_groups < 65536 else np.int64)
+        group[perm] = np.arange(n) // size  # entry -> its batch
+        # Stable sorts by batch keep the (row, col) and (col, row) orders inside each batch.
+        by_row = self.by_row[np.argsort(group[self.by_row], kind="stable")]
+        by_col = self.by_col[np.argsort(group[self.by_col], kind="stable")]
+        bounds = np.searchsorted(group[by_row], np.arange(n_groups + 1))
+        position = np.empty(n, dtype=np.int64)  # position of each entry in by_row order
+        position[by_row] = np.arange(n)
+        rows, cols = self.rows, self.cols
+        out = []
+        for k in range(n_groups):
+            lo, hi = bounds[k], bounds[k + 1]
+            sel, sel_t = by_row[lo:hi], by_col[lo:hi]
+            crow = np.r_[0, np.cumsum(np.bincount(rows[sel], minlength=vocab))]
+            crow_t = np.r_[0, np.cumsum(np.bincount(cols[sel_t], minlength=vocab))]
+            out.append(_Group(self.torch, crow, cols[sel], crow_t, rows[sel_t], position[sel_t] - lo,
+                              self.cooc.values[sel], vocab, self.config))
+        return out
 
 
 def train_glove(cooc: Cooccurrence, config: GloveConfig,
@@ -192,9 +202,15 @@ def train_glove(cooc: Cooccurrence, config: GloveConfig,
     `on_epoch(epoch, loss, vectors)` is called after each epoch; `vectors()` gives W + W~ then."""
     import warnings
 
+    with warnings.catch_warnings():
+        # torch warns that sparse CSR support is "beta"; the operations used here are tested.
+        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+        return _fit(cooc, config, on_epoch)
+
+
+def _fit(cooc: Cooccurrence, config: GloveConfig, on_epoch) -> tuple[np.ndarray, list[float]]:
     import torch
 
-    warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
     if config.threads:
         torch.set_num_threads(config.threads)
     gen = torch.Generator().manual_seed(config.seed)
@@ -215,8 +231,8 @@ def train_glove(cooc: Cooccurrence, config: GloveConfig,
     mask_c[dim] = 0
     # AdaGrad sums of squared gradients
     sq_w, sq_c = torch.full_like(w, config.adagrad_init), torch.full_like(wc, config.adagrad_init)
-    # Fixed random mini-batches (their order is reshuffled every epoch).
-    groups = _make_groups(torch, cooc, config, torch.randperm(len(cooc.values), generator=gen).numpy())
+    batcher = _Batcher(torch, cooc, config)
+    groups = batcher.groups(torch.randperm(len(cooc.values), generator=gen).numpy())
     losses: list[float] = []
     eps = 1e-8
     lr = config.lr
@@ -232,6 +248,8 @@ def train_glove(cooc: Cooccurrence, config: GloveConfig,
 
     for epoch in range(config.epochs):
         total = 0.0
+        if epoch and config.repartition:
+            groups = batcher.groups(torch.randperm(len(cooc.values), generator=gen).numpy())
         for k in torch.randperm(len(groups), generator=gen).tolist():
             g = groups[k]
             pattern = torch.sparse_csr_tensor(g.crow, g.col, g.ones, size=g.shape)

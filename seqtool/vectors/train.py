@@ -61,7 +61,13 @@ class TrainConfig:
 
 
 class Corpus:
-    """A restartable iterable of token lists over files (stdin is read once and kept)."""
+    """A restartable iterable of token lists over files.
+
+    Training iterates many times (gensim: one vocabulary pass + one per epoch), so a
+    corpus of up to CACHE_BYTES is kept in memory after the first pass; stdin always is.
+    """
+
+    CACHE_BYTES = 64 << 20
 
     def __init__(self, sources: list[Source], *, lower: bool = False, encoding: str = "utf-8",
                  errors: str = "strict"):
@@ -69,7 +75,10 @@ class Corpus:
         self.lower = lower
         self.kwargs = {"encoding": encoding, "errors": errors}
         self._cached: list[list[str]] | None = None
-        if any(s.is_stdin for s in sources):
+        stdin = any(s.is_stdin for s in sources)
+        size = 0 if stdin else sum(os.path.getsize(s.path) for s in sources)
+        self._cache = stdin or size <= self.CACHE_BYTES
+        if stdin:
             self._cached = list(self._read())
 
     def _read(self) -> Iterator[list[str]]:
@@ -79,6 +88,8 @@ class Corpus:
                 yield tokens[start:start + MAX_SENTENCE]
 
     def __iter__(self) -> Iterator[list[str]]:
+        if self._cached is None and self._cache:
+            self._cached = list(self._read())
         if self._cached is not None:
             return iter(self._cached)
         return self._read()

@@ -1,0 +1,95 @@
+"""SIGKILL at random moments of the long-running commands: the previous model
+and checkpoint still load, no draft is published, and --resume completes.
+
+`make test` runs SEQTOOL_KILL_TRIALS=3 per command; `make torture` runs 200."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .killharness import KILL_TRIALS, assert_store_intact, kill_trials, run_seqtool
+
+pytestmark = pytest.mark.torture
+
+LINES = [" ".join(f"w{(i * 7 + j) % 53}" for j in range(12)) for i in range(400)]
+
+
+@pytest.fixture
+def env(seqtool_home):
+    return {**os.environ, "SEQTOOL_HOME": str(seqtool_home), "OMP_NUM_THREADS": "1"}
+
+
+def test_kill_train_lm_then_resume(tmp_path, env, seqtool_home):
+    from seqtool.core.store import ModelStore
+    from seqtool.neural.checkpoint import load_checkpoint
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(LINES) + "\n")
+    base = ["train-lm", corpus, "--layers", "1", "--hidden", "16", "--emb", "16", "--bptt", "8",
+            "--batch-size", "4", "--device", "cpu", "--seed", "1", "--name", "m"]
+    first = run_seqtool([*base, "--epochs", "1"], env)
+    assert first.returncode == 0, first.stderr
+    store = ModelStore(seqtool_home)
+
+    def check():
+        assert "m" in assert_store_intact(seqtool_home)
+        load_checkpoint(store.checkpoint_dir("m", create=False))
+
+    report = kill_trials([*base, "--epochs", "3", "--resume"], env, trials=KILL_TRIALS, min_delay=0.5,
+                         max_delay=6.0, check=check, seed=1)
+    assert report.trials == KILL_TRIALS
+    done = run_seqtool([*base, "--epochs", "3", "--resume"], env)
+    assert done.returncode == 0, done.stderr
+    check()
+
+
+def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
+    data = tmp_path / "d.tsv"
+    data.write_text("".join(f"{'a' if i % 2 else 'b'}\t{line} {'yes' if i % 2 else 'no'}\n"
+                            for i, line in enumerate(LINES)))
+    base = ["classify", "train", data, "--format", "tsv", "--hidden", "8", "--emb", "8", "--device", "cpu",
+            "--seed", "1", "--name", "c"]
+    assert run_seqtool([*base, "--epochs", "1"], env).returncode == 0
+    check = lambda: assert_store_intact(seqtool_home) and None  # noqa: E731
+    kill_trials([*base, "--epochs", "4", "--resume"], env, trials=KILL_TRIALS, min_delay=0.5, max_delay=6.0,
+                check=check, seed=2)
+    done = run_seqtool([*base, "--epochs", "4", "--resume"], env)
+    assert done.returncode == 0, done.stderr
+    assert "c" in assert_store_intact(seqtool_home)
+
+
+def test_kill_embed_import(tmp_path, env, seqtool_home):
+    vectors = tmp_path / "v.txt"
+    words = [f"w{i}" for i in range(20000)]
+    vectors.write_text(f"{len(words)} 20\n" + "".join(f"{w} " + " ".join(f"{(i * j) % 97 / 97:.4f}" for j in range(20)) + "\n"
+                                                   for i, w in enumerate(words)))
+    args = ["embed", "import", vectors, "--name", "v"]
+    assert run_seqtool(args, env).returncode == 0
+
+    def check():
+        assert "v" in assert_store_intact(seqtool_home)
+
+    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.2, max_delay=3.0, check=check, seed=3)
+
+
+def test_kill_batch_summarize(tmp_path, env):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(60):
+        (src / f"doc{i:02d}.txt").write_text(
+            "\n\n".join(f"Paragraph {p} of document {i} talks about topic {p % 3}. It has a second sentence "
+                        f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
+    args = ["summarize", src, "--out-dir", out, "--incremental", "-n", "2"]
+
+    def check():
+        for f in out.rglob("*"):
+            assert not f.name.endswith(".tmp") or f.name.startswith("."), f
+        for f in out.glob("doc*.txt"):
+            assert f.read_text().strip(), f"{f} is empty"
+
+    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.3, max_delay=3.0, check=check, seed=4)
+    done = run_seqtool(args, env)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("doc*.txt")) == sorted(p.name for p in src.iterdir())
