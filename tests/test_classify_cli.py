@@ -9,7 +9,6 @@ import re
 import select
 import subprocess
 import sys
-import time
 
 import pytest
 import torch

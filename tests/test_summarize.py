@@ -229,7 +229,8 @@ def test_help_explains_the_default_similarity(cli):
 # ---------------------------------------------------------------- sentence splitting
 TRICKY = ["Mr.", "Dr.", "U.S.", "Inc.", "J.", "etc.", "No.", "5", "2004.", "$1.5bn.", "47.3%.", "p.m.",
           "word.", "Word.", "The", "the", "However,", '"Yes.', '"We', "(he", "left.)", "end...", "Wow!",
-          "why?", "It's", "e.g.", "St.", "--", "--.", "a.", "B.", "China's.", "Jan.", "Co.", ".", "?!"]
+          "why?", "It's", "e.g.", "St.", "--", "--.", "a.", "B.", "China's.", "Jan.", "Co.", ".", "?!",
+          '"', ")", ".)", '."', "end.'", "...", "Yes.)", '"No."', "So,", "Ph.D.", "III.", "(The", "[1].", "$5."]
 
 
 def _punkt_reference(text):

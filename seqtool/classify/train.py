@@ -1,8 +1,8 @@
 """Training: seeded batches, early stopping on validation accuracy, the best
 weights kept, exact resume from a checkpoint, Ctrl-C and DDP (torchrun).
 
-`fit` is the library core (no files written unless a checkpoint directory is
-given); `seqtool.classify.api.train_model` wraps it with the model store.
+`fit` is the library core (it writes nothing itself; checkpoints and models go
+through its hooks); `seqtool.classify.api.train_model` wraps it with the model store.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import torch
 from torch import nn
 
 from ..core import console
-from ..neural.report import Field, TrainingReport
-from ..core.errors import Interrupted, UsageError
+from ..core.errors import Interrupted
 from ..core.text import Tokenizer
+from ..neural.report import Field, TrainingReport
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
 from .model import ClassifierConfig, RNNClassifier
 from .options import TrainOptions
-
 
 CLASSIFIER_FIELDS = (Field("train_loss", "train loss", "{:.4f}"), Field("valid_accuracy", "valid acc", "{:.4f}"),
                      Field("seconds", "time", "{:.1f}s"))

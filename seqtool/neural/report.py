@@ -195,7 +195,11 @@ def plot_curves(records: Sequence[dict], path: str | Path, curves: Sequence[tupl
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if ylabel == "perplexity":
+        from matplotlib.ticker import ScalarFormatter
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())  # 200, not 2x10^2
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

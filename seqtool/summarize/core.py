@@ -145,6 +145,7 @@ def load_stopwords(spec: Optional[str] = None) -> frozenset:
 
 _TERM_CACHE_MAX = 200_000
 _term_caches: dict = {}
+_word_caches: dict = {}
 
 
 def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = True) -> list[list[str]]:
@@ -158,19 +159,25 @@ def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = 
     cache = _term_caches.get(key)
     if cache is None or len(cache) > _TERM_CACHE_MAX:
         cache = _term_caches[key] = {}
+    words = _word_caches.setdefault(key, {})  # word -> term or None, shared by all its tokens
+    if len(words) > _TERM_CACHE_MAX:
+        words.clear()
     tokens = [s.lower().split() for s in sentences]
     new = set().union(*tokens).difference(cache)
     if new:
         pieces = {w: _WORD.findall(w) for w in new}
-        kept = {p for ps in pieces.values() for p in ps if p not in stopwords and not p.isdigit()}
-        if stem:
-            from .stem import stem_map
+        unseen = {p for ps in pieces.values() for p in ps}.difference(words)
+        if unseen:
+            kept = [p for p in unseen if p not in stopwords and not p.isdigit()]
+            if stem:
+                from .stem import stem_map
 
-            mapping = stem_map(kept)
-        else:
-            mapping = {p: p for p in kept}
+                words.update(stem_map(kept))
+            else:
+                words.update(zip(kept, kept))
+            words.update(dict.fromkeys(unseen.difference(kept)))
         for w, ps in pieces.items():
-            cache[w] = tuple(mapping[p] for p in ps if p in mapping)
+            cache[w] = tuple(words[p] for p in ps if words[p] is not None)
     return [[t for w in ts for t in cache[w]] for ts in tokens]
 
 

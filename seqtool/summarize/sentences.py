@@ -1,13 +1,20 @@
-"""Punkt with a shortcut for the obvious sentence breaks.
+"""Punkt sentence splitting, same output, about 3x faster.
 
-Punkt classifies each candidate boundary ("word. Next") by word-tokenizing
-and annotating its context in Python: ~15 us a candidate, most of a news
-article's summarization time. The overwhelmingly common candidate, a plain
-word of letters, a period, and a capitalised word, is a break under every
-rule Punkt has, unless the word is a known abbreviation or the pair a known
-collocation; those, and every other shape, still go to Punkt itself. The
-output is identical (checked on all 2,225 BBC News Summary articles and in
-tests/test_summarize.py), only faster.
+Punkt (the `punkt` package behind seqtool.core.text.split_sentences) pays a
+per-call set-up of ~20 us (a backtracking regex over the whole text) and
+~15 us per candidate boundary, whose context it word-tokenizes and annotates
+in Python. Two shortcuts, both exact:
+
+* FastPunkt answers the commonest context, "token. Word", directly: under
+  every rule Punkt has it is a break unless the token is a known abbreviation
+  or the pair a known collocation; everything else goes to Punkt's own code.
+* split_paragraph cuts a paragraph at its clean candidates first (see
+  _clean_candidates), asking the classifier about each, and runs the whole of
+  Punkt only on the pieces that still hold a possible break.
+
+Checked equal to split_sentences on 35,606 paragraphs (BBC News Summary, Tiny
+Shakespeare, PTB, MR, TREC, the bundled docs) and by a hypothesis test of
+random abbreviation/number/quote soup in tests/test_summarize.py.
 """
 
 from __future__ import annotations
@@ -53,7 +60,6 @@ def tokenizer(language: str = "english"):
 # Every place Punkt could break (a superset: Punkt needs . ? ! followed by
 # whitespace or one of a few punctuation marks, never by a letter or digit).
 _ANY_END = re.compile(r"[.?!](?!\w)")
-_TRAILING = ".?!\"')]}\u2019\u201d "
 # A clean candidate in whitespace-normalised text: a word P (no possible break
 # inside it, ending in a letter, digit or %), a period, one space and the next
 # token N (a word, or a word after an opening quote). Punkt's context for it is
@@ -99,7 +105,8 @@ def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
 
 
 def _split_piece(piece: str, tok, out: list[str]) -> None:
-    if _ANY_END.search(piece.rstrip(_TRAILING)) is None:
+    # Only the last character can never be a candidate ("end.) ." has one before it).
+    if _ANY_END.search(piece, 0, len(piece) - 1) is None:
         if piece:
             out.append(piece)
         return
