@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -84,6 +85,11 @@ def tfidf_lr_fit(train, c: float):
 def fasttext_fit(train, epoch: int, lr: float, tmp: Path):
     import fasttext
 
+    # fastText reads its file in order and does not shuffle: MR's all-pos-then-all-neg order
+    # would wreck it, so the lines are shuffled (seeded), as any user of fastText does.
+    order = list(range(len(train[0])))
+    random.Random(0).shuffle(order)
+    train = ([train[0][i] for i in order], [train[1][i] for i in order])
     model = fasttext.train_supervised(input=write_fasttext(tmp / "ft.train", *train), wordNgrams=2, epoch=epoch,
                                       lr=lr, thread=1, seed=0, verbose=0, minCount=1)
     return lambda texts: [p[0][len("__label__"):] for p in model.predict([" ".join(t.split()) for t in texts])[0]]

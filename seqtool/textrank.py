@@ -207,7 +207,7 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
         if symmetric_needed:
             w = 0.5 * (w + w.T)
         np.fill_diagonal(w, 0.0)
-        return np.maximum(w, 0.0)
+        return w  # non-negative by construction (embedding clips in its post-step)
     return _bounded_graph(pair, n, max_neighbors, symmetric_needed)
 
 
@@ -289,9 +289,9 @@ def rank_order(scores: np.ndarray) -> np.ndarray:
     n = len(scores)
     if n == 0:
         return np.zeros(0, dtype=np.intp)
-    scale = scores.max() if scores.max() > 0 else 1.0
-    quantized = np.round(scores / scale, 9)
-    return np.lexsort((np.arange(n), -quantized))
+    scale = scores.max()
+    quantized = np.round(scores / (scale if scale > 0 else 1.0), 9)
+    return np.argsort(-quantized, kind="stable")  # stable: equal scores keep document order
 
 
 def textrank_scores(sentences: Sequence[Sequence[str]], similarity: str = DEFAULT_SIMILARITY, *,

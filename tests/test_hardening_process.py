@@ -25,11 +25,11 @@ def env(home_with_models):
     ["ngram", "generate", "ngram-fixture", "--num", "100000", "--seed", "1"],
     ["classify", "predict", "--model", "clf-fixture", "INPUT"],
     ["ngram", "score", "ngram-fixture", "INPUT", "--per-sentence"],
-    ["summarize", "INPUT", "--split", "lines", "-n", "5000"],
+    ["summarize", "INPUT", "--split", "lines", "-n", "3000"],
 ])
 def test_stdout_closed_early_exits_quietly(env, tmp_path, argv):
     big = tmp_path / "big.txt"
-    big.write_text("\n".join(TEXT_LINES * 2000) + "\n")
+    big.write_text("\n".join(TEXT_LINES * 400) + "\n")
     argv = [str(big) if a == "INPUT" else a for a in argv]
     cmd = " ".join([sys.executable, "-m", "seqtool", *argv]) + " | head -1"
     out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True, text=True, timeout=120)

@@ -189,3 +189,15 @@ def test_fast_temperature_sampling_draws_the_tempered_distribution():
     np.testing.assert_allclose(draws, tempered, atol=0.02)
     k2 = np.bincount([pick(logits, SamplingOptions(1.0, top_k=2), rng) for _ in range(5000)], minlength=3)
     assert k2[2] == 0 and k2[0] > k2[1] > 0
+
+
+def test_sampling_a_real_ngram_model(cli, tmp_path):
+    pytest.importorskip("seqtool.ngram")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the cat\n" * 20, encoding="utf-8")
+    assert cli("ngram", "train", corpus, "-n", "2", "--name", "bi").exit_code == 0
+    a = cli("sample", "--until-eos", "--num", "3", "--seed", "4")
+    assert a.exit_code == 0, a.stderr
+    assert a.stdout == cli("sample", "--model", "bi", "--until-eos", "--num", "3", "--seed", "4").stdout
+    lines = a.stdout.splitlines()
+    assert len(lines) == 3 and all(set(line.split()) <= {"the", "cat", "sat", "on", "mat", "dog"} for line in lines)

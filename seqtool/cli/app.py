@@ -30,6 +30,9 @@ class SeqtoolGroup(TyperGroup):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise _ReaderGone() from None
+        except EOFError as exc:
+            # Typer reads EOFError as "user aborted a prompt"; from library code it is a bug.
+            raise RuntimeError(f"unexpected end of data ({exc})") from exc
 
     def main(self, args: Any = None, prog_name: Optional[str] = None, **extra: Any) -> Any:
         extra.pop("standalone_mode", None)

@@ -91,3 +91,30 @@ def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
     data = save({k: (v.contiguous() if framework != "np" else v) for k, v in tensors.items()}, metadata=metadata)
     with atomic_write(path, "wb") as fh:
         fh.write(data)
+
+
+def tensor_elements(header: dict) -> int:
+    """How many elements the tensors in a (validated) safetensors header hold."""
+    total = 0
+    for name, spec in header.items():
+        if name != "__metadata__":
+            count = 1
+            for dim in spec["shape"]:
+                count *= dim
+            total += count
+    return total
+
+
+def check_module_fits(factory, header: dict, origin: str) -> None:
+    """Build the module a config describes on torch's meta device (no memory) and
+    refuse the model when it needs more parameters than the weights file holds,
+    so a config that lies about sizes never triggers a huge allocation."""
+    import torch
+
+    with torch.device("meta"):
+        module = factory()
+    needed = sum(t.numel() for t in module.state_dict().values())
+    held = tensor_elements(header)
+    if needed > held:
+        raise ModelError(f"{origin}: config.json describes {needed:,} weights but model.safetensors holds "
+                         f"{held:,}; the model is corrupted")

@@ -163,10 +163,11 @@ def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = 
     if len(words) > _TERM_CACHE_MAX:
         words.clear()
     tokens = [s.lower().split() for s in sentences]
-    new = set().union(*tokens).difference(cache)
+    # (set.difference(dict) would walk the whole cache: test membership instead)
+    new = {w for w in set().union(*tokens) if w not in cache}
     if new:
-        pieces = {w: _WORD.findall(w) for w in new}
-        unseen = {p for ps in pieces.values() for p in ps}.difference(words)
+        pieces = {w: [w] if w.isalnum() else _WORD.findall(w) for w in new}  # isalnum: \w+ is w itself
+        unseen = {p for ps in pieces.values() for p in ps if p not in words}
         if unseen:
             kept = [p for p in unseen if p not in stopwords and not p.isdigit()]
             if stem:

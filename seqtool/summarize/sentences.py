@@ -24,30 +24,35 @@ from functools import lru_cache
 
 from ..core.errors import UsageError
 
-# The whole candidate context: preceding token, the period, one space, the next
-# word. The token starts with a letter or currency sign (so Punkt types it as
-# itself, never as a number or an initial) and holds no quote or bracket (so
-# Punkt's word tokenizer keeps it whole).
-# The next word may open a quote or carry a comma: Punkt's word tokenizer splits
-# both off, so the token after the period is then '"' or the bare word.
-_OBVIOUS = re.compile(r"([A-Za-z$\u00a3\u20ac][\w$\u00a3\u20ac.,%]*[\w%])\. (\"?)([A-Z][A-Za-z]*),?")
+# The whole candidate context: preceding token P, the period, one space, the
+# next word. P holds none of the characters Punkt's word tokenizer splits at
+# (quotes, brackets, ?!;:*@ and the like; no leading hyphen, comma or &), so
+# "P." stays one token. The next word may open a quote or carry a comma: the
+# tokenizer splits both off, so the token after the period is '"' or the word.
+_OBVIOUS = re.compile(r"([^\s?!)\";}\]*:@'({\[`&#,\-][^\s?!)\";}\]*:@'({\[`]*)\. (\"?)([A-Z][A-Za-z]*),?")
 
 
 @lru_cache(maxsize=8)
 def tokenizer(language: str = "english"):
     import punkt
+    from punkt.rules.tokens import PunktToken
 
     class FastPunkt(punkt.PunktSentenceTokenizer):
         __slots__ = ()
 
         def _context_has_sentbreak(self, context: str) -> bool:
             m = _OBVIOUS.fullmatch(context)
-            if m is not None:
+            if m is not None and "--" not in m[1] and not m[1].endswith("."):
+                token = PunktToken(m[1] + ".")
                 params = self.params
-                # First pass: "word." that is no abbreviation is a break. Second pass:
-                # only a collocation can undo it (not an initial, number or ellipsis).
+                # First pass: a period-final token that is no abbreviation (nor an
+                # ellipsis) is a break. Second pass, with a capitalised word next:
+                # only a known collocation undoes it; initials go to Punkt, and a
+                # number keeps its break (the orthographic test can only say "no"
+                # to a lower-case word).
                 after = m[2] or m[3].lower()
-                if not params.is_abbrev(m[1]) and (m[1].lower(), after) not in params.collocations:
+                if (not token.is_initial and not params.is_abbrev(m[1])
+                        and (token.type_no_period, after) not in params.collocations):
                     return True
             return super()._context_has_sentbreak(context)
 

@@ -59,7 +59,7 @@ def open_stored(name: str, *, limit: int | None = None, store: ModelStore | None
             words = json.load(fh)
     except FileNotFoundError as exc:
         raise ModelError(f"{origin}: {Path(exc.filename).name} is missing; re-import the vectors") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
         raise ModelError(f"{origin}: stored files are corrupted ({exc}); re-import the vectors") from None
     if (matrix.dtype != np.float32 or matrix.ndim != 2 or not isinstance(words, list)
             or len(words) != matrix.shape[0] or norms.shape != (matrix.shape[0],)
