@@ -14,7 +14,7 @@ import torch
 
 from ..core.errors import ModelError
 from ..core.store import ModelInfo, ModelStore
-from ..core.tensors import load_tensors, save_tensors
+from ..core.tensors import check_module_shapes, check_safetensors, load_tensors, save_tensors
 from ..core.text import Tokenizer
 from ..core.vocab import Vocab
 from .features import Featurizer
@@ -89,6 +89,8 @@ def load_info(info: ModelInfo, device: str = "cpu") -> Classifier:
         raise ModelError(f"{origin}: labels.json does not match the model ({cfg.num_classes} classes)")
     if len(vocab) != cfg.vocab_size or (ngram_vocab is not None and len(ngram_vocab) != cfg.num_ngrams):
         raise ModelError(f"{origin}: vocabulary size does not match the weights")
+    header = check_safetensors(info.file("model.safetensors"), origin)
+    check_module_shapes(lambda: RNNClassifier(cfg), header, origin)
     model = RNNClassifier(cfg)
     state = load_tensors(info.file("model.safetensors"), origin=origin)
     try:

@@ -93,28 +93,19 @@ def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
         fh.write(data)
 
 
-def tensor_elements(header: dict) -> int:
-    """How many elements the tensors in a (validated) safetensors header hold."""
-    total = 0
-    for name, spec in header.items():
-        if name != "__metadata__":
-            count = 1
-            for dim in spec["shape"]:
-                count *= dim
-            total += count
-    return total
-
-
-def check_module_fits(factory, header: dict, origin: str) -> None:
+def check_module_shapes(factory, header: dict, origin: str) -> None:
     """Build the module a config describes on torch's meta device (no memory) and
-    refuse the model when it needs more parameters than the weights file holds,
-    so a config that lies about sizes never triggers a huge allocation."""
+    compare its state_dict with the weights file's header, so a config that lies
+    about sizes is refused before anything is allocated from it."""
     import torch
 
-    with torch.device("meta"):
-        module = factory()
-    needed = sum(t.numel() for t in module.state_dict().values())
-    held = tensor_elements(header)
-    if needed > held:
-        raise ModelError(f"{origin}: config.json describes {needed:,} weights but model.safetensors holds "
-                         f"{held:,}; the model is corrupted")
+    try:
+        with torch.device("meta"):
+            module = factory()
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{origin}: config.json has invalid model settings ({exc})") from None
+    found = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    for name, tensor in module.state_dict().items():
+        if found.get(name) != tuple(tensor.shape):
+            raise ModelError(f"{origin}: config.json says {name} is {tuple(tensor.shape)} but model.safetensors "
+                             f"has {found.get(name, 'no such tensor')}; the model is corrupted")

@@ -82,8 +82,10 @@ class NeuralGenerator:
         self.vocab = stored.vocab
         if device == "cpu":
             from ..core.tensors import load_tensors
+            from .lmio import check_weights
             from .rnn_numpy import NumpyLM
 
+            check_weights(stored)
             tensors = load_tensors(stored.weights_path, framework="np", origin=f"model '{stored.name}'")
             try:
                 self.stepper: Stepper = NumpyLM(stored.model_config, tensors)

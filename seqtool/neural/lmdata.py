@@ -95,7 +95,7 @@ def unigram_perplexity(train: np.ndarray, test: np.ndarray, vocab_size: int) -> 
 
 
 # ----------------------------------------------------------------- batching
-def batchify(ids, batch_size: int):
+def batchify(ids, batch_size: int, origin: str = "the text"):
     """Cut a token stream into `batch_size` contiguous columns, dropping the remainder.
 
     Column b holds tokens [b*T, (b+1)*T), so the hidden state carried from one
@@ -106,8 +106,8 @@ def batchify(ids, batch_size: int):
     ids = torch.as_tensor(ids, dtype=torch.long)
     steps = ids.numel() // batch_size
     if steps < 2:
-        raise InputError(f"the text has {ids.numel()} tokens, too few for {batch_size} columns "
-                         f"(lower --batch-size or give more text)")
+        raise InputError(f"{origin}: {ids.numel()} tokens, too few for {batch_size} columns "
+                         f"(is it empty? else lower --batch-size or give more text)")
     return ids[: steps * batch_size].view(batch_size, steps).t().contiguous()
 
 

@@ -81,11 +81,46 @@ def stored_from_info(info: ModelInfo) -> StoredLM:
     return StoredLM(info, dict(cfg["config"]), vocab, tokenizer)
 
 
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1, "rnn-relu": 1}
+
+
+def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes an RNNLM with this config stores (tied weights stored once)."""
+    V, E, H, L = (int(config[k]) for k in ("vocab_size", "emb", "hidden", "layers"))
+    G = _GATES[config["cell"]] * H
+    shapes = {"embed.weight": (V, E), "decoder.bias": (V,)}
+    if not config.get("tie"):
+        shapes["decoder.weight"] = (V, H)
+    for k in range(L):
+        shapes.update({f"rnn.weight_ih_l{k}": (G, E if k == 0 else H), f"rnn.weight_hh_l{k}": (G, H),
+                       f"rnn.bias_ih_l{k}": (G,), f"rnn.bias_hh_l{k}": (G,)})
+    return shapes
+
+
+def check_weights(stored: StoredLM) -> None:
+    """Refuse a model whose config.json disagrees with its weights file, before
+    anything is allocated from the (possibly absurd) sizes in the config."""
+    from ..core.tensors import check_safetensors
+
+    origin = f"model '{stored.name}'"
+    header = check_safetensors(stored.weights_path, origin)
+    try:
+        expected = expected_shapes(stored.model_config)
+    except (KeyError, TypeError, ValueError):
+        raise ModelError(f"{origin}: config.json has invalid model sizes") from None
+    found = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    for name, shape in expected.items():
+        if found.get(name) != shape:
+            raise ModelError(f"{origin}: config.json says {name} is {shape} but model.safetensors has "
+                             f"{found.get(name, 'no such tensor')}; the model is corrupted")
+
+
 def load_torch_lm(stored: StoredLM, device: str = "cpu"):
     """The stored model as an RNNLM in eval mode on `device`."""
     from ..core.tensors import load_tensors
     from .lmmodel import LMConfig, RNNLM
 
+    check_weights(stored)
     model = RNNLM(LMConfig.from_dict(stored.model_config))
     model.import_tensors(load_tensors(stored.weights_path, origin=f"model '{stored.name}'"),
                          origin=f"model '{stored.name}'")

@@ -145,8 +145,10 @@ class _Trainer:
         self.valid_ids = valid
         world = self.dist.world_size
         mine = shard(train, self.dist.rank, world) if world > 1 else train
-        self.train_data = batchify(mine, opts.batch_size).to(self.device)  # (T, B)
-        self.valid_data = batchify(valid, min(opts.eval_batch_size, max(1, valid.size // 4))).to(self.device)
+        corpus_name = ", ".join(opts.corpus[:3]) + (", ..." if len(opts.corpus) > 3 else "")
+        self.train_data = batchify(mine, opts.batch_size, corpus_name).to(self.device)  # (T, B)
+        self.valid_data = batchify(valid, min(opts.eval_batch_size, max(1, valid.size // 4)),
+                                   opts.valid or f"{corpus_name} (held-out tail)").to(self.device)
         self.starts = bptt_starts(self.train_data.size(0), opts.bptt)
 
     def _build_model(self, ckpt) -> None:
@@ -438,7 +440,7 @@ class _Trainer:
             best.import_tensors({k: v for k, v in self.best_state.items()})
             test = encode_files([self.opts.test], self.vocab, self.opts.level, encoding=self.opts.encoding,
                                 errors=self.opts.errors)
-            data = batchify(test, min(self.opts.eval_batch_size, max(1, test.size // 4))).to(self.device)
+            data = batchify(test, min(self.opts.eval_batch_size, max(1, test.size // 4)), self.opts.test).to(self.device)
             test_ppl = round(_ppl(evaluate(best, data, self.opts.bptt, self.amp_dtype)), 3)
         if test_ppl is not None or self.finished:
             self._publish(self.best_state, test_ppl=test_ppl)
@@ -475,7 +477,7 @@ def evaluate_file(model_name: str | None, files: list[str], *, device: str = "cp
     device = resolve_device(device)
     model = load_torch_lm(stored, device)
     ids = encode_files(files, stored.vocab, stored.level, encoding=encoding, errors=errors)
-    data = batchify(ids, min(batch_size, max(1, ids.size // 4))).to(device)
+    data = batchify(ids, min(batch_size, max(1, ids.size // 4)), ", ".join(files)).to(device)
     loss = evaluate(model, data, bptt)
     tokens = int(data.size(0) - 1) * data.size(1)
     return {"model": stored.name, "files": list(files), "tokens": tokens, "loss": round(loss, 5),

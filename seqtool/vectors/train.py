@@ -119,14 +119,18 @@ def train(specs: list[str], config: TrainConfig, *, name: str | None = None,
     store = ModelStore()
     with store.lock(name):
         start = time.perf_counter()
-        if config.algo == "glove":
-            vecs, metrics = _train_glove(corpus, config)
-        else:
-            vecs, metrics = _train_gensim(corpus, config)
+        label = ", ".join(s.name for s in sources[:3]) + (", ..." if len(sources) > 3 else "")
+        try:
+            if config.algo == "glove":
+                vecs, metrics = _train_glove(corpus, config)
+            else:
+                vecs, metrics = _train_gensim(corpus, config)
+        except InputError as exc:
+            raise InputError(f"{label}: {exc}") from None
         metrics["train_seconds"] = round(time.perf_counter() - start, 3)
         if len(vecs) == 0:
-            raise InputError(f"no word occurs at least {config.min_count} times in the corpus; "
-                             f"lower --min-count")
+            raise InputError(f"{label}: no word occurs at least {config.min_count} times "
+                             f"(is the corpus empty? else lower --min-count)")
         extra = {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
                  "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
                  "training": {"corpus": _corpus_record(sources)}, "metrics": metrics}
@@ -159,7 +163,7 @@ def _train_gensim(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
         try:
             model = gensim_model(corpus, config, callbacks=[_Epochs()])
         except RuntimeError as exc:  # "you must first build vocabulary before training the model"
-            raise InputError(f"cannot train: {exc} (is the corpus empty, or --min-count too high?)") from None
+            raise InputError(f"nothing to train on: {exc} (is the corpus empty, or --min-count too high?)") from None
     wv = model.wv
     vecs = Vectors(list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32))
     return vecs, {"corpus_words": int(model.corpus_total_words), "vocab": len(vecs)}
