@@ -22,7 +22,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from ..core import console
-from ..core.errors import InputError
+from ..core.errors import InputError, UsageError
 from . import Vectors
 
 FORMATS = ("word2vec-binary", "word2vec-text", "glove")
@@ -118,12 +118,17 @@ def read_vectors(path: str, *, limit: int | None = None, fmt: str | None = None)
     """Read any supported vector file (format detected unless `fmt` is given)."""
     detected, count, dim = detect_format(path)
     fmt = fmt or detected
-    if fmt == "word2vec-binary":
-        words, matrix = _read_binary(path, count or 0, dim, limit)
-    elif fmt in ("word2vec-text", "glove"):
-        words, matrix = _read_text(path, dim, header=fmt == "word2vec-text", count=count, limit=limit)
-    else:
-        raise ValueError(f"unknown vector format {fmt!r}")
+    try:
+        if fmt == "word2vec-binary":
+            words, matrix = _read_binary(path, count or 0, dim, limit)
+        elif fmt in ("word2vec-text", "glove"):
+            words, matrix = _read_text(path, dim, header=fmt == "word2vec-text", count=count, limit=limit)
+        else:
+            raise UsageError(f"unknown vector format {fmt!r}")
+    except (ValueError, IndexError) as exc:  # found by fuzzing: malformed files the checks above missed
+        raise InputError(f"{path}: malformed {fmt} vector file ({exc})") from None
+    if len(words) != len(matrix):
+        raise InputError(f"{path}: malformed {fmt} vector file ({len(words)} words but {len(matrix)} vectors)")
     return _dedupe(path, words, matrix)
 
 
