@@ -62,23 +62,8 @@ def sample(
         length = 500 if gen.level == "char" else 100
     rng = np.random.default_rng(seed)
     out = sys.stdout
-    try:
-        for piece in sample_text(gen, prime=prime, length=length, num=num, options=options, rng=rng,
-                                 until_eos=until_eos):
-            out.write(piece)
-            out.flush()
-    except BrokenPipeError:
-        # `seqtool sample | head -1`: the reader has what it wanted; stop quietly with status 0
-        # (click itself would turn EPIPE into exit status 1).
-        _silence_stdout()
-
-
-def _silence_stdout() -> None:
-    import os
-    import sys
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+    # A closed pipe (`seqtool sample | head -1`) is handled by the CLI root: exit 0, quietly.
+    for piece in sample_text(gen, prime=prime, length=length, num=num, options=options, rng=rng,
+                             until_eos=until_eos):
+        out.write(piece)
+        out.flush()

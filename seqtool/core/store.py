@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import errno
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from typing import Iterable, Iterator
 
 from .errors import ModelError, StoreError, UsageError
 from .io import atomic_write, fsync_dir
+from .locking import exclusive_lock
 
 MODEL_FORMAT = "seqtool-model"
 FORMAT_VERSION = 1
@@ -119,28 +119,12 @@ class ModelStore:
     @contextlib.contextmanager
     def lock(self, name: str, what: str = "model") -> Iterator[None]:
         """Hold an exclusive lock on `name`; a second holder fails at once with a clear message."""
-        import fcntl
-
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         path = locks / f"{validate_name(name)}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise StoreError(
-                    f"{what} '{name}' is in use by another seqtool process (pid {holder}); "
-                    f"wait for it to finish or choose another --name"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with exclusive_lock(path, lambda pid: f"{what} '{name}' is in use by another seqtool process "
+                                              f"(pid {pid}); wait for it to finish or choose another --name"):
             yield
-        finally:
-            os.close(fd)
 
     # ---------------------------------------------------------------- write
     @contextlib.contextmanager

@@ -10,7 +10,6 @@ reported and the batch goes on; the caller gets the count.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -113,27 +112,15 @@ def collect_jobs(specs: list[str], out_dir: Path) -> list[Job]:
 @contextlib.contextmanager
 def out_dir_lock(out_dir: Path) -> Iterator[None]:
     """Exclusive lock on OUT; a second run fails at once with who holds it."""
-    import fcntl
+    from ..core.locking import exclusive_lock
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise StoreError(f"{out_dir}: cannot create the output folder or its lock ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise StoreError(f"{out_dir} is being written by another seqtool summarize (pid {holder}); "
-                             f"this run stops without touching it") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        raise StoreError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    with exclusive_lock(out_dir / LOCK_FILE, lambda pid: f"{out_dir} is being written by another seqtool "
+                                                        f"summarize (pid {pid}); this run stops without touching it"):
         yield
-    finally:
-        os.close(fd)
 
 
 def _options_key(options: SummaryOptions, extra: dict) -> str:
