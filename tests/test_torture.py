@@ -37,10 +37,12 @@ def test_kill_train_lm_then_resume(tmp_path, env, seqtool_home):
         assert "m" in assert_store_intact(seqtool_home)
         load_checkpoint(store.checkpoint_dir("m", create=False))
 
-    report = kill_trials([*base, "--epochs", "3", "--resume"], env, trials=KILL_TRIALS, min_delay=0.5,
-                         max_delay=6.0, check=check, seed=1)
+    # Each trial is a long fresh run of the same name (killed long before its 50 epochs);
+    # the last one killed leaves the checkpoint that --resume must complete.
+    long_run = [*base, "--epochs", "50", "--patience", "50"]
+    report = kill_trials(long_run, env, trials=KILL_TRIALS, min_delay=0.5, max_delay=6.0, check=check, seed=1)
     assert report.trials == KILL_TRIALS
-    done = run_seqtool([*base, "--epochs", "4", "--resume"], env)  # one epoch more than any trial ran
+    done = run_seqtool([*long_run, "--resume", "--max-time", "2s"], env)
     assert done.returncode == 0, done.stderr
     check()
 
@@ -55,18 +57,18 @@ def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
     check = lambda: assert_store_intact(seqtool_home) and None  # noqa: E731
     # Fresh trainings under the same name (a finished run deletes its checkpoint, so
     # there is nothing to --resume until a trial is killed mid-way).
-    kill_trials([*base, "--epochs", "4"], env, trials=KILL_TRIALS, min_delay=0.5, max_delay=6.0,
-                check=check, seed=2)
+    kill_trials([*base, "--epochs", "30", "--patience", "30"], env, trials=KILL_TRIALS, min_delay=0.5,
+                max_delay=6.0, check=check, seed=2)
     # A finished run deletes its checkpoint; an interrupted one must resume to the end.
     if (seqtool_home / "checkpoints" / "c" / "checkpoint.pt").exists():
-        done = run_seqtool([*base, "--epochs", "4", "--resume"], env)
+        done = run_seqtool([*base, "--epochs", "30", "--patience", "30", "--resume"], env)
         assert done.returncode == 0, done.stderr
     assert "c" in assert_store_intact(seqtool_home)
 
 
 def test_kill_embed_import(tmp_path, env, seqtool_home):
     vectors = tmp_path / "v.txt"
-    words = [f"w{i}" for i in range(20000)]
+    words = [f"w{i}" for i in range(120000)]
     vectors.write_text(f"{len(words)} 20\n" + "".join(f"{w} " + " ".join(f"{(i * j) % 97 / 97:.4f}" for j in range(20)) + "\n"
                                                    for i, w in enumerate(words)))
     args = ["embed", "import", vectors, "--name", "v"]
@@ -81,7 +83,7 @@ def test_kill_embed_import(tmp_path, env, seqtool_home):
 def test_kill_batch_summarize(tmp_path, env):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
-    for i in range(60):
+    for i in range(240):
         (src / f"doc{i:02d}.txt").write_text(
             "\n\n".join(f"Paragraph {p} of document {i} talks about topic {p % 3}. It has a second sentence "
                         f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
@@ -93,7 +95,7 @@ def test_kill_batch_summarize(tmp_path, env):
         for f in out.glob("doc*.txt"):
             assert f.read_text().strip(), f"{f} is empty"
 
-    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.3, max_delay=3.0, check=check, seed=4)
+    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.3, max_delay=2.0, check=check, seed=4)
     done = run_seqtool(args, env)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.glob("doc*.txt")) == sorted(p.name for p in src.iterdir())
