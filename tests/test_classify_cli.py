@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import select
 import subprocess
@@ -14,27 +13,14 @@ import pytest
 import torch
 
 from seqtool.classify.api import train_model
-from seqtool.classify.data import Dataset
 from seqtool.classify.train import TrainOptions
 from seqtool.core.store import ModelStore
+
+from .test_classify_model import separable
 
 torch.set_num_threads(1)
 
 TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
-
-
-def separable(n: int, seed: int = 1) -> Dataset:
-    pos, neg = "good great excellent fine nice wonderful".split(), "bad awful terrible poor horrible nasty".split()
-    filler = "the movie was plot actors and it really quite".split()
-    rng = random.Random(seed)
-    data = Dataset(origin="tiny")
-    for i in range(n):
-        label = "pos" if i % 2 == 0 else "neg"
-        words = rng.sample(filler, rng.randint(1, 6)) + [rng.choice(pos if label == "pos" else neg)]
-        rng.shuffle(words)
-        data.texts.append(" ".join(words))
-        data.labels.append(label)
-    return data
 
 
 @pytest.fixture
