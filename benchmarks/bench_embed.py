@@ -107,7 +107,7 @@ elif step == "reload":
     timed("index_seconds", lambda: vecs.index)  # built once a process looks up more than a few words
     it = iter(WORDS * 4)
     timed("query", lambda: neighbors(vecs, next(it), top_n=10), repeat=20)
-    vocab = sys.getsizeof(vecs.words) + sum(sys.getsizeof(w) for w in vecs.words) + sys.getsizeof(vecs.index)
+    vocab = sys.getsizeof(vecs.words) + sum(sys.getsizeof(w) for w in vecs.words) + vecs.index.nbytes
     out["vocab_bytes"] = vocab
     out["matrix_bytes"] = vecs.matrix.nbytes
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -174,3 +174,20 @@ def test_plot_writes_a_png(cli, tiny, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.stdout == f"{out}\twords=5\n"  # king, apple, prince, King, banana
+
+
+@pytest.mark.parametrize("n", [10, 5000, 50_000, 50_000 + 777])
+@pytest.mark.parametrize("k, exclude", [(1, set()), (10, {3}), (40, {0, 1, 2})])
+def test_top_equals_a_full_sort(n, k, exclude):
+    # Large n takes the block-maxima shortcut; its answer must be the full sort's.
+    rng = np.random.default_rng(n + k)
+    scores = rng.normal(size=n).astype(np.float32)
+    scores[rng.integers(0, n, 5)] = 10.0 + np.arange(5)  # winners clustered in a few blocks
+    expected = [int(i) for i in np.argsort(-scores, kind="stable") if int(i) not in exclude][:k]
+    assert queries.top(scores, k, exclude) == expected
+
+
+def test_top_with_nan_scores_falls_back_to_the_full_partition():
+    scores = np.zeros(50_000, dtype=np.float32)
+    scores[123], scores[40_000] = 0.9, np.nan
+    assert 123 in queries.top(scores, 2, set())
