@@ -14,6 +14,7 @@ from seqtool.classify.model import ClassifierConfig, RNNClassifier
 from seqtool.classify.saved import load
 from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, predict_logits
 from seqtool.core.errors import Interrupted
+from seqtool.core.store import ModelStore
 
 torch.set_num_threads(1)
 
@@ -109,6 +110,17 @@ def test_interrupted_and_resumed_training_gives_the_same_weights(tmp_path):
         assert torch.equal(x, y), name
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(a.info["training"]["history"]) == strip(b.info["training"]["history"])
+
+
+def test_a_finished_training_keeps_its_checkpoint_and_can_be_extended(tmp_path):
+    path = tmp_path / "tiny.tsv"
+    data = separable(40)
+    path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
+    opts = TrainOptions(epochs=2, patience=5, valid_split=0.25, **TINY)
+    first = train_model(str(path), opts=opts, name="grow")
+    assert (ModelStore().checkpoint_dir("grow", create=False) / "checkpoint.pt").exists()
+    longer = train_model(str(path), opts=TrainOptions(**{**opts.to_dict(), "epochs": 4}), name="grow", resume=True)
+    assert (first["epochs"], longer["epochs"]) == (2, 4)  # epochs 3 and 4 were added, not all four rerun
 
 
 def test_pretrained_embeddings_initialise_and_freeze(tmp_path):

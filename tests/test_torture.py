@@ -6,6 +6,7 @@ and checkpoint still load, no draft is published, and --resume completes.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -48,36 +49,58 @@ def test_kill_train_lm_then_resume(tmp_path, env, seqtool_home):
 
 
 def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
+    from seqtool.core.store import ModelStore
+    from seqtool.neural.checkpoint import load_checkpoint
+
     data = tmp_path / "d.tsv"
     data.write_text("".join(f"{'a' if i % 2 else 'b'}\t{line} {'yes' if i % 2 else 'no'}\n"
                             for i, line in enumerate(LINES)))
     base = ["classify", "train", data, "--format", "tsv", "--hidden", "8", "--emb", "8", "--device", "cpu",
-            "--seed", "1", "--name", "c"]
+            "--seed", "1", "--name", "c", "--patience", "500"]
     assert run_seqtool([*base, "--epochs", "1"], env).returncode == 0
-    check = lambda: assert_store_intact(seqtool_home) and None  # noqa: E731
-    # Fresh trainings under the same name (a finished run deletes its checkpoint, so
-    # there is nothing to --resume until a trial is killed mid-way).
-    kill_trials([*base, "--epochs", "30", "--patience", "30"], env, trials=KILL_TRIALS, min_delay=0.5,
-                max_delay=6.0, check=check, seed=2)
-    # A finished run deletes its checkpoint; an interrupted one must resume to the end.
-    if (seqtool_home / "checkpoints" / "c" / "checkpoint.pt").exists():
-        done = run_seqtool([*base, "--epochs", "30", "--patience", "30", "--resume"], env)
-        assert done.returncode == 0, done.stderr
-    assert "c" in assert_store_intact(seqtool_home)
+    checkpoints = ModelStore(seqtool_home).checkpoint_dir("c", create=False)
+
+    def check():
+        assert "c" in assert_store_intact(seqtool_home)
+        load_checkpoint(checkpoints)
+
+    # Fresh trainings under the same name, each killed long before its 500 epochs.
+    kill_trials([*base, "--epochs", "500"], env, trials=KILL_TRIALS, min_delay=0.5, max_delay=6.0,
+                check=check, seed=2)
+    # The last killed run resumes from its checkpoint and finishes one more epoch.
+    reached = int(load_checkpoint(checkpoints)["epoch"])
+    done = run_seqtool([*base, "--epochs", str(reached + 1), "--resume"], env)
+    assert done.returncode == 0, done.stderr
+    assert int(load_checkpoint(checkpoints)["epoch"]) == reached + 1
+    check()
+
+
+def timed_run(args, env) -> float:
+    """Seconds an uninterrupted run takes: the kill delays are drawn within it."""
+    start = time.monotonic()
+    result = run_seqtool(args, env)
+    assert result.returncode == 0, result.stderr
+    return time.monotonic() - start
 
 
 def test_kill_embed_import(tmp_path, env, seqtool_home):
+    import numpy as np
+
     vectors = tmp_path / "v.txt"
-    words = [f"w{i}" for i in range(120000)]
-    vectors.write_text(f"{len(words)} 20\n" + "".join(f"{w} " + " ".join(f"{(i * j) % 97 / 97:.4f}" for j in range(20)) + "\n"
-                                                   for i, w in enumerate(words)))
-    args = ["embed", "import", vectors, "--name", "v"]
-    assert run_seqtool(args, env).returncode == 0
+    rows, dim = 150_000, 50
+    values = np.random.default_rng(0).normal(size=(rows, dim)).round(4)
+    np.savetxt(vectors, values, fmt="%.4f", header=f"{rows} {dim}", comments="")
+    with open(vectors, "rb") as src, open(tmp_path / "named.txt", "wb") as dst:
+        dst.write(src.readline())
+        dst.writelines(b"w%d %s" % (i, line) for i, line in enumerate(src))
+    args = ["embed", "import", tmp_path / "named.txt", "--name", "v"]
+    seconds = timed_run(args, env)
 
     def check():
         assert "v" in assert_store_intact(seqtool_home)
 
-    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.2, max_delay=3.0, check=check, seed=3)
+    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.1 * seconds, max_delay=0.95 * seconds,
+                check=check, seed=3)
 
 
 def test_kill_batch_summarize(tmp_path, env):
@@ -87,15 +110,21 @@ def test_kill_batch_summarize(tmp_path, env):
         (src / f"doc{i:02d}.txt").write_text(
             "\n\n".join(f"Paragraph {p} of document {i} talks about topic {p % 3}. It has a second sentence "
                         f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
-    args = ["summarize", src, "--out-dir", out, "--incremental", "-n", "2"]
+    # Without --incremental every trial rewrites all 240 summaries, so kills land mid-batch
+    # and must leave each existing summary whole.
+    args = ["summarize", src, "--out-dir", out, "-n", "2"]
+    seconds = timed_run(args, env)
+    expected = {f.name: f.read_text() for f in out.glob("doc*.txt")}
+    assert len(expected) == 240
 
     def check():
         for f in out.rglob("*"):
             assert not f.name.endswith(".tmp") or f.name.startswith("."), f
-        for f in out.glob("doc*.txt"):
-            assert f.read_text().strip(), f"{f} is empty"
+        # Each summary is the old one or the rewritten one (both the same), never a part.
+        assert {f.name: f.read_text() for f in out.glob("doc*.txt")} == expected
 
-    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.3, max_delay=2.0, check=check, seed=4)
-    done = run_seqtool(args, env)
+    kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.1 * seconds, max_delay=0.95 * seconds,
+                check=check, seed=4)
+    done = run_seqtool([*args, "--incremental"], env)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.glob("doc*.txt")) == sorted(p.name for p in src.iterdir())

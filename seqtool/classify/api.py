@@ -79,7 +79,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                     raise UsageError(f"the checkpoint of '{name}' was made with other data or options; "
                                      f"resume with the same ones or train without --resume")
             elif (ckpt_dir / "checkpoint.pt").exists() and dist.is_main:
-                console.warn(f"starting '{name}' afresh; its unfinished checkpoint will be replaced "
+                console.warn(f"starting '{name}' afresh; its previous checkpoint will be replaced "
                              f"(use --resume to continue it)")
             training = {"data": {"path": str(path), "sha256": fingerprint["data"], "examples": len(train)},
                         "valid": {"path": str(valid_path) if valid_path else None, "sha256": fingerprint["valid"],
@@ -103,8 +103,6 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                 started = time.perf_counter()
                 result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
                              resume_state=state, dist=dist, device=device, report=report)
-            if dist.is_main:
-                (ckpt_dir / "checkpoint.pt").unlink(missing_ok=True)
     return {"model": name, "best_epoch": result.best_epoch, "valid_accuracy": result.best_valid_accuracy,
             "epochs": len(result.history), "classes": len(result.labels), "train_examples": len(train),
             "valid_examples": len(valid), "seconds": round(time.perf_counter() - started, 2),
