@@ -31,7 +31,8 @@ fuzz: venv
 	SEQTOOL_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests -m fuzz -p no:cacheprovider
 
 torture: venv
-	SEQTOOL_KILL_TRIALS=200 SEQTOOL_KILL_REPORT=$(CURDIR)/torture-report.tsv $(BIN)/python -m pytest tests -m torture
+	rm -f torture-report.tsv
+	SEQTOOL_KILL_TRIALS=200 SEQTOOL_KILL_REPORT=$(CURDIR)/torture-report.tsv $(BIN)/python -m pytest tests -m torture --timeout=0
 	cat torture-report.tsv
 
 bench: venv

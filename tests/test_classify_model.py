@@ -116,11 +116,54 @@ def test_a_finished_training_keeps_its_checkpoint_and_can_be_extended(tmp_path):
     path = tmp_path / "tiny.tsv"
     data = separable(40)
     path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
-    opts = TrainOptions(epochs=2, patience=5, valid_split=0.25, **TINY)
+    opts = TrainOptions(epochs=2, patience=5, valid_split=0.25, refit=False, **TINY)
     first = train_model(str(path), opts=opts, name="grow")
     assert (ModelStore().checkpoint_dir("grow", create=False) / "checkpoint.pt").exists()
     longer = train_model(str(path), opts=TrainOptions(**{**opts.to_dict(), "epochs": 4}), name="grow", resume=True)
     assert (first["epochs"], longer["epochs"]) == (2, 4)  # epochs 3 and 4 were added, not all four rerun
+
+
+def _weights_equal(a, b) -> None:
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
+
+
+def test_refit_retrains_on_all_the_data_for_the_best_epoch_count(tmp_path):
+    path = tmp_path / "tiny.tsv"
+    data = separable(40)
+    path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
+    opts = TrainOptions(epochs=3, patience=3, valid_split=0.25, **TINY)
+    summary = train_model(str(path), opts=opts, name="refit")
+    best = summary["refit_epochs"]
+    assert best >= summary["best_epoch"] >= 1
+    info = load("refit").info["training"]
+    assert info["refit"] == {"epochs": best, "examples": 40}
+    # The published model is a plain fit on all 40 examples (held-out part last) for `best` epochs.
+    from dataclasses import replace
+
+    from seqtool.classify.api import train_valid
+    from seqtool.classify.data import ReadOptions
+
+    train, valid = train_valid(str(path), ReadOptions(), opts, None)
+    everything = Dataset(train.texts + valid.texts, train.labels + valid.labels)
+    direct = fit(everything, None, replace(opts, epochs=best, patience=best + 1))
+    _weights_equal(load("refit").model, direct.model)
+    assert len(direct.history) == best and all(r["valid_accuracy"] is None for r in direct.history)
+
+
+def test_an_interrupted_refit_resumes_to_the_same_weights(tmp_path):
+    path = tmp_path / "tiny.tsv"
+    data = separable(40)
+    path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(data.labels, data.texts)))
+    opts = TrainOptions(epochs=3, patience=3, valid_split=0.25, **TINY)
+    train_model(str(path), opts=opts, name="straight")
+    with pytest.raises(Interrupted, match="--resume"):
+        # 3 early-stopping epochs of 4 batches, then 2 batches into the refit
+        train_model(str(path), opts=opts, name="resumed", stop=StopAfter(14))
+    state = torch.load(ModelStore().checkpoint_dir("resumed", create=False) / "checkpoint.pt", weights_only=True)
+    assert "early_stop" in state
+    train_model(str(path), opts=opts, name="resumed", resume=True)
+    _weights_equal(load("straight").model, load("resumed").model)
 
 
 def test_pretrained_embeddings_initialise_and_freeze(tmp_path):
@@ -137,3 +180,25 @@ def test_pretrained_embeddings_initialise_and_freeze(tmp_path):
     for i, w in enumerate(words):
         if w in vocab:
             torch.testing.assert_close(weight[vocab.id(w)], torch.tensor([0.1 * (i + j) for j in range(4)]))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+def test_fast_cpu_inference_equals_the_module(cell, bidirectional, pooling):
+    from seqtool.classify import infer
+
+    torch.manual_seed(0)
+    rng = random.Random(1)
+    cfg = ClassifierConfig(vocab_size=50, num_classes=3, num_ngrams=30, cell=cell, bidirectional=bidirectional,
+                           pooling=pooling, hidden=8, emb=6, nb_scale=True)
+    model = RNNClassifier(cfg).eval()
+    torch.nn.init.normal_(model.ngram.weight)
+    model.ngram_scale.uniform_(0.5, 2.0)
+    tokens = [[rng.randrange(3, 50) for _ in range(rng.randint(1, 12))] for _ in range(17)]
+    grams = [sorted({rng.randrange(30) for _ in range(rng.randint(0, 4))}) for _ in tokens]
+    with torch.no_grad():
+        expected = model(*collate(Encoded(tokens, grams), range(17), cfg.pad_id))
+    assert infer.supported(model, "cpu")
+    torch.testing.assert_close(infer.batch_logits(model, tokens, grams), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(predict_logits(model, Encoded(tokens, grams)), expected, atol=1e-5, rtol=1e-5)

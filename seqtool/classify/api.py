@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -86,27 +87,58 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                                   "examples": len(valid)},
                         "options": opts.to_dict(), "format": read.format}
 
+            def publish(trained: Trained, history: list[dict], best: dict, refit: dict | None = None) -> None:
+                saved.save(store, name, trained.model, trained.featurizer, trained.labels,
+                           training={**training, "history": history, "best_epoch": best["best_epoch"],
+                                     "refit": refit},
+                           metrics={"valid_accuracy": best["valid_accuracy"],
+                                    "embedding_coverage": trained.embedding_coverage},
+                           extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n" for r in history)})
+
             def on_epoch_hook(record: dict, trained: Trained) -> None:
                 if record["best"]:
-                    saved.save(store, name, trained.model, trained.featurizer, trained.labels,
-                               training={**training, "history": trained.history, "best_epoch": trained.best_epoch},
-                               metrics={"valid_accuracy": trained.best_valid_accuracy,
-                                        "embedding_coverage": trained.embedding_coverage},
-                               extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n" for r in trained.history)})
+                    publish(trained, trained.history, _early_stop_summary(trained))
 
             def checkpoint(state_: dict) -> None:
                 save_checkpoint(ckpt_dir, {**state_, "fingerprint": fingerprint})
 
+            # A checkpoint of the refit phase carries the early-stopping phase's summary.
+            stopped = state.get("early_stop") if state is not None else None
             flag = stop if stop is not None else StopFlag()
             installed = flag.installed() if hasattr(flag, "installed") else _nullcontext()
             with installed:
                 started = time.perf_counter()
-                result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
-                             resume_state=state, dist=dist, device=device, report=report)
-    return {"model": name, "best_epoch": result.best_epoch, "valid_accuracy": result.best_valid_accuracy,
-            "epochs": len(result.history), "classes": len(result.labels), "train_examples": len(train),
+                if stopped is None:
+                    result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
+                                 resume_state=state, dist=dist, device=device, report=report)
+                    stopped, state = _early_stop_summary(result), None
+                if opts.refit and valid_path is None:
+                    everything = Dataset(train.texts + valid.texts, train.labels + valid.labels, train.origin)
+                    epochs = stopped["refit_epochs"]
+                    result = fit(everything, None, replace(opts, epochs=epochs, patience=epochs + 1),
+                                 hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag),
+                                 resume_state=state, dist=dist, device=device, report=report)
+                    if dist.is_main:
+                        publish(result, stopped["history"] + result.history, stopped,
+                                refit={"epochs": epochs, "examples": len(everything)})
+    return {"model": name, "best_epoch": stopped["best_epoch"], "valid_accuracy": stopped["valid_accuracy"],
+            "epochs": len(stopped["history"]), "refit_epochs": stopped["refit_epochs"] if opts.refit and not valid_path else 0,
+            "classes": len(result.labels), "train_examples": len(train),
             "valid_examples": len(valid), "seconds": round(time.perf_counter() - started, 2),
             "embedding_coverage": result.embedding_coverage, "rank": dist.rank}
+
+
+def _early_stop_summary(trained: Trained) -> dict:
+    return {"best_epoch": trained.best_epoch, "valid_accuracy": trained.best_valid_accuracy,
+            "history": trained.history, "refit_epochs": refit_epochs(trained)}
+
+
+def refit_epochs(trained: Trained) -> int:
+    """Epochs for the refit: the LAST epoch with the best validation accuracy. Early
+    stopping keeps the first of tied epochs, but on a small or easy validation set that
+    is often the first epoch to saturate, and a refit that short would be undertrained."""
+    best = round(trained.best_valid_accuracy, 5)
+    return max([r["epoch"] for r in trained.history if r.get("valid_accuracy") == best] or [trained.best_epoch])
 
 
 class _nullcontext:
@@ -167,10 +199,14 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
         else:
             train, valid = rest, valid_fixed
         result = fit(train, valid, opts, device=device)
+        best_epoch = result.best_epoch
+        if opts.refit and valid_fixed is None:
+            epochs = refit_epochs(result)
+            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device)
         test = data.subset(test_idx)
         report = evaluate(test.labels, predict_labels(result, test.texts, device), result.labels)
         row = {"fold": k + 1, "accuracy": report.accuracy, "macro_f1": report.macro_f1,
-               "test_examples": len(test), "best_epoch": result.best_epoch,
+               "test_examples": len(test), "best_epoch": best_epoch,
                "seconds": round(time.perf_counter() - started, 2)}
         results.append(row)
         if on_fold is not None:

@@ -66,8 +66,9 @@ class Featurizer:
             ids = [UNK_ID]  # an empty or all-space line still gets a prediction
         grams: list[int] = []
         if self.ngram_vocab is not None:
-            get = self.ngram_vocab.stoi.get
-            grams = sorted({i for g in _ngrams(toks, self.ngram_order) if (i := get(g)) is not None})
+            known = set(map(self.ngram_vocab.stoi.get, _ngrams(toks, self.ngram_order)))
+            known.discard(None)  # n-grams never seen in training
+            grams = sorted(known)
         return ids, grams
 
     def encode(self, texts: Sequence[str]) -> Encoded:
@@ -81,7 +82,7 @@ class Featurizer:
 def _ngrams(tokens: list[str], order: int) -> list[str]:
     out = list(tokens)
     for n in range(2, order + 1):
-        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        out.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
     return out
 
 

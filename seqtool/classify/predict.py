@@ -1,8 +1,8 @@
 """Label a stream: one line in, one result out, in order.
 
-Lines are gathered into chunks (up to 256) for speed, but a chunk is also
-flushed as soon as no more input is immediately available, so `tail -f log |
-seqtool classify predict -` answers each line as it arrives.
+Lines are gathered into chunks (up to 1024 lines or 16 MiB) for speed, but a
+chunk is also flushed as soon as no more input is immediately available, so
+`tail -f log | seqtool classify predict -` answers each line as it arrives.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from .features import Encoded
 from .saved import Classifier
 from .train import predict_logits
 
-CHUNK = 256
+CHUNK = 1024
+CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long
 
 
 @dataclass
@@ -43,8 +44,8 @@ def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str
     probs = torch.softmax(predict_logits(clf.model, enc, device), dim=1)  # (N, C)
     values, indices = probs.topk(k, dim=1)
     labels = clf.labels
-    for row, i in enumerate(keep):
-        top = [(labels[j], float(v)) for v, j in zip(values[row].tolist(), indices[row].tolist())]
+    for i, row_values, row_indices in zip(keep, values.tolist(), indices.tolist()):
+        top = [(labels[j], v) for v, j in zip(row_values, row_indices)]
         out[i] = Prediction(top[0][0], top[0][1], top)
     return out
 
@@ -71,11 +72,11 @@ def _fd_chunks(fd: int, name: str, encoding: str, errors: str, size: int) -> Ite
     """Chunks of lines from a file descriptor, flushed whenever reading would block."""
     buf = b""
     pending: list[str] = []
-    lineno = 0
+    lineno = held = 0
     while True:
         if pending and not select.select([fd], [], [], 0)[0]:
             yield pending
-            pending = []
+            pending, held = [], 0
         data = os.read(fd, 1 << 16)
         if not data:
             break
@@ -84,9 +85,10 @@ def _fd_chunks(fd: int, name: str, encoding: str, errors: str, size: int) -> Ite
         for raw in lines:
             lineno += 1
             pending.append(_decode(raw, lineno, name, encoding, errors))
-            if len(pending) >= size:
+            held += len(raw)
+            if len(pending) >= size or held >= CHUNK_BYTES:
                 yield pending
-                pending = []
+                pending, held = [], 0
     if buf:
         pending.append(_decode(buf, lineno + 1, name, encoding, errors))
     if pending:
@@ -95,11 +97,13 @@ def _fd_chunks(fd: int, name: str, encoding: str, errors: str, size: int) -> Ite
 
 def _chunked(lines: Iterable[str], size: int) -> Iterator[list[str]]:
     chunk: list[str] = []
+    held = 0
     for line in lines:
         chunk.append(line)
-        if len(chunk) >= size:
+        held += len(line)
+        if len(chunk) >= size or held >= CHUNK_BYTES:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 

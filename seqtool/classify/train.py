@@ -19,6 +19,7 @@ from ..core import console
 from ..core.errors import Interrupted
 from ..core.text import Tokenizer
 from ..neural.report import Field, TrainingReport
+from . import infer
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
 from .model import ClassifierConfig, RNNClassifier
@@ -165,6 +166,11 @@ def predict_logits(model: RNNClassifier, enc: Encoded, device: str = "cpu", batc
     n = len(enc)
     out = torch.empty(n, model.cfg.num_classes)
     order = sorted(range(n), key=lambda i: len(enc.tokens[i]))
+    if infer.supported(model, device):
+        for start in range(0, n, infer.BATCH):
+            idx = order[start:start + infer.BATCH]
+            out[idx] = infer.batch_logits(model, [enc.tokens[i] for i in idx], [enc.ngrams[i] for i in idx])
+        return out
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         tokens, lengths, flat, offsets = collate(enc, idx, model.cfg.pad_id)
@@ -189,9 +195,10 @@ class Hooks:
     stop: object | None = None  # anything with a .requested attribute (StopFlag)
 
 
-def fit(train: Dataset, valid: Dataset, opts: TrainOptions, *, hooks: Hooks | None = None,
+def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
         resume_state: dict | None = None, dist=None, device: str = "cpu", report=None) -> Trained:
     """Train on `train`, early-stop on `valid` accuracy; returns the best epoch's model.
+    With `valid` None it trains exactly `opts.epochs` epochs and returns the last (a refit).
 
     `report` is a seqtool.neural.report.TrainingReport (progress bars, one summary
     line or JSON line per epoch); None trains silently."""
@@ -200,15 +207,15 @@ def fit(train: Dataset, valid: Dataset, opts: TrainOptions, *, hooks: Hooks | No
     feat, labels, cfg, model, coverage = build(train, opts)
     model.to(device)
     index = {label: i for i, label in enumerate(labels)}
-    unknown = sorted(set(valid.labels) - set(labels))
+    unknown = sorted(set(valid.labels) - set(labels)) if valid is not None else []
     if unknown:
         console.warn(f"{valid.origin}: validation labels not in the training data: {', '.join(unknown[:5])}")
     enc_train = feat.encode(train.texts)
     y_train = torch.tensor([index[label] for label in train.labels])
-    enc_valid = feat.encode(valid.texts)
+    enc_valid = feat.encode(valid.texts) if valid is not None else None
     if cfg.nb_scale:
         model.ngram_scale.copy_(nb_feature_scale(enc_train, y_train, cfg.num_ngrams, cfg.num_classes))
-    y_valid = [index.get(label, -1) for label in valid.labels]
+    y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
     optimizer = Optimizers(model, opts, sparse=world == 1 or not device.startswith("cuda"))
     train_lengths = [len(t) for t in enc_train.tokens]
     # Clipping is for the recurrent weights; the sparse tables are left alone.
@@ -289,19 +296,21 @@ def fit(train: Dataset, valid: Dataset, opts: TrainOptions, *, hooks: Hooks | No
                     checkpoint(epoch, b + 1, total_loss, seen)
                     raise Interrupted("interrupted: checkpoint saved; continue with --resume")
             start_batch = 0
-            acc = accuracy(model, enc_valid, y_valid, device)
-            improved = acc > best_acc
+            acc = accuracy(model, enc_valid, y_valid, device) if enc_valid is not None else None
+            improved = acc is None or acc > best_acc  # without validation, the last epoch is kept
             if improved:
-                best_acc, best_epoch, bad_epochs = acc, epoch + 1, 0
+                best_acc, best_epoch, bad_epochs = acc if acc is not None else -1.0, epoch + 1, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad_epochs += 1
             record = {"epoch": epoch + 1, "train_loss": round(total_loss / max(seen, 1), 5),
-                      "valid_accuracy": round(acc, 5), "best": improved,
+                      "valid_accuracy": None if acc is None else round(acc, 5), "best": improved,
                       "seconds": round(time.perf_counter() - started, 2)}
+            if acc is None:
+                record["refit"] = True
             history.append(record)
             if rank == 0:
-                report.epoch_end(record, opts.epochs, mark="best" if improved else "")
+                report.epoch_end(record, opts.epochs, mark="refit" if acc is None else "best" if improved else "")
             epoch += 1
             checkpoint(epoch, 0)
             if hooks.on_epoch is not None and rank == 0:

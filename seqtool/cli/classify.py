@@ -47,6 +47,8 @@ ValidOpt = Annotated[Optional[str], typer.Option("--valid", help="Validation dat
                                                  "(default: hold out --valid-split of DATA).")]
 ValidSplitOpt = Annotated[float, typer.Option("--valid-split", help="Fraction of DATA held out (stratified) "
                                               "when there is no --valid.")]
+RefitOpt = Annotated[bool, typer.Option("--refit/--no-refit", help="After early stopping on the held-out "
+                                         "split, retrain on all of DATA for the best epoch count (not with --valid).")]
 MaxLenOpt = Annotated[int, typer.Option("--max-len", help="Tokens kept per text (the rest is cut).")]
 
 
@@ -86,6 +88,7 @@ def train(
     lr: LrOpt = D.lr,
     valid: ValidOpt = None,
     valid_split: ValidSplitOpt = D.valid_split,
+    refit: RefitOpt = D.refit,
     max_len: MaxLenOpt = D.max_len,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
@@ -95,7 +98,11 @@ def train(
     errors: ErrorsOpt = "strict",
     json: JsonOpt = False,
 ) -> None:
-    """Train a classifier; the best epoch (by validation accuracy) is kept in the model store.
+    """Train a classifier and keep it in the model store.
+
+    Early stopping picks the epoch count on a held-out split of DATA; the model is then
+    retrained on all of DATA for that many epochs (--no-refit keeps the best held-out
+    epoch instead; with --valid FILE that epoch is kept).
 
     Ctrl-C saves a checkpoint and exits with code 130; --resume continues from it.
     The defaults are a tested recipe for sentence classification.
@@ -107,7 +114,7 @@ def train(
     opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
                           dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
                           epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                          valid_split=valid_split, max_len=max_len, seed=seed, device=device)
+                          valid_split=valid_split, refit=refit, max_len=max_len, seed=seed, device=device)
     summary = train_model(data, read=read, opts=opts, valid_path=valid, name=name, resume=resume,
                           report=make_report(json_lines=json))
     if summary.pop("rank"):  # under torchrun only rank 0 reports
@@ -226,6 +233,7 @@ def cv(
     lr: LrOpt = D.lr,
     valid: ValidOpt = None,
     valid_split: ValidSplitOpt = D.valid_split,
+    refit: RefitOpt = D.refit,
     max_len: MaxLenOpt = D.max_len,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
@@ -240,7 +248,7 @@ def cv(
     opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
                           dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
                           epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                          valid_split=valid_split, max_len=max_len, seed=seed, device=device)
+                          valid_split=valid_split, refit=refit, max_len=max_len, seed=seed, device=device)
 
     def on_fold(row: dict) -> None:
         if json:
