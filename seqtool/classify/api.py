@@ -87,10 +87,10 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                                   "examples": len(valid)},
                         "options": opts.to_dict(), "format": read.format}
 
-            def publish(trained: Trained, history: list[dict], best: dict, refit: dict | None = None) -> None:
+            def publish(trained: Trained, history: list[dict], best: dict, refit_info: dict | None = None) -> None:
                 saved.save(store, name, trained.model, trained.featurizer, trained.labels,
                            training={**training, "history": history, "best_epoch": best["best_epoch"],
-                                     "refit": refit},
+                                     "refit": refit_info},
                            metrics={"valid_accuracy": best["valid_accuracy"],
                                     "embedding_coverage": trained.embedding_coverage},
                            extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n" for r in history)})
@@ -104,6 +104,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
 
             # A checkpoint of the refit phase carries the early-stopping phase's summary.
             stopped = state.get("early_stop") if state is not None else None
+            refit = opts.refit and valid_path is None
             flag = stop if stop is not None else StopFlag()
             installed = flag.installed() if hasattr(flag, "installed") else _nullcontext()
             with installed:
@@ -112,7 +113,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                     result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
                                  resume_state=state, dist=dist, device=device, report=report)
                     stopped, state = _early_stop_summary(result), None
-                if opts.refit and valid_path is None:
+                if refit:
                     everything = Dataset(train.texts + valid.texts, train.labels + valid.labels, train.origin)
                     epochs = stopped["refit_epochs"]
                     result = fit(everything, None, replace(opts, epochs=epochs, patience=epochs + 1),
@@ -120,9 +121,9 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                                  resume_state=state, dist=dist, device=device, report=report)
                     if dist.is_main:
                         publish(result, stopped["history"] + result.history, stopped,
-                                refit={"epochs": epochs, "examples": len(everything)})
+                                refit_info={"epochs": epochs, "examples": len(everything)})
     return {"model": name, "best_epoch": stopped["best_epoch"], "valid_accuracy": stopped["valid_accuracy"],
-            "epochs": len(stopped["history"]), "refit_epochs": stopped["refit_epochs"] if opts.refit and not valid_path else 0,
+            "epochs": len(stopped["history"]), "refit_epochs": stopped["refit_epochs"] if refit else 0,
             "classes": len(result.labels), "train_examples": len(train),
             "valid_examples": len(valid), "seconds": round(time.perf_counter() - started, 2),
             "embedding_coverage": result.embedding_coverage, "rank": dist.rank}
