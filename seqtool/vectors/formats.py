@@ -145,7 +145,9 @@ def _has_repeats(words: list[str]) -> bool:
     """Whether a word occurs twice. Sorting the words' hashes costs 8 bytes a word where a
     set would cost ~40 (16 MiB for 400k words, a tenth of the matrix): the set is built only
     when two hashes collide."""
-    hashes = np.sort(np.fromiter(map(hash, words), dtype=np.int64, count=len(words)))
+    from .wordindex import word_hashes
+
+    hashes = np.sort(word_hashes(words))
     if not (hashes[1:] == hashes[:-1]).any():
         return False
     return len(set(words)) != len(words)

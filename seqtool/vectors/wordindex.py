@@ -13,13 +13,18 @@ from typing import Iterator, Sequence
 import numpy as np
 
 
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """(n,) int64 Python hashes of the words (valid within this process only)."""
+    return np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+
+
 class WordIndex:
     """A read-only mapping word -> row of `words`; a repeated word maps to its first row."""
 
     __slots__ = ("_words", "_hashes", "_rows")
 
     def __init__(self, words: Sequence[str]):
-        hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+        hashes = word_hashes(words)
         # Stable: rows with equal hashes (a repeated word) stay in row order, first row first.
         self._rows = np.argsort(hashes, kind="stable")
         self._hashes = hashes[self._rows]
