@@ -154,3 +154,14 @@ def test_traversal_names(cli, home_with_models, name):
                  ["models", "show", name]):
         result = cli(*argv, input="x\n")
         assert result.exit_code == 2 and "invalid model name" in result.stderr, (argv, result.stderr)
+
+
+def test_loading_a_classifier_does_not_pull_in_torch_dynamo(home_with_models):
+    # The meta-device shape check once imported torch._dynamo (1.8 s of every predict's start-up).
+    import subprocess
+    import sys
+
+    code = ("import sys; from seqtool.classify import saved; saved.load('clf-fixture'); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

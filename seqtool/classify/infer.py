@@ -81,7 +81,7 @@ def _recurrence(model: RNNClassifier, seqs: list, lengths: np.ndarray) -> torch.
     if directions == 2:
         where.append(np.where(valid, starts + lengths[None, :] - 1 - steps, 0))
     rows = np.stack([inverse[w] * directions + d for d, w in enumerate(where)], axis=1)  # (T, D, B)
-    x = proj[torch.from_numpy(rows.reshape(-1))].view(T, directions, B, G * H)
+    rows = torch.from_numpy(rows)
     active = np.searchsorted(-lengths, -np.arange(T), side="left")  # rows with length > t
 
     h = torch.zeros(directions, B, H)
@@ -89,20 +89,22 @@ def _recurrence(model: RNNClassifier, seqs: list, lengths: np.ndarray) -> torch.
     acc = torch.full((directions, B, H), float("-inf")) if cfg.pooling == "max" else torch.zeros(directions, B, H)
     for t in range(T):
         n = int(active[t])
-        hp, gx = h[:, :n], x[t, :, :n]  # (D, n, H), (D, n, G*H)
+        hp = h[:, :n]  # (D, n, H)
+        # Gathered step by step: the whole (T, D, B, G*H) input would not stay in cache.
+        gx = proj.index_select(0, rows[t, :, :n].reshape(-1)).view(directions, n, G * H)
         gh = torch.baddbmm(b_hh, hp, w_hh)  # (D, n, G*H)
         if cfg.cell == "gru":  # in place on gh: each op is one pass over a small tensor
             rz = gh[..., : 2 * H].add_(gx[..., : 2 * H]).sigmoid_()
-            cand = gh[..., 2 * H:].mul_(rz[..., :H]).add_(gx[..., 2 * H:]).tanh_()
+            cand = _tanh_(gh[..., 2 * H:].mul_(rz[..., :H]).add_(gx[..., 2 * H:]))
             hn = torch.addcmul(cand, rz[..., H:], hp - cand)
         elif cfg.cell == "lstm":
             gates = gx + gh
             i, f, o = torch.sigmoid(gates[..., :2 * H]).chunk(2, -1) + (torch.sigmoid(gates[..., 3 * H:]),)
-            cn = f * c[:, :n] + i * torch.tanh(gates[..., 2 * H:3 * H])
+            cn = f * c[:, :n] + i * _tanh_(gates[..., 2 * H:3 * H])
             c[:, :n] = cn
-            hn = o * torch.tanh(cn)
+            hn = o * _tanh_(cn.clone())
         else:
-            hn = torch.tanh(gx + gh)
+            hn = _tanh_(gx + gh)
         h[:, :n] = hn
         if cfg.pooling == "max":
             acc[:, :n] = torch.maximum(acc[:, :n], hn)
@@ -113,3 +115,9 @@ def _recurrence(model: RNNClassifier, seqs: list, lengths: np.ndarray) -> torch.
     elif cfg.pooling == "mean":
         acc = acc / torch.from_numpy(lengths).to(acc.dtype)[None, :, None]
     return torch.cat(list(acc), dim=-1)  # (B, D*H): [forward, backward] like the packed output
+
+
+def _tanh_(x: torch.Tensor) -> torch.Tensor:
+    """tanh in place as 2 * sigmoid(2x) - 1: torch's CPU tanh is ~5x slower than its sigmoid
+    (absolute error ~1e-7)."""
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)

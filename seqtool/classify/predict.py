@@ -1,6 +1,6 @@
 """Label a stream: one line in, one result out, in order.
 
-Lines are gathered into chunks (up to 1024 lines or 16 MiB) for speed, but a
+Lines are gathered into chunks (up to 4096 lines or 16 MiB) for speed, but a
 chunk is also flushed as soon as no more input is immediately available, so
 `tail -f log | seqtool classify predict -` answers each line as it arrives.
 """
@@ -21,7 +21,7 @@ from .features import Encoded
 from .saved import Classifier
 from .train import predict_logits
 
-CHUNK = 1024
+CHUNK = 4096
 CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long
 
 

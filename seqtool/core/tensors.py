@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ModelError
@@ -93,6 +94,18 @@ def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
         fh.write(data)
 
 
+@contextmanager
+def _no_normal_init(torch):
+    """Skip nn.init.normal_ (embeddings' initialiser): on meta tensors it runs through
+    torch._refs, whose import pulls in torch._dynamo (~1.8 s of start-up); only shapes matter."""
+    saved = torch.nn.init.normal_
+    torch.nn.init.normal_ = lambda tensor, *args, **kwargs: tensor
+    try:
+        yield
+    finally:
+        torch.nn.init.normal_ = saved
+
+
 def check_module_shapes(factory, header: dict, origin: str) -> None:
     """Build the module a config describes on torch's meta device (no memory) and
     compare its state_dict with the weights file's header, so a config that lies
@@ -100,7 +113,7 @@ def check_module_shapes(factory, header: dict, origin: str) -> None:
     import torch
 
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_normal_init(torch):
             module = factory()
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{origin}: config.json has invalid model settings ({exc})") from None
