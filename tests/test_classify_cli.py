@@ -54,6 +54,20 @@ def test_train_cli_json_lines_and_store_entry(cli, tiny_tsv):
     assert info.config["training"]["data"]["examples"] + info.config["training"]["valid"]["examples"] == 48
     assert {p.name for p in info.path.iterdir()} >= {"model.safetensors", "vocab.json", "ngrams.json",
                                                      "labels.json", "config.json"}
+    # The flags reach the recipe; every other option keeps its default.
+    assert info.config["training"]["options"] == TrainOptions(epochs=2, hidden=8, emb=8, device="cpu").to_dict()
+
+
+def test_train_and_cv_take_the_same_recipe_options():
+    import inspect
+
+    from seqtool.cli import classify as commands
+
+    recipe = set(inspect.signature(commands._recipe).parameters)
+    assert {"word_dropout", "refit", "seed", "epochs"} <= recipe
+    for command in (commands.train, commands.cv):
+        params = inspect.signature(command).parameters
+        assert recipe <= set(params) and "opts" not in params
 
 
 def test_predict_keeps_order_and_formats(cli, trained):

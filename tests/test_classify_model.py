@@ -12,7 +12,7 @@ from seqtool.classify.data import Dataset
 from seqtool.classify.features import Encoded, collate
 from seqtool.classify.model import ClassifierConfig, RNNClassifier
 from seqtool.classify.saved import load
-from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, predict_logits
+from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, predict_logits, unk_probabilities
 from seqtool.core.errors import Interrupted
 from seqtool.core.store import ModelStore
 
@@ -81,6 +81,26 @@ def test_seeded_training_on_a_separable_set_reaches_full_accuracy():
     first = fit(train, valid, TrainOptions(epochs=2, patience=12, **TINY))
     for a, b in zip(again.model.state_dict().values(), first.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_unk_probabilities_are_alpha_over_alpha_plus_count():
+    # ids: 0 <UNK> (never seen), 2 padding; 3 once, 4 three times, 5 once
+    prob = unk_probabilities([[3, 4, 4], [4, 5]], vocab_size=6, alpha=1.0, pad_id=2)
+    assert prob.tolist() == [1.0, 1.0, 0.0, 0.5, 0.25, 0.5]
+    assert unk_probabilities([[3]], vocab_size=4, alpha=0.0, pad_id=2) is None
+
+
+def test_word_dropout_trains_the_unknown_word_embedding():
+    from seqtool.core.vocab import UNK_ID
+
+    train, valid = separable(64), separable(24, seed=2)
+    untouched = fit(train, valid, TrainOptions(epochs=2, patience=9, word_dropout=0.0, **TINY))
+    dropped = fit(train, valid, TrainOptions(epochs=2, patience=9, word_dropout=1.0, **TINY))
+    torch.manual_seed(TINY["seed"])
+    initial = RNNClassifier(untouched.config).embedding.weight[UNK_ID]
+    # Without word dropout <UNK> never occurs in training, so its row keeps its random start.
+    assert torch.equal(untouched.model.embedding.weight[UNK_ID], initial)
+    assert not torch.allclose(dropped.model.embedding.weight[UNK_ID], initial)
 
 
 class StopAfter:

@@ -29,6 +29,7 @@ class TrainOptions:
     ngram_lr: float | None = 0.01
     weight_decay: float = 0.0
     clip: float = 5.0
+    word_dropout: float = 0.0  # a in a / (a + count): rare words trained as <UNK> (0: off)
     valid_split: float = 0.1
     max_len: int = 400
     min_freq: int = 1

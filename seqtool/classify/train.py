@@ -18,6 +18,7 @@ from torch import nn
 from ..core import console
 from ..core.errors import Interrupted
 from ..core.text import Tokenizer
+from ..core.vocab import UNK_ID
 from ..neural.report import Field, TrainingReport
 from . import infer
 from .data import Dataset, check_trainable
@@ -95,6 +96,19 @@ def nb_feature_scale(enc: Encoded, targets: torch.Tensor, num_ngrams: int, num_c
     logp = (counts / counts.sum(0, keepdim=True)).log()
     centred = logp - logp.mean(1, keepdim=True)
     return 2.0 * centred.abs().mean(1)  # (F,)
+
+
+def unk_probabilities(token_lists: list[list[int]], vocab_size: int, alpha: float, pad_id: int) -> torch.Tensor | None:
+    """Per word id, the chance that training replaces it by <UNK>: alpha / (alpha + count)
+    (Kiperwasser & Goldberg 2016), so rare words, which resemble the unseen words of
+    new text, are dropped most. None when alpha is 0."""
+    if alpha <= 0:
+        return None
+    flat = torch.tensor([i for ids in token_lists for i in ids], dtype=torch.int64)
+    counts = torch.bincount(flat, minlength=vocab_size).float()  # (V,)
+    prob = alpha / (alpha + counts)
+    prob[pad_id] = 0.0
+    return prob
 
 
 class Optimizers:
@@ -218,6 +232,7 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
     y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
     optimizer = Optimizers(model, opts, sparse=world == 1 or not device.startswith("cuda"))
     train_lengths = [len(t) for t in enc_train.tokens]
+    unk_prob = unk_probabilities(enc_train.tokens, cfg.vocab_size, opts.word_dropout, cfg.pad_id)
     # Clipping is for the recurrent weights; the sparse tables are left alone.
     dense_params = [p for p in model.parameters() if p.requires_grad and p is not model.embedding.weight
                     and (model.ngram is None or p is not model.ngram.weight)]
@@ -282,6 +297,10 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
             for b in range(start_batch, len(batches)):
                 idx = batches[b]
                 tokens, lengths, flat, offsets = collate(enc_train, idx, cfg.pad_id)
+                if unk_prob is not None:
+                    # Rare words become <UNK> at random, so <UNK> (every unseen word at test
+                    # time) gets a trained embedding rather than its random start.
+                    tokens = tokens.masked_fill(torch.rand(tokens.shape) < unk_prob[tokens], UNK_ID)
                 logits = net(tokens.to(device), lengths, flat.to(device), offsets.to(device))
                 loss = loss_fn(logits, y_train[idx].to(device))
                 optimizer.zero_grad()

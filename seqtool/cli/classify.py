@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Annotated, List, Optional
 
 import typer
@@ -50,6 +52,9 @@ ValidSplitOpt = Annotated[float, typer.Option("--valid-split", help="Fraction of
 RefitOpt = Annotated[bool, typer.Option("--refit/--no-refit", help="After early stopping on the held-out "
                                          "split, retrain on all of DATA for the best epoch count (not with --valid).")]
 MaxLenOpt = Annotated[int, typer.Option("--max-len", help="Tokens kept per text (the rest is cut).")]
+WordDropoutOpt = Annotated[float, typer.Option("--word-dropout", help="Train <UNK> on rare words: word w becomes "
+                                               "<UNK> with probability a/(a + count(w)); try 1 when new text has "
+                                               "many unseen words (0 turns it off).")]
 
 
 def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
@@ -59,25 +64,14 @@ def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
                        errors=check_errors_mode(errors))
 
 
-def _train_options(**kw):
-    from ..classify.train import TrainOptions
-
-    kw["seed"] = 0 if kw.get("seed") is None else kw["seed"]
-    return TrainOptions(**kw)
-
-
-@app.command()
-def train(
-    data: DataArg,
-    format: FormatOpt = "auto",
-    text_col: TextColOpt = None,
-    label_col: LabelColOpt = None,
+def _recipe(
     cell: CellOpt = D.cell,
     bidirectional: BidiOpt = D.bidirectional,
     layers: LayersOpt = D.layers,
     hidden: HiddenOpt = D.hidden,
     emb: EmbOpt = D.emb,
     dropout: DropoutOpt = D.dropout,
+    word_dropout: WordDropoutOpt = D.word_dropout,
     pooling: PoolingOpt = D.pooling,
     ngrams: NgramsOpt = D.ngrams,
     embeddings: EmbeddingsOpt = None,
@@ -86,12 +80,44 @@ def train(
     patience: PatienceOpt = D.patience,
     batch_size: BatchOpt = D.batch_size,
     lr: LrOpt = D.lr,
-    valid: ValidOpt = None,
     valid_split: ValidSplitOpt = D.valid_split,
     refit: RefitOpt = D.refit,
     max_len: MaxLenOpt = D.max_len,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
+):
+    """The training recipe's options (TrainOptions), declared once for `train` and `cv`."""
+    values = dict(locals())
+    from ..classify.options import TrainOptions
+
+    return TrainOptions(**{**values, "seed": 0 if seed is None else seed})
+
+
+def with_recipe(command):
+    """Give `command` the recipe's options: Typer sees them in its signature, and the
+    command receives them as one TrainOptions in its `opts` parameter."""
+    recipe = inspect.signature(_recipe, eval_str=True).parameters
+    own = inspect.signature(command, eval_str=True)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        return command(opts=_recipe(**{name: kwargs.pop(name) for name in recipe}), **kwargs)
+
+    params = [p for p in own.parameters.values() if p.name != "opts"] + list(recipe.values())
+    wrapper.__signature__ = own.replace(parameters=params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+@app.command()
+@with_recipe
+def train(
+    data: DataArg,
+    opts: Optional[object] = None,
+    format: FormatOpt = "auto",
+    text_col: TextColOpt = None,
+    label_col: LabelColOpt = None,
+    valid: ValidOpt = None,
     name: NameOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted training of --name.")] = False,
     encoding: EncodingOpt = "utf-8",
@@ -111,10 +137,6 @@ def train(
     from ..classify.train import make_report
 
     read = _read_options(format, text_col, label_col, encoding, errors)
-    opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
-                          dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
-                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                          valid_split=valid_split, refit=refit, max_len=max_len, seed=seed, device=device)
     summary = train_model(data, read=read, opts=opts, valid_path=valid, name=name, resume=resume,
                           report=make_report(json_lines=json))
     if summary.pop("rank"):  # under torchrun only rank 0 reports
@@ -209,34 +231,17 @@ def _print_report(report) -> None:
 
 
 @app.command()
+@with_recipe
 def cv(
     data: DataArg,
+    opts: Optional[object] = None,
     folds: Annotated[int, typer.Option("--folds", help="Number of folds (stratified, seeded).")] = 10,
     max_folds: Annotated[Optional[int], typer.Option("--max-folds", help="Run only the first N folds of the "
                                                      "same split (a quicker estimate).")] = None,
     format: FormatOpt = "auto",
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
-    cell: CellOpt = D.cell,
-    bidirectional: BidiOpt = D.bidirectional,
-    layers: LayersOpt = D.layers,
-    hidden: HiddenOpt = D.hidden,
-    emb: EmbOpt = D.emb,
-    dropout: DropoutOpt = D.dropout,
-    pooling: PoolingOpt = D.pooling,
-    ngrams: NgramsOpt = D.ngrams,
-    embeddings: EmbeddingsOpt = None,
-    freeze: FreezeOpt = False,
-    epochs: EpochsOpt = D.epochs,
-    patience: PatienceOpt = D.patience,
-    batch_size: BatchOpt = D.batch_size,
-    lr: LrOpt = D.lr,
     valid: ValidOpt = None,
-    valid_split: ValidSplitOpt = D.valid_split,
-    refit: RefitOpt = D.refit,
-    max_len: MaxLenOpt = D.max_len,
-    seed: SeedOpt = None,
-    device: DeviceOpt = "auto",
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     json: JsonOpt = False,
@@ -245,10 +250,6 @@ def cv(
     from ..classify.api import cross_validate
 
     read = _read_options(format, text_col, label_col, encoding, errors)
-    opts = _train_options(cell=cell, bidirectional=bidirectional, layers=layers, hidden=hidden, emb=emb,
-                          dropout=dropout, pooling=pooling, ngrams=ngrams, embeddings=embeddings, freeze=freeze,
-                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                          valid_split=valid_split, refit=refit, max_len=max_len, seed=seed, device=device)
 
     def on_fold(row: dict) -> None:
         if json:
