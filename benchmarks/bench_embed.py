@@ -14,6 +14,13 @@ Part "quality" (PTB train, ../shared/data/ptb/ptb.train.txt, read-only):
     python benchmarks/bench_embed.py                 # both parts
     python benchmarks/bench_embed.py --part load --rows 400000 --dim 100
     python benchmarks/bench_embed.py --part quality --glove-epochs 25 --glove-window 10
+
+Part "reference" (needs a C compiler): GloVe's optimiser as the paper and its reference
+release run it (per-entry AdaGrad, benchmarks/glove_reference.c, compiled here) on the same
+co-occurrence counts as seqtool's GloVe, beside seqtool's word2vec and GloVe, per seed: does
+the reference algorithm do better on PTB than seqtool's mini-batch version?
+
+    python benchmarks/bench_embed.py --part reference --seeds 1
 """
 
 from __future__ import annotations
@@ -254,9 +261,69 @@ def part_quality(dim: int, glove_epochs: int, glove_window: int, seeds: list[int
           f"{statistics.mean(r['seconds'] for r in glove_rows) / statistics.mean(r['seconds'] for r in w2v_rows):.1f}x |")
 
 
+def part_reference(dim: int, epochs: int, window: int, seeds: list[int], x_max: float) -> None:
+    import shutil
+
+    import numpy as np
+
+    os.environ.setdefault("SEQTOOL_HOME", tempfile.mkdtemp(prefix="bench-embed-", dir=WORK))
+    sys.path.insert(0, str(HERE.parent))
+    import logging
+
+    logging.disable(logging.WARNING)
+    from seqtool.core.io import Source
+    from seqtool.vectors import Vectors
+    from seqtool.vectors.evaluate import evaluate_analogies, evaluate_pairs
+    from seqtool.vectors.train import Corpus, TrainConfig, glove_cooccurrences, train
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("part reference needs a C compiler (cc or gcc)")
+    binary = WORK / "glove_reference"
+    subprocess.run([compiler, "-O3", "-o", str(binary), str(HERE / "glove_reference.c"), "-lm"], check=True)
+    words, _, cooc = glove_cooccurrences(Corpus([Source(str(PTB))]), 5, window)
+    print(f"PTB train: {len(words)} words, {len(cooc.values)} co-occurrence non-zeros (window {window})")
+
+    def figures(vecs: Vectors) -> tuple[float, float]:
+        return evaluate_pairs(vecs).spearman, evaluate_analogies(vecs).total.accuracy
+
+    rows = []
+    for seed in seeds:
+        base = dict(dim=dim, min_count=5, workers=1, seed=seed)
+        t = time.perf_counter()
+        _, w2v, _ = train([str(PTB)], TrainConfig(algo="word2vec", window=5, epochs=5, **base), name="ref-w2v")
+        row = {"word2vec CBOW": (*figures(w2v), time.perf_counter() - t)}
+        t = time.perf_counter()
+        _, glv, _ = train([str(PTB)], TrainConfig(algo="glove", window=window, epochs=epochs, x_max=x_max, **base),
+                          name="ref-glove")
+        row["seqtool GloVe (mini-batch)"] = (*figures(glv), time.perf_counter() - t)
+        with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+            perm = np.random.default_rng(seed).permutation(len(cooc.values))
+            cooc.rows[perm].astype(np.int32).tofile(f"{tmp}/rows.i32")
+            cooc.cols[perm].astype(np.int32).tofile(f"{tmp}/cols.i32")
+            cooc.values[perm].astype(np.float64).tofile(f"{tmp}/vals.f64")
+            t = time.perf_counter()
+            subprocess.run([str(binary), tmp, str(len(cooc.values)), str(len(words)), str(dim), str(epochs), "0.05",
+                            str(x_max), str(seed)], check=True, stderr=subprocess.DEVNULL)
+            seconds = time.perf_counter() - t
+            matrix = np.fromfile(f"{tmp}/vectors.f32", dtype=np.float32).reshape(len(words), dim)
+        row["reference GloVe (per-entry)"] = (*figures(Vectors(words, matrix)), seconds)
+        for label, (spearman, analogy, seconds) in row.items():
+            print(f"seed {seed}  {label:28} Spearman {spearman:.4f}  analogy {analogy:.4f}  {seconds:6.1f} s", flush=True)
+        rows.append(row)
+    print()
+    print(f"| PTB, dim {dim}, GloVe window {window}, {epochs} epochs, x_max {x_max:g}; mean over seeds {seeds} "
+          f"| WordSim-353 Spearman | analogy accuracy | analogy / word2vec's | training time (s) |")
+    print("|---|---|---|---|---|")
+    cbow = sum(r["word2vec CBOW"][1] for r in rows) / len(rows)
+    for label in rows[0]:
+        s, a, t = (sum(r[label][k] for r in rows) / len(rows) for k in range(3))
+        print(f"| {label} | {s:.4f} | {a:.4f} | {a / cbow:.0%} | {t:.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("load", "quality", "all"), default="all")
+    ap.add_argument("--part", choices=("load", "quality", "reference", "all"), default="all")
     ap.add_argument("--rows", type=int, default=400_000)
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--glove-epochs", type=int, default=25)
@@ -272,6 +339,10 @@ def main() -> None:
         WORK.mkdir(exist_ok=True)
         part_quality(args.dim, args.glove_epochs, args.glove_window, [int(x) for x in args.seeds.split(",")],
                      args.glove_x_max)
+    if args.part == "reference":
+        WORK.mkdir(exist_ok=True)
+        part_reference(args.dim, args.glove_epochs, args.glove_window, [int(x) for x in args.seeds.split(",")],
+                       args.glove_x_max)
 
 
 if __name__ == "__main__":

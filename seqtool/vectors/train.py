@@ -180,12 +180,11 @@ def build_vocab(corpus: Corpus, min_count: int) -> tuple[list[str], np.ndarray, 
     return [w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64), total
 
 
-def _train_glove(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
-    from .glove import GloveConfig, count_cooccurrences, train_glove
+def glove_cooccurrences(corpus: Corpus, min_count: int, window: int):
+    """The vocabulary (most frequent first), corpus size and co-occurrence counts GloVe fits."""
+    from .glove import count_cooccurrences
 
-    words, counts, total = build_vocab(corpus, config.min_count)
-    if not words:
-        return Vectors([], np.zeros((0, config.dim), dtype=np.float32)), {}
+    words, _, total = build_vocab(corpus, min_count)
     index = {w: i for i, w in enumerate(words)}
 
     def id_sentences() -> Iterator[np.ndarray]:
@@ -195,9 +194,17 @@ def _train_glove(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
             if len(ids) > 1:
                 yield np.array(ids, dtype=np.int32)
 
+    return words, total, count_cooccurrences(id_sentences(), len(words), window)
+
+
+def _train_glove(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
+    from .glove import GloveConfig, train_glove
+
     t0 = time.perf_counter()
-    cooc = count_cooccurrences(id_sentences(), len(words), config.window)
+    words, total, cooc = glove_cooccurrences(corpus, config.min_count, config.window)
     count_seconds = time.perf_counter() - t0
+    if not words:
+        return Vectors([], np.zeros((0, config.dim), dtype=np.float32)), {}
     gconf = GloveConfig(dim=config.dim, window=config.window, epochs=config.n_epochs, x_max=config.x_max,
                         alpha=config.alpha, lr=config.lr, batch_size=config.batch_size, seed=config.seed,
                         threads=config.workers)
