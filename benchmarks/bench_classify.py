@@ -159,6 +159,35 @@ def predict_speed(model: str, texts: list[str], tmp: Path, home: str, n: int = 2
     return n / max(t_big - t_one, 1e-9)
 
 
+def inference_paths(model: str, texts: list[str], home: str, n: int = 20000) -> dict:
+    """Seconds for the logits of n sentences (chunks of 4,096, like predict) through the CPU fast
+    path (seqtool/classify/infer.py) and through the PyTorch module, in-process."""
+    import torch
+
+    os.environ["SEQTOOL_HOME"] = home
+    torch.set_num_threads(THREADS)
+    from seqtool.classify import infer, train
+    from seqtool.classify.features import Encoded
+    from seqtool.classify.saved import load
+
+    clf = load(model)
+    pairs = [clf.featurizer.encode_one(texts[i % len(texts)]) for i in range(n)]
+    chunks = [Encoded([p[0] for p in pairs[k:k + 4096]], [p[1] for p in pairs[k:k + 4096]])
+              for k in range(0, n, 4096)]
+    out = {}
+    for label, fast in (("fast_path_s", True), ("module_s", False)):
+        supported = infer.supported
+        infer.supported = supported if fast else (lambda *a: False)
+        try:
+            started = time.perf_counter()
+            for chunk in chunks:
+                train.predict_logits(clf.model, chunk)
+            out[label] = time.perf_counter() - started
+        finally:
+            infer.supported = supported
+    return out
+
+
 def fasttext_predict_speed(train, texts: list[str], tmp: Path, n: int = 20000) -> float:
     import fasttext
 
@@ -244,6 +273,7 @@ def main() -> None:
             test = read_label_first(DATA / "sst2" / "stsa.binary.test", "utf-8")
             results.append(run_split("sst2", tmp, home, train, test, dev))
             speed["seqtool_predict_per_s"] = predict_speed("bench-sst2", test[0], tmp, home)
+            speed.update(inference_paths("bench-sst2", test[0], home))
             speed["fasttext_predict_per_s"] = fasttext_predict_speed(train, test[0], tmp)
         if "mr" in sets:
             results.append(run_mr(tmp, home, args.folds, args.max_folds or args.folds))
@@ -266,6 +296,8 @@ def main() -> None:
         print(f"predict: seqtool {speed['seqtool_predict_per_s']:,.0f} sentences/s (CLI, start-up excluded), "
               f"fastText {speed['fasttext_predict_per_s']:,.0f} sentences/s (Python API, one batch); "
               f"ratio {speed['seqtool_predict_per_s'] / speed['fasttext_predict_per_s']:.2f}")
+        print(f"logits of 20,000 sentences in-process: fast CPU path {speed['fast_path_s']:.2f} s, "
+              f"PyTorch module {speed['module_s']:.2f} s ({speed['module_s'] / speed['fast_path_s']:.1f}x)")
     if args.out:
         Path(args.out).write_text(json.dumps({"results": results, "predict": speed, "load": load}, indent=1))
 
