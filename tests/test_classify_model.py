@@ -83,6 +83,22 @@ def test_seeded_training_on_a_separable_set_reaches_full_accuracy():
         assert torch.equal(a, b)
 
 
+def test_listening_to_training_does_not_change_what_it_trains():
+    # The CLI passes hooks (publish the best model, checkpoint); the Python API may not.
+    # Both must train the same model for the same seed.
+    from seqtool.classify.train import Hooks
+
+    train, valid = separable(64), separable(24, seed=2)
+    seen = []
+    hooks = Hooks(on_epoch=lambda record, trained: seen.append(trained.best_epoch),
+                  save_checkpoint=lambda state: None)
+    heard = fit(train, valid, TrainOptions(epochs=3, patience=9, **TINY), hooks=hooks)
+    quiet = fit(train, valid, TrainOptions(epochs=3, patience=9, **TINY))
+    assert len(seen) == 3
+    for a, b in zip(heard.model.state_dict().values(), quiet.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_unk_probabilities_are_alpha_over_alpha_plus_count():
     # ids: 0 <UNK> (never seen), 2 padding; 3 once, 4 three times, 5 once
     prob = unk_probabilities([[3, 4, 4], [4, 5]], vocab_size=6, alpha=1.0, pad_id=2)

@@ -260,7 +260,10 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
         set_rng_state(resume_state["rng"])
 
     def result() -> Trained:
-        best = RNNClassifier(cfg)
+        # Building a module draws its initial weights from the global RNG; fork it so that
+        # asking for the best model (a hook does, each epoch) leaves training's random stream alone.
+        with torch.random.fork_rng(devices=[]):
+            best = RNNClassifier(cfg)
         best.load_state_dict(best_state)
         return Trained(best.eval(), feat, labels, cfg, history, best_epoch, max(best_acc, 0.0), coverage)
 

@@ -436,7 +436,8 @@ class _Trainer:
         self.finished = status != "time-limit"
         test_ppl = None
         if self.opts.test and self.main:
-            best = RNNLM(self.config).to(self.device)
+            with torch.random.fork_rng(devices=[]):  # leave the checkpointed random stream as training left it
+                best = RNNLM(self.config).to(self.device)
             best.import_tensors({k: v for k, v in self.best_state.items()})
             test = encode_files([self.opts.test], self.vocab, self.opts.level, encoding=self.opts.encoding,
                                 errors=self.opts.errors)
