@@ -148,6 +148,25 @@ def test_interrupted_and_resumed_training_gives_the_same_weights(tmp_path):
     assert strip(a.info["training"]["history"]) == strip(b.info["training"]["history"])
 
 
+def test_resuming_from_an_epoch_end_checkpoint_gives_the_same_weights():
+    # A process killed between an epoch's checkpoint and the next batch resumes from the
+    # epoch boundary; the per-epoch hook (which builds the best model) must not have moved
+    # the random stream after that checkpoint was taken.
+    import copy
+
+    from seqtool.classify.train import Hooks
+
+    train, valid = separable(64), separable(24, seed=2)
+    opts = TrainOptions(epochs=3, patience=9, dropout=0.5, **TINY)
+    states = []
+    hooks = Hooks(on_epoch=lambda record, trained: None, save_checkpoint=lambda st: states.append(copy.deepcopy(st)))
+    straight = fit(train, valid, opts, hooks=hooks)
+    assert [s["epoch"] for s in states] == [1, 2, 3]
+    resumed = fit(train, valid, opts, hooks=Hooks(on_epoch=lambda record, trained: None), resume_state=states[0])
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_a_finished_training_keeps_its_checkpoint_and_can_be_extended(tmp_path):
     path = tmp_path / "tiny.tsv"
     data = separable(40)
