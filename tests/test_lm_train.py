@@ -96,6 +96,17 @@ def test_resume_gives_the_same_final_weights_as_an_uninterrupted_run(corpus):
     assert [r["valid_ppl"] for r in full.records] == [r["valid_ppl"] for r in last.records]
 
 
+def test_extending_a_finished_run_matches_the_longer_run_even_after_a_test_evaluation(corpus):
+    # The --test evaluation at the end builds a model; that must not move the random
+    # stream the checkpoint carries into the extension.
+    common = dict(optimizer="adam", lr=0.005, dropout=0.3, test=str(corpus))
+    full = train_lm(small(corpus, name="long", epochs=2, **common))
+    train_lm(small(corpus, name="grown", epochs=1, **common))
+    grown = train_lm(small(corpus, name="grown", epochs=2, resume=True, **common))
+    for key, value in full.final_state.items():
+        assert torch.equal(value, grown.final_state[key]), key
+
+
 def test_stop_flag_saves_and_exits_130(corpus):
     flag = StopFlag()
     flag.requested = True  # as if Ctrl-C arrived during the first batch
