@@ -193,17 +193,38 @@ def test_refit_retrains_on_all_the_data_for_the_best_epoch_count(tmp_path):
     assert best >= summary["best_epoch"] >= 1
     info = load("refit").info["training"]
     assert info["refit"] == {"epochs": best, "examples": 40}
-    # The published model is a plain fit on all 40 examples (held-out part last) for `best` epochs.
+    # The published model is a plain fit on all 40 examples, in the file's order, for `best` epochs.
     from dataclasses import replace
 
-    from seqtool.classify.api import train_valid
-    from seqtool.classify.data import ReadOptions
+    from seqtool.classify.data import ReadOptions, read_dataset
 
-    train, valid = train_valid(str(path), ReadOptions(), opts, None)
-    everything = Dataset(train.texts + valid.texts, train.labels + valid.labels)
+    everything = read_dataset(str(path), ReadOptions())
     direct = fit(everything, None, replace(opts, epochs=best, patience=best + 1))
     _weights_equal(load("refit").model, direct.model)
     assert len(direct.history) == best and all(r["valid_accuracy"] is None for r in direct.history)
+
+
+def test_a_cv_fold_scores_the_model_train_would_make_from_that_fold(tmp_path):
+    # cv estimates what `classify train` produces: fold 1's figure must be that of a model
+    # trained (split, early stopping, refit) on the other folds' examples in file order.
+    from seqtool.classify.api import cross_validate, evaluate_model
+    from seqtool.classify.split import kfold
+
+    data = separable(60)
+    rng = random.Random(5)
+    labels = [lab if rng.random() > 0.3 else rng.choice(["pos", "neg"]) for lab in data.labels]  # noisy
+    path = tmp_path / "all.tsv"
+    path.write_text("".join(f"{lab}\t{text}\n" for lab, text in zip(labels, data.texts)))
+    opts = TrainOptions(epochs=4, patience=2, valid_split=0.2, **TINY)
+    row = cross_validate(str(path), folds=3, opts=opts, max_folds=1)["per_fold"][0]
+    test = set(kfold(labels, 3, opts.seed)[0])
+    rest, fold = tmp_path / "rest.tsv", tmp_path / "fold.tsv"
+    for target, keep in ((rest, lambda i: i not in test), (fold, lambda i: i in test)):
+        target.write_text("".join(f"{labels[i]}\t{data.texts[i]}\n" for i in range(60) if keep(i)))
+    train_model(str(rest), opts=opts, name="fold1")
+    report = evaluate_model(str(fold), name="fold1", device="cpu")
+    assert 0.3 < row["accuracy"] < 1.0  # noisy enough that a different model would likely score differently
+    assert (report.accuracy, report.macro_f1) == (row["accuracy"], row["macro_f1"])
 
 
 def test_an_interrupted_refit_resumes_to_the_same_weights(tmp_path):

@@ -35,16 +35,24 @@ def data_fingerprint(path: str) -> str | None:
     return h.hexdigest()
 
 
-def train_valid(path: str, read: ReadOptions, opts: TrainOptions, valid_path: str | None) -> tuple[Dataset, Dataset]:
+def train_valid(path: str, read: ReadOptions, opts: TrainOptions,
+                valid_path: str | None) -> tuple[Dataset, Dataset, Dataset]:
+    """(all of DATA, the part trained on, the validation set)."""
     data = read_dataset(path, read)
     check_trainable(data)
     if valid_path:
-        return data, read_dataset(valid_path, read)
+        return data, data, read_dataset(valid_path, read)
+    train, valid = hold_out(data, opts)
+    return data, train, valid
+
+
+def hold_out(data: Dataset, opts: TrainOptions) -> tuple[Dataset, Dataset]:
+    """The seeded, stratified validation split that early stopping watches."""
     train_idx, valid_idx = holdout(data.labels, opts.valid_split, opts.seed)
     if not valid_idx:
-        raise InputError(f"{path}: too few examples to hold out a validation split; pass --valid FILE")
+        raise InputError(f"{data.origin}: too few examples to hold out a validation split; pass --valid FILE")
     train, valid = data.subset(train_idx), data.subset(valid_idx)
-    valid.origin = f"{path} (held-out {opts.valid_split:g})"
+    valid.origin = f"{data.origin} (held-out {opts.valid_split:g})"
     return train, valid
 
 
@@ -65,7 +73,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     device = resolve_device(opts.device)
     with distributed_session(device) as dist:
         device = device_for_rank(device, dist)
-        train, valid = train_valid(path, read, opts, valid_path)
+        data, train, valid = train_valid(path, read, opts, valid_path)
         fingerprint = {"data": data_fingerprint(path), "valid": data_fingerprint(valid_path) if valid_path else None,
                        "options": opts.fingerprint()}
         lock = store.lock(name) if dist.is_main else _nullcontext()
@@ -113,15 +121,14 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                     result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
                                  resume_state=state, dist=dist, device=device, report=report)
                     stopped, state = _early_stop_summary(result), None
-                if refit:
-                    everything = Dataset(train.texts + valid.texts, train.labels + valid.labels, train.origin)
+                if refit:  # on all of DATA in its own order, as `cv` refits each fold
                     epochs = stopped["refit_epochs"]
-                    result = fit(everything, None, replace(opts, epochs=epochs, patience=epochs + 1),
+                    result = fit(data, None, replace(opts, epochs=epochs, patience=epochs + 1),
                                  hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag),
                                  resume_state=state, dist=dist, device=device, report=report)
                     if dist.is_main:
                         publish(result, stopped["history"] + result.history, stopped,
-                                refit_info={"epochs": epochs, "examples": len(everything)})
+                                refit_info={"epochs": epochs, "examples": len(data)})
     return {"model": name, "best_epoch": stopped["best_epoch"], "valid_accuracy": stopped["valid_accuracy"],
             "epochs": len(stopped["history"]), "refit_epochs": stopped["refit_epochs"] if refit else 0,
             "classes": len(result.labels), "train_examples": len(train),
@@ -195,8 +202,7 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
         held = set(test_idx)
         rest = data.subset([i for i in range(len(data)) if i not in held])
         if valid_fixed is None:
-            tr, va = holdout(rest.labels, opts.valid_split, opts.seed)
-            train, valid = rest.subset(tr), rest.subset(va)
+            train, valid = hold_out(rest, opts)
         else:
             train, valid = rest, valid_fixed
         result = fit(train, valid, opts, device=device)
