@@ -154,3 +154,30 @@ def test_model_of_another_kind_and_no_model(cli):
 def test_resume_without_checkpoint_is_a_usage_error(cli, tiny_tsv):
     result = cli("classify", "train", tiny_tsv, "--resume", "--name", "none", "--device", "cpu")
     assert result.exit_code == 2 and "no checkpoint to resume" in result.stderr
+
+
+def test_the_python_api_that_docs_show(tiny_tsv, tmp_path):
+    from seqtool.classify import (ReadOptions, TrainOptions, cross_validate, evaluate_model, load_classifier,
+                                  predict_texts, train_model)
+
+    summary = train_model(str(tiny_tsv), opts=TrainOptions(epochs=8, patience=8, refit=False, **TINY), name="api")
+    assert summary["model"] == "api" and summary["classes"] == 2 and 1 <= summary["best_epoch"] <= 8
+    clf = load_classifier()  # the model just trained is the default
+    assert clf.name == "api" and clf.labels == ["neg", "pos"]
+    preds = predict_texts(clf, ["the movie was great", "", "awful plot"], top_k=2)
+    assert [p.label for p in preds] == ["pos", None, "neg"]
+    assert [label for label, _ in preds[0].top] == ["pos", "neg"] and preds[0].prob == preds[0].top[0][1] > 0.5
+    test = tmp_path / "test.tsv"
+    test.write_text("label\ttext\npos\tgreat\nneg\tawful\nneg\tnice\n")
+    report = evaluate_model(str(test), name="api")
+    assert report.confusion == [[1, 1], [0, 1]] and report.accuracy == pytest.approx(2 / 3)
+    cv = cross_validate(str(tiny_tsv), folds=3, max_folds=1, read=ReadOptions(format="tsv"),
+                        opts=TrainOptions(epochs=1, hidden=4, emb=4, device="cpu"))
+    assert cv["folds_run"] == 1 and cv["per_fold"][0]["test_examples"] == 16
+
+
+def test_importing_the_classify_package_does_not_import_torch():
+    code = ("import sys, seqtool.classify as c; c.TrainOptions(); c.ReadOptions()\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
