@@ -121,6 +121,9 @@ def distributed_session(device: str) -> Iterator[Distributed]:
     dist.init_process_group(backend=backend)
     try:
         yield dist_info
+        # Rank 0 still writes the model while the others are done; a rank that tears its
+        # connections down first can make gloo abort a peer that has not (SIGABRT).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
