@@ -53,8 +53,8 @@ RefitOpt = Annotated[bool, typer.Option("--refit/--no-refit", help="After early 
                                          "split, retrain on all of DATA for the best epoch count (not with --valid).")]
 MaxLenOpt = Annotated[int, typer.Option("--max-len", help="Tokens kept per text (the rest is cut).")]
 WordDropoutOpt = Annotated[float, typer.Option("--word-dropout", help="Train <UNK> on rare words: word w becomes "
-                                               "<UNK> with probability a/(a + count(w)); try 1 when new text has "
-                                               "many unseen words (0 turns it off).")]
+                                               "<UNK> with probability a/(a + count(w)), so unseen words get a "
+                                               "trained embedding (0 turns it off).")]
 
 
 def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
