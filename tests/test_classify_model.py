@@ -40,7 +40,7 @@ TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
 @pytest.mark.parametrize("pooling", ["max", "mean", "last"])
-def test_packed_batch_gives_the_same_logits_as_each_sequence_alone(cell, pooling):
+def test_a_batch_gives_the_same_logits_as_each_sequence_alone(cell, pooling):
     torch.manual_seed(0)
     cfg = ClassifierConfig(vocab_size=30, num_classes=3, num_ngrams=20, cell=cell, layers=2, hidden=5, emb=4,
                            pooling=pooling, dropout=0.3)
@@ -95,7 +95,7 @@ def test_a_long_batch_trains_in_linear_time_on_cpu():
         return time.perf_counter() - started
 
     seconds(50)  # warm-up
-    short, long = min(seconds(50) for _ in range(3)), seconds(400)
+    short, long = min(seconds(50) for _ in range(3)), min(seconds(400) for _ in range(2))
     assert long < 16 * short, (short, long)
 
 
