@@ -84,15 +84,16 @@ class RNNClassifier(nn.Module):
             outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.size(1))  # (B, T, D*H)
         else:
             outputs = self._run_padded(emb, lengths_dev)  # (B, T, D*H), exact where t < length
-        mask = (torch.arange(tokens.size(1), device=tokens.device)[None, :] < lengths_dev[:, None]).unsqueeze(-1)
         if self.cfg.pooling == "last":  # each direction's final step: t = length - 1 forwards, t = 0 backwards
             h = self.cfg.hidden
             last = outputs.gather(1, (lengths_dev - 1).view(-1, 1, 1).expand(-1, 1, outputs.size(2))).squeeze(1)
             pooled = torch.cat([last[:, :h], outputs[:, 0, h:]], dim=-1) if self.cfg.bidirectional else last
-        elif self.cfg.pooling == "max":
-            pooled = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values  # (B, D*H)
         else:
-            pooled = outputs.masked_fill(~mask, 0.0).sum(dim=1) / lengths_dev.to(outputs.dtype)[:, None]
+            pad = (torch.arange(tokens.size(1), device=tokens.device)[None, :] >= lengths_dev[:, None]).unsqueeze(-1)
+            if self.cfg.pooling == "max":
+                pooled = outputs.masked_fill(pad, float("-inf")).max(dim=1).values  # (B, D*H)
+            else:
+                pooled = outputs.masked_fill(pad, 0.0).sum(dim=1) / lengths_dev.to(outputs.dtype)[:, None]
         logits = self.out(self.drop(pooled))  # (B, C)
         if self.ngram is not None and ngrams is not None:
             weights = self.ngram_scale[ngrams] if self.cfg.nb_scale else None
