@@ -168,9 +168,9 @@ def inference_paths(model: str, texts: list[str], home: str, n: int = 20000) -> 
 
     os.environ["SEQTOOL_HOME"] = home
     torch.set_num_threads(THREADS)
-    from seqtool.classify import infer, train
+    from seqtool.classify import infer
     from seqtool.classify.features import Encoded
-    from seqtool.classify.saved import load
+    from seqtool.classify.store import load
 
     clf = load(model)
     pairs = [clf.featurizer.encode_one(texts[i % len(texts)]) for i in range(n)]
@@ -183,7 +183,7 @@ def inference_paths(model: str, texts: list[str], home: str, n: int = 20000) -> 
         try:
             started = time.perf_counter()
             for chunk in chunks:
-                train.predict_logits(clf.model, chunk)
+                infer.predict_logits(clf.model, chunk)
             out[label] = time.perf_counter() - started
         finally:
             infer.supported = supported

@@ -102,7 +102,7 @@ if step == "gensim":
     it = iter(WORDS * 4)
     timed("query", lambda: kv.most_similar(next(it), topn=10), repeat=20)
 elif step == "import":
-    from seqtool.vectors.storage import import_file
+    from seqtool.vectors.store import import_file
     vecs, fmt, _ = timed("seconds", lambda: import_file(path, "bench"))
     out["shape"] = list(vecs.matrix.shape)
     out["format"] = fmt

@@ -82,8 +82,8 @@ def seqtool_round(steps: int, seed: int, name: str) -> tuple[float, float, float
     """Our trainer on the same data and model, stopped after `steps` steps (checkpoint
     and model written as on Ctrl-C). Returns (loop tokens/s, loop tokens per CPU second,
     whole-call wall seconds)."""
-    from seqtool.neural.lmoptions import resolve_options
-    from seqtool.neural.lmtrain import train_lm
+    from seqtool.lm.options import resolve_options
+    from seqtool.lm.train import train_lm
 
     opts = resolve_options({"corpus": [str(PTB / "ptb.train.txt")], "valid": str(PTB / "ptb.valid.txt"),
                             "seed": seed, "device": "cpu", "name": name, "max_steps": steps}, "ptb-small")
@@ -127,7 +127,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from seqtool.core.io import expand_inputs
-    from seqtool.neural.lmdata import build_corpus
+    from seqtool.lm.data import build_corpus
 
     corpus = build_corpus(expand_inputs([str(PTB / "ptb.train.txt")]), "word")
     train = torch.from_numpy(corpus.train)

@@ -36,10 +36,11 @@ def worker_seqtool_train(order: int, home: str) -> dict:
     from seqtool.core.io import expand_inputs, iter_lines
     from seqtool.core.store import ModelStore
     from seqtool.ngram import NgramConfig, train_ngram
+    from seqtool.ngram.store import save_model
 
     model = train_ngram(iter_lines(expand_inputs([str(PTB / "ptb.train.txt")])), NgramConfig(order=order))
     with ModelStore().writer(f"ptb{order}", "ngram") as draft:
-        model.save_to(draft.path)
+        save_model(model, draft.path)
         draft.config.update(model.config())
     return {"seconds": time.perf_counter() - start, "ngrams": model.sizes()}
 
@@ -252,6 +253,7 @@ def _main(args, rows, work: Path) -> None:
 
 def _compare_discounts(theirs: dict, model) -> None:
     from seqtool.ngram import NgramConfig, train_ngram
+    from seqtool.ngram.store import save_model
 
     compat = train_ngram((PTB / "ptb.train.txt").read_text().splitlines(), NgramConfig(order=5, lmplz_compat=True))
     for name, m in (("default", model), ("lmplz_compat", compat)):

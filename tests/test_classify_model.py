@@ -11,8 +11,9 @@ from seqtool.classify.api import train_model
 from seqtool.classify.data import Dataset
 from seqtool.classify.features import Encoded, collate
 from seqtool.classify.model import ClassifierConfig, RNNClassifier
-from seqtool.classify.saved import load
-from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, predict_logits, unk_probabilities
+from seqtool.classify.store import load
+from seqtool.classify.infer import predict_logits
+from seqtool.classify.train import TrainOptions, batches_for_epoch, fit, unk_probabilities
 from seqtool.core.errors import Interrupted
 from seqtool.core.store import ModelStore
 

@@ -42,8 +42,8 @@ def test_real_probe_on_this_machine():
 def test_rng_state_round_trips_through_a_checkpoint(tmp_path):
     import torch
 
-    from seqtool.neural.checkpoint import load_checkpoint, save_checkpoint
-    from seqtool.neural.runtime import rng_state, seed_everything, set_rng_state
+    from seqtool.training.checkpoint import load_checkpoint, save_checkpoint
+    from seqtool.training.runtime import rng_state, seed_everything, set_rng_state
 
     seed_everything(7)
     save_checkpoint(tmp_path, {"rng": rng_state()})
@@ -54,7 +54,7 @@ def test_rng_state_round_trips_through_a_checkpoint(tmp_path):
 
 def test_corrupted_checkpoint_is_a_model_error(tmp_path):
     from seqtool.core.errors import ModelError
-    from seqtool.neural.checkpoint import load_checkpoint
+    from seqtool.training.checkpoint import load_checkpoint
 
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError, match="corrupted"):
@@ -64,21 +64,21 @@ def test_corrupted_checkpoint_is_a_model_error(tmp_path):
 
 @pytest.mark.parametrize("text,seconds", [("90s", 90), ("10m", 600), ("1h30m", 5400), ("45", 45), ("1.5h", 5400)])
 def test_durations(text, seconds):
-    from seqtool.neural.runtime import parse_duration
+    from seqtool.training.runtime import parse_duration
 
     assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["ten minutes", "10x", "m"])
 def test_bad_durations(text):
-    from seqtool.neural.runtime import parse_duration
+    from seqtool.training.runtime import parse_duration
 
     with pytest.raises(UsageError):
         parse_duration(text)
 
 
 def test_distributed_env_parsing():
-    from seqtool.neural.runtime import distributed_from_env
+    from seqtool.training.runtime import distributed_from_env
 
     assert not distributed_from_env({}).enabled
     d = distributed_from_env({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"})

@@ -161,7 +161,7 @@ def test_loading_a_classifier_does_not_pull_in_torch_dynamo(home_with_models):
     import subprocess
     import sys
 
-    code = ("import sys; from seqtool.classify import saved; saved.load('clf-fixture'); "
+    code = ("import sys; from seqtool.classify.store import load; load('clf-fixture'); "
             "print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,9 +7,9 @@ import torch
 from seqtool.core.errors import InputError, UsageError
 from seqtool.core.io import expand_inputs
 from seqtool.core.vocab import EOS
-from seqtool.neural.lmdata import (batchify, bptt_starts, build_corpus, encode_files, get_window, shard,
+from seqtool.lm.data import (batchify, bptt_starts, build_corpus, encode_files, get_window, shard,
                                    unigram_perplexity)
-from seqtool.neural.lmoptions import PRESETS, default_model_name, resolve_options
+from seqtool.lm.options import PRESETS, default_model_name, resolve_options
 
 
 def test_batchify_cuts_the_stream_into_columns_and_drops_the_tail():

@@ -11,12 +11,12 @@ import torch
 from seqtool.core.device import resolve_device
 from seqtool.core.errors import Interrupted, StoreError, UsageError
 from seqtool.core.store import ModelStore
-from seqtool.neural.checkpoint import load_checkpoint
-from seqtool.neural.lmdata import unigram_perplexity
-from seqtool.neural.lmio import load_torch_lm, open_lm
-from seqtool.neural.lmoptions import resolve_options
-from seqtool.neural.lmtrain import train_lm
-from seqtool.neural.runtime import StopFlag
+from seqtool.training.checkpoint import load_checkpoint
+from seqtool.lm.data import unigram_perplexity
+from seqtool.lm.store import load_torch_lm, open_lm
+from seqtool.lm.options import resolve_options
+from seqtool.lm.train import train_lm
+from seqtool.training.runtime import StopFlag
 
 torch.set_num_threads(1)
 
@@ -48,7 +48,7 @@ def test_one_epoch_beats_the_unigram_perplexity(tmp_path):
     corpus = tiny_corpus(tmp_path / "tiny.txt", lines=600)
     result = train_lm(small(corpus, optimizer="adam", lr=0.02, batch_size=4, bptt=8))
     stored = open_lm("tiny")
-    from seqtool.neural.lmdata import build_corpus
+    from seqtool.lm.data import build_corpus
     from seqtool.core.io import expand_inputs
 
     data = build_corpus(expand_inputs([str(corpus)]), "word", hold_out=0.05)
@@ -65,7 +65,7 @@ def test_one_epoch_beats_the_unigram_perplexity(tmp_path):
 def test_save_load_gives_the_same_logits(corpus):
     result = train_lm(small(corpus, cell="gru", tie=False, emb=12, epochs=1))
     model = load_torch_lm(open_lm("tiny"))
-    from seqtool.neural.lmmodel import LMConfig, RNNLM
+    from seqtool.lm.model import LMConfig, RNNLM
 
     # the published weights are the best (here: the last) epoch's
     reference = RNNLM(LMConfig.from_dict(open_lm("tiny").model_config))
@@ -142,7 +142,7 @@ def test_device_selection_logic():
 
 def test_training_places_everything_on_the_chosen_device(corpus, monkeypatch):
     seen = []
-    from seqtool.neural import lmtrain
+    from seqtool.lm import train as lmtrain
 
     original = lmtrain.evaluate
 
@@ -158,7 +158,7 @@ def test_training_places_everything_on_the_chosen_device(corpus, monkeypatch):
 
 def test_pretrained_embeddings_initialise_rows_and_report_coverage():
     from seqtool.core.vocab import Vocab
-    from seqtool.neural.pretrained import init_embedding
+    from seqtool.vectors.embedding import init_embedding
     from seqtool.vectors import Vectors
 
     vocab = Vocab.build({"cat": 3, "Dog": 2, "zebra": 1})

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqtool.neural.lmmodel import LMConfig, RNNLM
-from seqtool.neural.rnn_numpy import NumpyLM, gru_step, log_softmax, lstm_step, rnn_step
+from seqtool.lm.model import LMConfig, RNNLM
+from seqtool.lm.numpy_engine import NumpyLM, gru_step, log_softmax, lstm_step, rnn_step
 
 torch.set_num_threads(1)
 

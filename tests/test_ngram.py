@@ -304,11 +304,12 @@ def test_generate_is_reproducible_and_stops(small_corpus):
 def test_load_ngram_from_store_and_config_round_trip(small_corpus):
     from seqtool.core.store import ModelStore
     from seqtool.ngram import NgramModel, load_ngram
+    from seqtool.ngram.store import save_model
 
     m = train_ngram(small_corpus, NgramConfig(order=3, level="word"))
     store = ModelStore()
     with store.writer("tri", "ngram") as draft:
-        m.save_to(draft.path)
+        save_model(m, draft.path)
         draft.config.update(m.config())
     back = load_ngram("tri")
     assert isinstance(back, NgramModel) and back.level == "word" and back.order == 3

@@ -13,9 +13,9 @@ import torch
 from seqtool.core.sampling import SamplingOptions, filter_probs
 from seqtool.core.store import ModelStore
 from seqtool.core.vocab import EOS, Vocab
-from seqtool.neural.generate import detokenizer, open_generator, sample_text
-from seqtool.neural.lmio import write_lm
-from seqtool.neural.lmmodel import LMConfig, RNNLM
+from seqtool.lm.generate import detokenizer, open_generator, sample_text
+from seqtool.lm.store import write_lm
+from seqtool.lm.model import LMConfig, RNNLM
 
 torch.set_num_threads(1)
 
@@ -177,7 +177,7 @@ def test_ngram_models_are_sampled_through_their_own_generator(cli, monkeypatch):
 
 
 def test_fast_temperature_sampling_draws_the_tempered_distribution():
-    from seqtool.neural.generate import pick
+    from seqtool.lm.generate import pick
 
     logits = np.log(np.array([0.5, 0.3, 0.2], dtype=np.float32))
     rng = np.random.default_rng(0)

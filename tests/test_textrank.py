@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from seqtool import textrank as tr
+from seqtool.summarize import textrank as tr
 
 # A hand-built 4-sentence graph: a path 0-1-2 with a heavier edge 1-2, and 3 hanging off 2.
 W4 = np.array([[0.0, 1.0, 0.0, 0.0],

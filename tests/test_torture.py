@@ -24,7 +24,7 @@ def env(seqtool_home):
 
 def test_kill_train_lm_then_resume(tmp_path, env, seqtool_home):
     from seqtool.core.store import ModelStore
-    from seqtool.neural.checkpoint import load_checkpoint
+    from seqtool.training.checkpoint import load_checkpoint
 
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(LINES) + "\n")
@@ -50,7 +50,7 @@ def test_kill_train_lm_then_resume(tmp_path, env, seqtool_home):
 
 def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
     from seqtool.core.store import ModelStore
-    from seqtool.neural.checkpoint import load_checkpoint
+    from seqtool.training.checkpoint import load_checkpoint
 
     data = tmp_path / "d.tsv"
     data.write_text("".join(f"{'a' if i % 2 else 'b'}\t{line} {'yes' if i % 2 else 'no'}\n"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from seqtool.core.errors import InputError
 from seqtool.vectors import Vectors, load_vectors
 from seqtool.vectors.formats import detect_format, read_vectors, write_vectors
-from seqtool.vectors.storage import import_file, open_stored, save_vectors
+from seqtool.vectors.store import import_file, open_stored, save_vectors
 
 gensim_data = pytest.importorskip("gensim.test.utils").datapath
 

@@ -12,7 +12,7 @@ from seqtool.core.errors import InputError
 from seqtool.vectors import Vectors, load_vectors
 from seqtool.vectors import queries
 from seqtool.vectors.evaluate import evaluate_analogies, evaluate_pairs
-from seqtool.vectors.storage import save_vectors
+from seqtool.vectors.store import save_vectors
 
 gensim_data = pytest.importorskip("gensim.test.utils").datapath
 

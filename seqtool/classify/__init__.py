@@ -22,7 +22,7 @@ _EXPORTS = {  # name -> (module, its name there)
     "evaluate_model": (".api", "evaluate_model"),
     "cross_validate": (".api", "cross_validate"),
     "predict_texts": (".predict", "predict_texts"),
-    "load_classifier": (".saved", "load"),
+    "load_classifier": (".store", "load"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,7 +17,8 @@ from ..core.store import ModelStore
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .metrics import Report, evaluate
 from .split import holdout, kfold
-from .train import Hooks, TrainOptions, Trained, fit, predict_logits
+from .infer import predict_logits
+from .train import Hooks, TrainOptions, Trained, fit
 
 DEFAULT_NAME = "classifier"
 
@@ -61,9 +62,9 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                 report=None, stop=None) -> dict:
     """Train, keep the best model in the store, checkpoint every epoch; returns a summary dict."""
     from ..core.device import resolve_device
-    from ..neural.checkpoint import load_checkpoint, save_checkpoint
-    from ..neural.runtime import StopFlag, device_for_rank, distributed_session
-    from . import saved
+    from ..training.checkpoint import load_checkpoint, save_checkpoint
+    from ..training.runtime import StopFlag, device_for_rank, distributed_session
+    from . import store as saved
 
     read = read or ReadOptions()
     opts = opts or TrainOptions()
@@ -166,7 +167,7 @@ def predict_labels(trained_or_clf, texts: list[str], device: str = "cpu") -> lis
 def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | None = None,
                    device: str = "auto") -> Report:
     from ..core.device import resolve_device
-    from . import saved
+    from . import store as saved
 
     device = resolve_device(device)
     clf = saved.load(name, device=device)

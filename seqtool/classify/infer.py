@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .features import Encoded, collate
 from .model import RNNClassifier
 
 GATES = {"gru": 3, "lstm": 4, "rnn": 1}
@@ -121,3 +122,23 @@ def _tanh_(x: torch.Tensor) -> torch.Tensor:
     """tanh in place as 2 * sigmoid(2x) - 1: torch's CPU tanh is ~5x slower than its sigmoid
     (absolute error ~1e-7)."""
     return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+
+
+@torch.no_grad()
+def predict_logits(model: RNNClassifier, enc: Encoded, device: str = "cpu", batch_size: int = 256) -> torch.Tensor:
+    """Logits (N, C) in input order; batches are length-sorted for speed."""
+    model.eval()
+    n = len(enc)
+    out = torch.empty(n, model.cfg.num_classes)
+    order = sorted(range(n), key=lambda i: len(enc.tokens[i]))
+    if supported(model, device):
+        for start in range(0, n, BATCH):
+            idx = order[start:start + BATCH]
+            out[idx] = batch_logits(model, [enc.tokens[i] for i in idx], [enc.ngrams[i] for i in idx])
+        return out
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        tokens, lengths, flat, offsets = collate(enc, idx, model.cfg.pad_id)
+        logits = model(tokens.to(device), lengths, flat.to(device), offsets.to(device))
+        out[idx] = logits.float().cpu()
+    return out

@@ -18,8 +18,8 @@ import torch
 from ..core.errors import InputError, UsageError
 from ..core.io import Source, iter_source_lines
 from .features import Encoded
-from .saved import Classifier
-from .train import predict_logits
+from .store import Classifier
+from .infer import predict_logits
 
 CHUNK = 4096
 CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long

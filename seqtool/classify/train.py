@@ -19,10 +19,10 @@ from ..core import console
 from ..core.errors import Interrupted
 from ..core.text import Tokenizer
 from ..core.vocab import UNK_ID
-from ..neural.report import Field, TrainingReport
-from . import infer
+from ..training.report import Field, TrainingReport
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
+from .infer import predict_logits
 from .model import ClassifierConfig, RNNClassifier
 from .options import TrainOptions
 
@@ -59,7 +59,7 @@ def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], Cl
     if opts.embeddings:
         from ..vectors import load_vectors
 
-        from ..neural.pretrained import vectors_dim
+        from ..vectors.embedding import vectors_dim
 
         vectors = load_vectors(opts.embeddings)
         emb = vectors_dim(vectors)
@@ -71,7 +71,7 @@ def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], Cl
     model = RNNClassifier(cfg)
     coverage = None
     if vectors is not None:
-        from ..neural.pretrained import init_embedding
+        from ..vectors.embedding import init_embedding
 
         with torch.no_grad():
             coverage = init_embedding(model.embedding.weight, feat.vocab, vectors)
@@ -173,26 +173,6 @@ def batches_for_epoch(lengths: list[int], batch_size: int, seed: int, epoch: int
     return batches
 
 
-@torch.no_grad()
-def predict_logits(model: RNNClassifier, enc: Encoded, device: str = "cpu", batch_size: int = 256) -> torch.Tensor:
-    """Logits (N, C) in input order; batches are length-sorted for speed."""
-    model.eval()
-    n = len(enc)
-    out = torch.empty(n, model.cfg.num_classes)
-    order = sorted(range(n), key=lambda i: len(enc.tokens[i]))
-    if infer.supported(model, device):
-        for start in range(0, n, infer.BATCH):
-            idx = order[start:start + infer.BATCH]
-            out[idx] = infer.batch_logits(model, [enc.tokens[i] for i in idx], [enc.ngrams[i] for i in idx])
-        return out
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        tokens, lengths, flat, offsets = collate(enc, idx, model.cfg.pad_id)
-        logits = model(tokens.to(device), lengths, flat.to(device), offsets.to(device))
-        out[idx] = logits.float().cpu()
-    return out
-
-
 def accuracy(model: RNNClassifier, enc: Encoded, targets: list[int], device: str) -> float:
     if not targets:
         return 0.0
@@ -214,7 +194,7 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
     """Train on `train`, early-stop on `valid` accuracy; returns the best epoch's model.
     With `valid` None it trains exactly `opts.epochs` epochs and returns the last (a refit).
 
-    `report` is a seqtool.neural.report.TrainingReport (progress bars, one summary
+    `report` is a seqtool.training.report.TrainingReport (progress bars, one summary
     line or JSON line per epoch); None trains silently."""
     hooks = hooks or Hooks()
     rank, world = (dist.rank, dist.world_size) if dist is not None and dist.enabled else (0, 1)
@@ -243,7 +223,7 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
         net = DistributedDataParallel(model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
     loss_fn = nn.CrossEntropyLoss()
 
-    from ..neural.runtime import rng_state, seed_everything, set_rng_state
+    from ..training.runtime import rng_state, seed_everything, set_rng_state
 
     epoch, start_batch, best_acc, best_epoch, bad_epochs = 0, 0, -1.0, 0, 0
     history: list[dict] = []

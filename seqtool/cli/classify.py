@@ -166,7 +166,7 @@ def predict(
     """
     import sys
 
-    from ..classify import saved
+    from ..classify import store as saved
     from ..classify.predict import format_prediction, predict_stream
     from ..core.device import resolve_device
     from ..core.errors import UsageError

@@ -84,7 +84,7 @@ def import_(
 ) -> None:
     """Store a vector file in the model store for fast (memory-mapped) loading."""
     from ..core.console import emit, emit_json
-    from ..vectors.storage import import_file
+    from ..vectors.store import import_file
 
     vecs, fmt, seconds = import_file(file, name, limit=limit)
     if as_json:

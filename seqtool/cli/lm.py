@@ -105,7 +105,7 @@ def train_lm(
     if eval_file is not None:
         if corpus:
             raise UsageError("--eval takes no CORPUS (give the text to measure as --eval FILE)")
-        from ..neural.lmtrain import evaluate_file
+        from ..lm.train import evaluate_file
 
         found = evaluate_file(model, [eval_file], device=device, encoding=encoding, errors=errors)
         if json_out:
@@ -117,8 +117,8 @@ def train_lm(
         raise UsageError("--model is only used with --eval (name the model to train with --name)")
     if not corpus and not resume:
         raise UsageError("give at least one CORPUS file to train on")
-    from ..neural.lmoptions import resolve_options
-    from ..neural.runtime import parse_duration
+    from ..lm.options import resolve_options
+    from ..training.runtime import parse_duration
 
     given = dict(corpus=list(corpus or []), valid=valid, test=test, cell=cell, layers=layers, hidden=hidden,
                  emb=emb, dropout=dropout, tie=tie, level=level, bptt=bptt, batch_size=batch_size,
@@ -129,12 +129,12 @@ def train_lm(
     opts = resolve_options(given, preset)
     if resume and not corpus:
         opts.corpus = []
-    from ..neural.lmtrain import train_lm as run
+    from ..lm.train import train_lm as run
 
     if resume and not opts.corpus:
-        from ..neural.checkpoint import load_checkpoint
+        from ..training.checkpoint import load_checkpoint
         from ..core.store import ModelStore
-        from ..neural.lmoptions import default_model_name
+        from ..lm.options import default_model_name
 
         ckpt_name = opts.name or default_model_name([])
         saved = load_checkpoint(ModelStore().checkpoint_dir(ckpt_name, create=False))
@@ -145,7 +145,7 @@ def train_lm(
     result = run(opts)
     if not result.is_main:
         return
-    from ..neural.report import notice
+    from ..training.report import notice
 
     summary = {"event": "done", "model": result.name, "status": result.status, "epochs": result.epochs,
                "valid_ppl": None if result.best_valid_ppl is None else round(result.best_valid_ppl, 3),

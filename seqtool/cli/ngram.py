@@ -68,6 +68,7 @@ def train(
     from ..core.io import expand_inputs, iter_lines, sha256_of
     from ..core.store import ModelStore, validate_name
     from ..ngram import NgramConfig, write_arpa
+    from ..ngram.store import save_model
     from ..ngram.train import build_model, count_corpus
     from ..core.text import Tokenizer
 
@@ -96,7 +97,7 @@ def train(
                                for s in sources],
                     "seconds": round(time.perf_counter() - start, 3)}
         with store.writer(name, "ngram") as draft:
-            model.save_to(draft.path)
+            save_model(model, draft.path)
             draft.config.update(model.config())
             draft.config["training"] = training
     if arpa:

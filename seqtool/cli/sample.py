@@ -55,7 +55,7 @@ def sample(
         from ..core.device import resolve_device
 
         device = resolve_device(device)
-    from ..neural.generate import open_generator, sample_text
+    from ..lm.generate import open_generator, sample_text
 
     gen = open_generator(model, device=device)
     if length is None:

@@ -8,7 +8,7 @@ smoothers) trained with numpy, ARPA in and out, scoring, prediction, sampling.
 
 from .arpa import arpa_word, read_arpa, write_arpa
 from .model import NgramModel, ScoreResult
-from .persist import load_ngram
+from .store import load_ngram
 from .train import NgramConfig, train_ngram
 
 __all__ = ["NgramModel", "NgramConfig", "ScoreResult", "load_ngram", "train_ngram",

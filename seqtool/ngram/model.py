@@ -338,12 +338,6 @@ class NgramModel:
             yield self.words[i]
 
     # ------------------------------------------------------------ persistence
-    def save_to(self, directory) -> None:
-        """Write the tables and vocabulary into a (store draft) directory."""
-        from .persist import save_model
-
-        save_model(self, directory)
-
     def config(self) -> dict:
         """What goes into the store's config.json (config, tokenizer, metrics)."""
         return {"config": {"order": self.order, **self.info}, "tokenizer": self.tokenizer.to_dict(),

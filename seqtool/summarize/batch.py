@@ -22,7 +22,7 @@ from typing import Iterator, Optional
 from ..core import console
 from ..core.errors import InputError, SeqtoolError, StoreError, UsageError
 from ..core.io import Source, atomic_write, expand_inputs, read_text
-from .core import SummaryOptions, summarize_text
+from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
 
 LOCK_FILE = ".seqtool-summarize.lock"

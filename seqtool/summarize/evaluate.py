@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Source, read_text
 from .batch import collect_jobs
-from .core import SummaryOptions, split_document, summarize_text
+from .pipeline import SummaryOptions, split_document, summarize_text
 
 METRICS = ("rouge1", "rouge2", "rougeL")
 # Some references glue sentences together ("$10.9bn.For the full-year", BBC

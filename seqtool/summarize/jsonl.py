@@ -9,7 +9,7 @@ from typing import Iterable, Iterator, Optional
 from ..core.errors import InputError, SeqtoolError
 from ..core.io import Source, iter_source_lines
 from .batch import in_shard, parse_shard
-from .core import SummaryOptions, summarize_text
+from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import InputError
-from . import Vectors
+from .model import Vectors
 from .queries import unit
 
 RESTRICT = 300_000

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import InputError, UsageError
-from . import Vectors
+from .model import Vectors
 
 FORMATS = ("word2vec-binary", "word2vec-text", "glove")
 BLOCK_BYTES = 1 << 20

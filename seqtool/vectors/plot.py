@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.errors import SeqtoolError, UsageError
 from ..core.io import write_bytes_atomic
-from . import Vectors
+from .model import Vectors
 from .queries import neighbors, resolve
 
 FORMATS = ("png", "svg", "pdf")

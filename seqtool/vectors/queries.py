@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import InputError
-from . import Vectors
+from .model import Vectors
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Training word vectors on a corpus: word2vec and fastText through gensim,
 GloVe with seqtool.vectors.glove. The result is published in the model store
-(kind "vectors", the memory-mappable layout of seqtool.vectors.storage).
+(kind "vectors", the memory-mappable layout of seqtool.vectors.store).
 
 The corpus is read as one sentence per line, split on whitespace (lower-cased
 with `lower`), lines longer than 10,000 words cut in pieces as gensim's
@@ -22,7 +22,7 @@ import numpy as np
 from ..core import console
 from ..core.errors import InputError, UsageError
 from ..core.io import Source, expand_inputs, iter_lines, sha256_of
-from . import Vectors
+from .model import Vectors
 
 ALGOS = ("word2vec", "fasttext", "glove")
 MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH / LineSentence max_sentence_length
@@ -110,7 +110,7 @@ def train(specs: list[str], config: TrainConfig, *, name: str | None = None,
           encoding: str = "utf-8", errors: str = "strict") -> tuple[str, Vectors, dict]:
     """Train on the corpus files `specs` and store the vectors; returns (name, vectors, metrics)."""
     from ..core.store import ModelStore, validate_name
-    from .storage import save_vectors
+    from .store import save_vectors
 
     config.check()
     name = validate_name(name or f"{config.algo}{config.dim}")

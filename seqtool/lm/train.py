@@ -25,13 +25,13 @@ from ..core.errors import Interrupted, UsageError
 from ..core.io import expand_inputs, sha256_of
 from ..core.store import ModelStore
 from ..core.vocab import Vocab
-from .checkpoint import load_checkpoint, save_checkpoint
-from .lmdata import batchify, bptt_starts, build_corpus, encode_files, encode_sources, get_window, shard
-from .lmio import KIND, write_lm
-from .lmmodel import LMConfig, RNNLM, detach_hidden, hidden_from_list, hidden_to_list
-from .lmoptions import TrainOptions, default_model_name
-from .report import TrainingReport, format_duration, notice
-from .runtime import (Distributed, StopFlag, device_for_rank, distributed_session, rng_state, seed_everything,
+from ..training.checkpoint import load_checkpoint, save_checkpoint
+from .data import batchify, bptt_starts, build_corpus, encode_files, encode_sources, get_window, shard
+from .store import KIND, write_lm
+from .model import LMConfig, RNNLM, detach_hidden, hidden_from_list, hidden_to_list
+from .options import TrainOptions, default_model_name
+from ..training.report import TrainingReport, format_duration, notice
+from ..training.runtime import (Distributed, StopFlag, device_for_rank, distributed_session, rng_state, seed_everything,
                       set_rng_state)
 
 
@@ -156,7 +156,7 @@ class _Trainer:
         vectors = None
         if opts.embeddings and ckpt is None:
             from ..vectors import load_vectors
-            from .pretrained import vectors_dim
+            from ..vectors.embedding import vectors_dim
 
             vectors = load_vectors(opts.embeddings)
             if opts.emb is None:
@@ -170,7 +170,7 @@ class _Trainer:
         model = RNNLM(self.config)
         self.coverage = None
         if vectors is not None:
-            from .pretrained import init_embedding
+            from ..vectors.embedding import init_embedding
 
             self.coverage = init_embedding(model.embed.weight, self.vocab, vectors)
             if self.main:
@@ -472,7 +472,7 @@ def _merge_resumed(saved: TrainOptions, given: TrainOptions) -> TrainOptions:
 def evaluate_file(model_name: str | None, files: list[str], *, device: str = "cpu", bptt: int = 35,
                   batch_size: int = 10, encoding: str = "utf-8", errors: str = "strict") -> dict:
     """Perplexity of a stored model on text files (the same tokenization as training)."""
-    from .lmio import load_torch_lm, open_lm
+    from .store import load_torch_lm, open_lm
 
     stored = open_lm(model_name)
     device = resolve_device(device)

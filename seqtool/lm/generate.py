@@ -5,7 +5,7 @@
                             rng=np.random.default_rng(1)):
         sys.stdout.write(piece)                     # streamed as generated
 
-Neural models run on the numpy engine (seqtool.neural.rnn_numpy) unless a
+Neural models run on the numpy engine (seqtool.lm.numpy_engine) unless a
 torch device is asked for, so sampling starts without importing torch.
 """
 
@@ -37,7 +37,7 @@ class TorchStepper:
     def __init__(self, stored, device: str):
         import torch
 
-        from .lmio import load_torch_lm
+        from .store import load_torch_lm
 
         self.torch = torch
         self.device = device
@@ -82,8 +82,8 @@ class NeuralGenerator:
         self.vocab = stored.vocab
         if device == "cpu":
             from ..core.tensors import load_tensors
-            from .lmio import check_weights
-            from .rnn_numpy import NumpyLM
+            from .store import check_weights
+            from .numpy_engine import NumpyLM
 
             check_weights(stored)
             tensors = load_tensors(stored.weights_path, framework="np", origin=f"model '{stored.name}'")
@@ -189,7 +189,7 @@ def open_generator(name: str | None, *, device: str = "cpu", store: ModelStore |
     info = store.open(name, KINDS, hint=NO_MODEL_HINT)
     if info.kind == "ngram":
         return NgramGenerator(info.name)
-    from .lmio import stored_from_info
+    from .store import stored_from_info
 
     return NeuralGenerator(stored_from_info(info), device)
 

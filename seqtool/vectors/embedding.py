@@ -1,7 +1,7 @@
 """Initialise an embedding matrix from pretrained word vectors.
 
     from seqtool.vectors import load_vectors
-    from seqtool.neural.pretrained import init_embedding
+    from seqtool.vectors.embedding import init_embedding
     coverage = init_embedding(model.embed.weight, vocab, load_vectors(spec))
     model.embed.weight.requires_grad_(not freeze)
 

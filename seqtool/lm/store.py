@@ -118,7 +118,7 @@ def check_weights(stored: StoredLM) -> None:
 def load_torch_lm(stored: StoredLM, device: str = "cpu"):
     """The stored model as an RNNLM in eval mode on `device`."""
     from ..core.tensors import load_tensors
-    from .lmmodel import LMConfig, RNNLM
+    from .model import LMConfig, RNNLM
 
     check_weights(stored)
     model = RNNLM(LMConfig.from_dict(stored.model_config))

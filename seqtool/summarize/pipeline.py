@@ -37,7 +37,7 @@ class SummaryOptions:
     language: str = "english"
 
     def __post_init__(self) -> None:
-        from ..textrank import SIMILARITIES
+        from .textrank import SIMILARITIES
 
         given = [name for name, v in (("-n", self.sentences), ("--ratio", self.ratio), ("--words", self.words))
                  if v is not None]
@@ -229,7 +229,7 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
 def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = SummaryOptions(),
                         vectors=None) -> Summary:
     """TextRank over pre-split sentences."""
-    from .. import textrank
+    from . import textrank
 
     sentences = list(sentences)
     if not sentences:
@@ -253,7 +253,7 @@ def top_keywords(sentences: Sequence[str], stop: frozenset, top: int, *, stem: b
     """TextRank keywords over stems, each shown as its most frequent word form ("profits", not "profit")."""
     from collections import Counter
 
-    from .. import textrank
+    from . import textrank
 
     surface = document_terms(sentences, stop, stem=False)
     stems = document_terms(sentences, stop, stem=stem)

@@ -1,7 +1,7 @@
 """The recurrent language model: embedding -> RNN/GRU/LSTM stack -> softmax layer.
 
 The stack is torch's fused nn.RNN/nn.GRU/nn.LSTM (cuDNN on a GPU); the gate
-equations are the standard ones, written out in seqtool.neural.rnn_numpy and
+equations are the standard ones, written out in seqtool.lm.numpy_engine and
 checked against torch in the tests.
 """
 
@@ -14,7 +14,7 @@ from torch import nn
 
 from ..core.errors import ModelError, UsageError
 
-from .lmoptions import CELLS
+from .options import CELLS
 
 
 @dataclass(frozen=True)

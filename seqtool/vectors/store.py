@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.errors import ModelError
 from ..core.store import ModelStore
-from . import Vectors
+from .model import Vectors
 
 MATRIX_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"

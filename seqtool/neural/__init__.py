@@ -1,1 +1,0 @@
-"""Neural sequence models (PyTorch): language models and the shared training runtime."""
