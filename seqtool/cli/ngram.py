@@ -37,11 +37,9 @@ def _int_list(text: Optional[str], option: str) -> Optional[list[int]]:
 
 
 def _default_name(corpus: list[str], order: int, level: str) -> str:
-    from pathlib import Path
+    from ..core.store import name_from_inputs
 
-    stem = "stdin" if not corpus or corpus[0] == "-" else Path(corpus[0].rstrip("/")).name.split(".")[0]
-    stem = re.sub(r"[^A-Za-z0-9._-]", "-", stem).strip(".-_") or "ngram"
-    return f"{stem[:80]}-{order}gram" + ("-char" if level == "char" else "")
+    return name_from_inputs(corpus, suffix=f"-{order}gram" + ("-char" if level == "char" else ""), fallback="ngram")
 
 
 @app.command()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..core.store import name_from_inputs
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru")
@@ -140,14 +140,6 @@ def resolve_options(given: dict, preset: str | None = None) -> TrainOptions:
     return TrainOptions.from_dict(values).validate()
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 def default_model_name(corpus: list) -> str:
     """ptb.train.txt -> 'ptb.train'; stdin or odd names -> 'lm'."""
-    if not corpus or corpus[0] == "-":
-        return "lm"
-    path = Path(corpus[0])
-    stem = path.name if path.is_dir() else (path.stem if path.suffix != ".gz" else Path(path.stem).stem)
-    stem = _UNSAFE.sub("-", stem).strip("-.")[:60]
-    return stem if stem and stem[0].isalnum() else "lm"
+    return name_from_inputs(corpus, fallback="lm")
