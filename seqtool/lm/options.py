@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
 from ..core.errors import UsageError
 from ..core.store import name_from_inputs
