@@ -147,3 +147,24 @@ def test_random_bytes_either_decode_or_fail_cleanly(tmp_path, blob):
     else:
         assert all("\n" not in line for line in got)
         assert len(got) == blob.count(b"\n") + (0 if blob.endswith(b"\n") or not blob else 1)
+
+
+def test_check_output_path_refuses_an_input_a_folder_and_a_missing_parent(tmp_path):
+    from seqtool.core.errors import UsageError
+    from seqtool.core.io import Source, check_output_path
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n")
+    link = tmp_path / "alias.txt"
+    link.symlink_to(corpus)
+    with pytest.raises(UsageError, match="is the input"):
+        check_output_path(corpus, inputs=[Source(str(corpus))], option="--arpa")
+    with pytest.raises(UsageError, match="is the input"):  # same inode by another name
+        check_output_path(link, inputs=[Source(str(corpus))], option="--arpa")
+    with pytest.raises(UsageError, match="is a directory"):
+        check_output_path(tmp_path, option="--arpa")
+    with pytest.raises(UsageError, match="does not exist"):
+        check_output_path(tmp_path / "nope" / "x.arpa", option="--arpa")
+    with pytest.raises(UsageError, match="unsupported file type"):
+        check_output_path(tmp_path / "c.bmp", option="--plot", suffixes=(".png", ".svg"))
+    assert check_output_path(tmp_path / "new.arpa", inputs=[Source(str(corpus))]) == tmp_path / "new.arpa"
