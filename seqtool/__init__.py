@@ -3,13 +3,12 @@
 Heavy libraries (torch, gensim, nltk) load only when a feature needs them.
 """
 
-__version__ = "0.1.0"
-
 from .core.errors import InputError, ModelError, SeqtoolError, StoreError, UsageError  # noqa: E402
 from .core.io import Source, expand_inputs, iter_lines, read_text  # noqa: E402
 from .core.store import ModelStore  # noqa: E402
 from .core.text import Tokenizer, char_tokenize, split_sentences, word_tokenize  # noqa: E402
 from .core.vocab import Vocab  # noqa: E402
+from .core.version import __version__  # noqa: E402
 
 __all__ = [
     "__version__", "SeqtoolError", "UsageError", "InputError", "ModelError", "StoreError",

@@ -13,7 +13,7 @@ from typer import exceptions as typer_exc
 from typer._click import exceptions as click_exc
 from typer.core import TyperGroup
 
-from .. import __version__
+from ..core.version import __version__
 from ..core import console
 from ..core.errors import SeqtoolError
 

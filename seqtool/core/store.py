@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 from .errors import ModelError, StoreError, UsageError
 from .io import atomic_write, fsync_dir
 from .locking import exclusive_lock
+from .version import __version__
 
 MODEL_FORMAT = "seqtool-model"
 FORMAT_VERSION = 1
@@ -80,8 +81,6 @@ def _now() -> str:
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 
