@@ -1,0 +1,201 @@
+"""Benchmark: the softmax layer of a recurrent LM -- full vs seqtool's adaptive vs torch's.
+
+Training: tokens/s of a training step (forward, backward, clip 0.25, SGD) of a 2x200
+LSTM, bptt 35, batch 20, for each vocabulary size, softmax and thread count, all in
+this one process. The softmaxes:
+
+    full      RNNLM(softmax="full"), tied (pytorch/examples' model)
+    adaptive  RNNLM(softmax="adaptive"), tied head words, default cutoffs
+    torch     the same embedding + LSTM under nn.AdaptiveLogSoftmaxWithLoss (same
+              cutoffs, div_value 4; untied: torch's layer cannot tie)
+
+Tokens are drawn from a Zipf(1) law over the vocabulary (fixed seed), so the share
+of targets falling in each cluster is that of running text with this vocabulary
+size. Each measurement runs for --seconds after two warm-up steps; ratios are to
+the full softmax at the same vocabulary and thread count.
+
+Sampling (--sample): the numpy engine (what `seqtool sample` runs) on a random
+50k-word 2x200 LSTM, full vs adaptive: tokens/s at temperature 1 (adaptive: head
+first, then the drawn cluster) and 0.8 (every word's probability), and the time
+from launching `seqtool sample` to its first token.
+
+    python benchmarks/bench_lm_softmax.py                      # training, 10k and 33k, 1 and 2 threads
+    python benchmarks/bench_lm_softmax.py --vocab 10000 --threads 1 --seconds 5
+    python benchmarks/bench_lm_softmax.py --sample             # the sampler only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BPTT, BATCH, SIZE = 35, 20, 200
+
+
+def zipf_tokens(vocab_size: int, n: int, seed: int = 0):
+    import numpy as np
+
+    ranks = np.arange(1, vocab_size + 1, dtype=np.float64)
+    p = 1.0 / ranks
+    return np.random.default_rng(seed).choice(vocab_size, size=n, p=p / p.sum())
+
+
+def make_model(kind: str, vocab_size: int):
+    """(module, step function (x, y, hidden) -> (loss, hidden))."""
+    import torch
+    from torch import nn
+
+    from seqtool.layers import default_cutoffs
+    from seqtool.lm.model import LMConfig, RNNLM
+
+    torch.manual_seed(0)
+    if kind in ("full", "adaptive"):
+        model = RNNLM(LMConfig(vocab_size=vocab_size, emb=SIZE, hidden=SIZE, layers=2, dropout=0.2, tie=True,
+                               softmax=kind))
+        return model, model.loss
+
+    class TorchAdaptive(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnnlm = RNNLM(LMConfig(vocab_size=vocab_size, emb=SIZE, hidden=SIZE, layers=2, dropout=0.2,
+                                        tie=False, softmax="adaptive"))
+            del self.rnnlm.softmax
+            self.softmax = nn.AdaptiveLogSoftmaxWithLoss(SIZE, vocab_size, list(default_cutoffs(vocab_size)),
+                                                         div_value=4.0, head_bias=True)
+
+        def init_hidden(self, batch_size):
+            return self.rnnlm.init_hidden(batch_size)
+
+        def step(self, x, y, hidden):
+            out, _, hidden = self.rnnlm.features(x, hidden)
+            return self.softmax(out.reshape(-1, SIZE), y.reshape(-1)).loss, hidden
+
+    model = TorchAdaptive()
+    return model, model.step
+
+
+def train_rate(kind: str, vocab_size: int, tokens, seconds: float) -> float:
+    """Training tokens/s over `seconds` (after two warm-up steps)."""
+    import torch
+
+    model, step = make_model(kind, vocab_size)
+    model.train()
+    data = torch.as_tensor(tokens[: (len(tokens) // BATCH) * BATCH]).view(BATCH, -1).t().contiguous()  # (T, B)
+    params = list(model.parameters())
+    hidden = model.init_hidden(BATCH)
+    done, start, t0, steps = 0, 0, None, 0
+    while True:
+        if start + BPTT + 1 > data.size(0):
+            start = 0
+        x, y = data[start:start + BPTT], data[start + 1:start + 1 + BPTT]
+        start += BPTT
+        hidden = tuple(h.detach() for h in hidden)
+        loss, hidden = step(x, y, hidden)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 0.25)
+        with torch.no_grad():
+            for p in params:
+                p.add_(p.grad, alpha=-20.0)
+        loss.item()
+        steps += 1
+        if steps == 2:
+            t0 = time.perf_counter()
+        elif steps > 2:
+            done += y.numel()
+            if time.perf_counter() - t0 >= seconds:
+                return done / (time.perf_counter() - t0)
+
+
+def bench_training(args) -> None:
+    import torch
+
+    print("vocab\tthreads\tsoftmax\ttokens_per_s\tratio_to_full\thead_share")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for vocab_size in args.vocab:
+            from seqtool.layers import default_cutoffs
+
+            tokens = zipf_tokens(vocab_size, 200_000)
+            head_share = float((tokens < default_cutoffs(vocab_size)[0]).mean())
+            base = None
+            for kind in args.softmax:
+                rate = train_rate(kind, vocab_size, tokens, args.seconds)
+                base = rate if kind == "full" else base
+                ratio = f"{rate / base:.2f}" if base else "-"
+                print(f"{vocab_size}\t{threads}\t{kind}\t{rate:,.0f}\t{ratio}\t{head_share:.2f}", flush=True)
+
+
+def bench_sampling(args) -> None:
+    """numpy-engine tokens/s and `seqtool sample` first-token time, 50k words, full vs adaptive."""
+    import numpy as np
+    import torch
+
+    from seqtool.core.sampling import SamplingOptions
+    from seqtool.core.store import ModelStore
+    from seqtool.core.vocab import Vocab
+    from seqtool.lm.generate import open_generator
+    from seqtool.lm.model import LMConfig, RNNLM
+    from seqtool.lm.store import write_lm
+
+    torch.set_num_threads(1)
+    vocab_size = args.sample_vocab
+    home = tempfile.mkdtemp(prefix="bench-softmax-")
+    os.environ["SEQTOOL_HOME"] = home
+    vocab = Vocab.build({f"w{i}": vocab_size - i for i in range(vocab_size - 2)})
+    print("softmax\tvocab\ttemp\ttokens_per_s\tfirst_token_s")
+    for kind in ("full", "adaptive"):
+        torch.manual_seed(0)
+        model = RNNLM(LMConfig(vocab_size=vocab_size, emb=SIZE, hidden=SIZE, layers=2, tie=True, softmax=kind))
+        with ModelStore().writer(f"m-{kind}", "lm") as draft:
+            write_lm(draft, model.export_tensors(), model.config.to_dict(), vocab, "word", training={}, metrics={})
+        gen = open_generator(f"m-{kind}")
+        for temp in (1.0, 0.8):
+            n = args.sample_length
+            t0 = time.perf_counter()
+            for _ in gen.tokens([], length=n, options=SamplingOptions(temp), rng=np.random.default_rng(1)):
+                pass
+            rate = n / (time.perf_counter() - t0)
+            first = first_token_seconds(f"m-{kind}", home, temp)
+            print(f"{kind}\t{vocab_size}\t{temp}\t{rate:,.0f}\t{first:.2f}", flush=True)
+
+
+def first_token_seconds(name: str, home: str, temp: float) -> float:
+    env = dict(os.environ, SEQTOOL_HOME=home, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", "sample", "--model", name, "--length", "50",
+                             "--seed", "1", "--temp", str(temp)], stdout=subprocess.PIPE, env=env)
+    first = proc.stdout.read(1)
+    elapsed = time.perf_counter() - t0
+    proc.stdout.read()
+    proc.wait()
+    assert first and proc.returncode == 0
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vocab", type=int, nargs="+", default=[10_000, 33_278])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--softmax", nargs="+", default=["full", "adaptive", "torch"],
+                        choices=["full", "adaptive", "torch"])
+    parser.add_argument("--seconds", type=float, default=12.0, help="seconds per measurement")
+    parser.add_argument("--sample", action="store_true", help="benchmark the numpy sampler instead")
+    parser.add_argument("--sample-vocab", type=int, default=50_000)
+    parser.add_argument("--sample-length", type=int, default=3000)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    if args.sample:
+        bench_sampling(args)
+    else:
+        bench_training(args)
+
+
+if __name__ == "__main__":
+    main()
