@@ -11,8 +11,9 @@ this one process. The softmaxes:
 
 Tokens are drawn from a Zipf(1) law over the vocabulary (fixed seed), so the share
 of targets falling in each cluster is that of running text with this vocabulary
-size. Each measurement runs for --seconds after two warm-up steps; ratios are to
-the full softmax at the same vocabulary and thread count.
+size. Each model gets --seconds of timed steps (after two warm-up steps), split
+into --rounds turns taken in alternation with the other models; the best turn
+counts, and ratios are to the full softmax at the same vocabulary and threads.
 
 Sampling (--sample): the numpy engine (what `seqtool sample` runs) on a random
 50k-word 2x200 LSTM, full vs adaptive: tokens/s at temperature 1 (adaptive: head
@@ -80,8 +81,8 @@ def make_model(kind: str, vocab_size: int):
     return model, model.step
 
 
-def train_rate(kind: str, vocab_size: int, tokens, seconds: float) -> float:
-    """Training tokens/s over `seconds` (after two warm-up steps)."""
+def train_rates(kind: str, vocab_size: int, tokens, seconds: float, rounds: int) -> list[float]:
+    """Training tokens/s of `rounds` timed stretches of `seconds` each (after two warm-up steps)."""
     import torch
 
     model, step = make_model(kind, vocab_size)
@@ -89,8 +90,10 @@ def train_rate(kind: str, vocab_size: int, tokens, seconds: float) -> float:
     data = torch.as_tensor(tokens[: (len(tokens) // BATCH) * BATCH]).view(BATCH, -1).t().contiguous()  # (T, B)
     params = list(model.parameters())
     hidden = model.init_hidden(BATCH)
-    done, start, t0, steps = 0, 0, None, 0
-    while True:
+    start, rates = 0, []
+
+    def train_step():
+        nonlocal start, hidden
         if start + BPTT + 1 > data.size(0):
             start = 0
         x, y = data[start:start + BPTT], data[start + 1:start + 1 + BPTT]
@@ -104,32 +107,40 @@ def train_rate(kind: str, vocab_size: int, tokens, seconds: float) -> float:
             for p in params:
                 p.add_(p.grad, alpha=-20.0)
         loss.item()
-        steps += 1
-        if steps == 2:
-            t0 = time.perf_counter()
-        elif steps > 2:
-            done += y.numel()
-            if time.perf_counter() - t0 >= seconds:
-                return done / (time.perf_counter() - t0)
+        return y.numel()
+
+    train_step(), train_step()
+    for _ in range(rounds):
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            done += train_step()
+        rates.append(done / (time.perf_counter() - t0))
+    return rates
 
 
 def bench_training(args) -> None:
+    """Models of one vocabulary and thread count take turns (round 1 of each, then
+    round 2, ...) so a change in machine load hits them alike; the best round counts."""
     import torch
 
-    print("vocab\tthreads\tsoftmax\ttokens_per_s\tratio_to_full\thead_share")
+    from seqtool.layers import default_cutoffs
+
+    print("vocab\tthreads\tsoftmax\ttokens_per_s\tratio_to_full\thead_share\trounds")
     for threads in args.threads:
         torch.set_num_threads(threads)
         for vocab_size in args.vocab:
-            from seqtool.layers import default_cutoffs
-
             tokens = zipf_tokens(vocab_size, 200_000)
             head_share = float((tokens < default_cutoffs(vocab_size)[0]).mean())
-            base = None
-            for kind in args.softmax:
-                rate = train_rate(kind, vocab_size, tokens, args.seconds)
-                base = rate if kind == "full" else base
+            rates = {kind: [] for kind in args.softmax}
+            for _ in range(args.rounds):
+                for kind in args.softmax:
+                    rates[kind] += train_rates(kind, vocab_size, tokens, args.seconds / args.rounds, 1)
+            base = max(rates["full"]) if "full" in rates else None
+            for kind, got in rates.items():
+                rate = max(got)
                 ratio = f"{rate / base:.2f}" if base else "-"
-                print(f"{vocab_size}\t{threads}\t{kind}\t{rate:,.0f}\t{ratio}\t{head_share:.2f}", flush=True)
+                shown = "/".join(f"{r:.0f}" for r in got)
+                print(f"{vocab_size}\t{threads}\t{kind}\t{rate:,.0f}\t{ratio}\t{head_share:.2f}\t{shown}", flush=True)
 
 
 def bench_sampling(args) -> None:
@@ -185,7 +196,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--softmax", nargs="+", default=["full", "adaptive", "torch"],
                         choices=["full", "adaptive", "torch"])
-    parser.add_argument("--seconds", type=float, default=12.0, help="seconds per measurement")
+    parser.add_argument("--seconds", type=float, default=12.0, help="timed seconds per model and setting")
+    parser.add_argument("--rounds", type=int, default=2, help="turns the --seconds are split into")
     parser.add_argument("--sample", action="store_true", help="benchmark the numpy sampler instead")
     parser.add_argument("--sample-vocab", type=int, default=50_000)
     parser.add_argument("--sample-length", type=int, default=3000)

@@ -221,3 +221,20 @@ def test_sample_from_a_stored_adaptive_model_is_seeded_and_uses_every_cluster():
     ids = {gen.vocab.stoi[t] for t in first}
     assert min(ids) < 6 and any(6 <= i < 14 for i in ids) and max(ids) >= 14
     assert len(run(3, temperature=0.7, top_k=5)) == 200  # the full-distribution path
+
+
+def test_blocked_inverse_cdf_draws_exactly_on_long_vectors():
+    from seqtool.lm.numpy_engine import _draw
+
+    rng = np.random.default_rng(0)
+    for hot in (0, 255, 256, 511, 1280, 1499):  # block edges and the short last block (1500 = 5 * 256 + 220)
+        w = np.zeros(1500)
+        w[hot] = 1.0
+        assert {_draw(w, rng) for _ in range(50)} == {hot}
+    w = np.random.default_rng(1).random(1500) ** 6
+    p = w / w.sum()
+    n = 60_000
+    counts = np.bincount([_draw(w, rng) for _ in range(n)], minlength=1500)
+    assert np.all(np.abs(counts / n - p) <= 4.5 * np.sqrt(p * (1 - p) / n) + 1e-4)
+    blocks = counts.reshape(-1, 100).sum(1) / n  # coarser view: 15 bins of 100 words, much tighter
+    assert np.allclose(blocks, p.reshape(-1, 100).sum(1), atol=0.006)

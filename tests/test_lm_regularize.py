@@ -173,3 +173,28 @@ def test_regularization_is_active_in_training_and_off_in_eval():
     out, raw, _ = model.features(x, h)
     nll = nn.functional.cross_entropy(model.decoder(out).view(-1, 40), x.view(-1))
     assert torch.allclose(c, nll + activation_penalty(out, raw, 2.0, 1.0), atol=1e-6)
+
+
+def test_checkpoint_state_resumes_bit_identically_with_weight_drop_and_adaptive():
+    """The trainer checkpoints state_dict() and the RNG; a model rebuilt from them
+    continues exactly as the original would (the masks come from the same stream)."""
+    config = LMConfig(vocab_size=40, emb=16, hidden=16, layers=2, tie=True, softmax="adaptive", cutoffs=(8, 20),
+                      **AWD)
+    x = torch.randint(0, 40, (6, 3))
+    torch.manual_seed(0)
+    first = RNNLM(config).train()
+    opt = torch.optim.SGD(first.parameters(), lr=1.0)
+    h = first.init_hidden(3)
+    for _ in range(2):
+        loss, h = first.loss(x, x, tuple(t.detach() for t in h))
+        opt.zero_grad(), loss.backward(), opt.step()
+    state = {k: v.clone() for k, v in first.state_dict().items()}
+    assert "rnns.0.weight_hh_l0_raw" in state
+    rng = torch.get_rng_state()
+    h = tuple(t.detach() for t in h)
+    going_on, _ = first.loss(x, x, h)
+    again = RNNLM(config).train()
+    again.load_state_dict(state)
+    torch.set_rng_state(rng)
+    resumed, _ = again.loss(x, x, h)
+    assert torch.equal(going_on, resumed)

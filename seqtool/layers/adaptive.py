@@ -56,6 +56,8 @@ class AdaptiveSoftmax(nn.Module):
         self.word_weight = None if tied else nn.Parameter(torch.empty(self.head_words, hidden))
         self.cluster_weight = nn.Parameter(torch.empty(self.n_clusters, hidden))
         self.head_bias = nn.Parameter(torch.zeros(self.head_words + self.n_clusters))
+        # the cutoffs as a tensor that follows the module's device (not stored)
+        self.register_buffer("cutoff_ids", torch.tensor(self.cutoffs), persistent=False)
         self.tails = nn.ModuleList()
         for k, dim in enumerate(cluster_dims(hidden, self.n_clusters)):
             size = self.bounds[k + 1] - self.bounds[k]
@@ -98,7 +100,7 @@ class AdaptiveSoftmax(nn.Module):
         """log p(target | hidden) for each row: (N, H), (N,) -> (N,)."""
         head = self.head_log_prob(hidden)  # (N, c_0 + n)
         # cluster index per target: 0 = head, k + 1 = tail k
-        cluster = torch.bucketize(target, torch.tensor(self.cutoffs, device=target.device), right=True)
+        cluster = torch.bucketize(target, self.cutoff_ids, right=True)
         head_index = torch.where(cluster == 0, target, self.head_words + cluster - 1)
         logp = head.gather(1, head_index.unsqueeze(1)).squeeze(1)  # (N,)
         for k in range(self.n_clusters):

@@ -14,6 +14,7 @@ Optimizing LSTM Language Models"), written for torch's fused nn.LSTM/nn.GRU/nn.R
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -90,6 +91,10 @@ def _write_dropped_weights(rnn: nn.RNNBase, args) -> None:
         # raw * 1 in eval: a plain tensor (setattr with a Parameter would register it again)
         weight = F.dropout(raw, rnn.weight_drop, training=True) if rnn.training else raw * 1.0
         setattr(rnn, name, weight)
+    # __setattr__ has put the new tensors into _flat_weights; marking them as seen keeps
+    # RNNBase.forward from re-flattening (on CUDA an in-place copy of every weight,
+    # including the dropped ones that are part of the graph) on each call.
+    rnn._flat_weight_refs = [weakref.ref(w) if w is not None else None for w in rnn._flat_weights]
 
 
 # ---------------------------------------------------------------------- AR / TAR
