@@ -114,17 +114,21 @@ class NeuralGenerator:
                rng: np.random.Generator, until_eos: bool = False) -> Iterator[str]:
         """Generated tokens (prime not included), one at a time."""
         stepper = self.stepper
+        # An adaptive softmax on the numpy engine samples head first, then the drawn
+        # cluster only; any other decoding rule needs every word's probability (step).
+        two_stage = getattr(stepper, "adaptive", None) is not None and options == SamplingOptions(1.0)
+        feed = stepper.advance if two_stage else stepper.step
         stepper.reset()
-        logits = stepper.step(self.start_id)
+        logits = feed(self.start_id)
         for token in prime_ids:
-            logits = stepper.step(token)
+            logits = feed(token)
         itos = self.vocab.itos
         for _ in range(length):
-            nxt = pick(logits, options, rng)
+            nxt = stepper.draw(rng) if two_stage else pick(logits, options, rng)
             yield itos[nxt]
             if until_eos and nxt == self.stop_id:
                 return
-            logits = stepper.step(nxt)
+            logits = feed(nxt)
 
 
 def pick(logits: np.ndarray, options: SamplingOptions, rng: np.random.Generator) -> int:

@@ -59,11 +59,15 @@ class NumpyLM:
         self.hidden_size = int(config["hidden"])
         f32 = np.float32
         self.embed = np.ascontiguousarray(tensors["embed.weight"], dtype=f32)  # (V, E)
-        dec = tensors["embed.weight"] if config.get("tie") else tensors["decoder.weight"]
-        # x @ W.T with W.T stored contiguously is ~2x faster than W @ x for a (V, H)
-        # matrix: the softmax layer is most of the cost of a step.
-        self.dec_wt = np.ascontiguousarray(np.asarray(dec, dtype=f32).T)  # (H, V)
-        self.dec_b = np.asarray(tensors["decoder.bias"], dtype=f32)
+        self.adaptive = None
+        if config.get("softmax", "full") == "adaptive":
+            self.adaptive = NumpyAdaptiveSoftmax(config, tensors)
+        else:
+            dec = tensors["embed.weight"] if config.get("tie") else tensors["decoder.weight"]
+            # x @ W.T with W.T stored contiguously is ~2x faster than W @ x for a (V, H)
+            # matrix: the softmax layer is most of the cost of a step.
+            self.dec_wt = np.ascontiguousarray(np.asarray(dec, dtype=f32).T)  # (H, V)
+            self.dec_b = np.asarray(tensors["decoder.bias"], dtype=f32)
         self.weights = []
         for k in range(self.layers):
             w_ih_t = np.asarray(tensors[f"rnn.weight_ih_l{k}"], dtype=f32).T  # (I, G)
@@ -82,7 +86,20 @@ class NumpyLM:
         self.c = [np.zeros((1, H), np.float32) for _ in range(self.layers)]
 
     def step(self, token: int) -> np.ndarray:
-        """Feed one token id; return the logits of the next token. (V,) float32"""
+        """Feed one token id; return the logits of the next token (V,): float32 logits
+        of the full softmax, or the adaptive softmax's exact log-probabilities."""
+        top = self.advance(token)
+        if self.adaptive is not None:
+            return self.adaptive.log_probs(top)
+        # The (V, H) softmax matrix is read once per token: the cost of sampling.
+        return top @ self.dec_wt + self.dec_b  # (V,)
+
+    def draw(self, rng: np.random.Generator) -> int:
+        """A token drawn exactly from the adaptive distribution after the last advance()."""
+        return self.adaptive.sample(self.h[-1][0], rng)
+
+    def advance(self, token: int) -> np.ndarray:
+        """Feed one token id; return the last layer's new state (H,)."""
         x = self.embed[token][None, :]  # (1, E)
         H = self.hidden_size
         for k, (w_a, w_b, b_a, b_b) in enumerate(self.weights):
@@ -104,8 +121,96 @@ class NumpyLM:
                 else:
                     self.h[k] = np.tanh(pre) if self.cell == "rnn" else np.maximum(pre, 0.0)
             x = self.h[k]
-        # The (V, H) softmax matrix is read once per token: the cost of sampling.
-        return x[0] @ self.dec_wt + self.dec_b  # (V,)
+        return x[0]
+
+
+class NumpyAdaptiveSoftmax:
+    """The adaptive softmax (seqtool.layers.adaptive) for one hidden state h (H,).
+
+        p(w) = head(h)[w]                          w < c_0
+        p(w) = head(h)[c_0 + k] * tail_k(h)[w - c_k]   w in cluster k
+
+    `sample` draws from the head, then -- only when a cluster entry is drawn -- from
+    that cluster: the same distribution as `log_probs`, at the head's cost for most
+    tokens. `log_probs` gives every word's exact log-probability (top-k, top-p,
+    temperature and greedy decoding use it).
+    """
+
+    def __init__(self, config: dict, tensors: dict):
+        from ..layers import check_cutoffs
+
+        f32 = np.float32
+        V = int(config["vocab_size"])
+        self.cutoffs = check_cutoffs(config["cutoffs"], V)
+        self.bounds = list(self.cutoffs) + [V]
+        self.c0 = self.cutoffs[0]
+        words = tensors["embed.weight"][: self.c0] if config.get("tie") else tensors["softmax.word_weight"]
+        head = np.vstack([np.asarray(words, dtype=f32), np.asarray(tensors["softmax.cluster_weight"], dtype=f32)])
+        self.head_wt = np.ascontiguousarray(head.T)  # (H, c_0 + n)
+        self.head_b = np.asarray(tensors["softmax.head_bias"], dtype=f32)
+        self.tails = []  # per cluster: P_k.T (H, d_k), W_k.T (d_k, size_k), b_k (size_k,)
+        for k in range(len(self.cutoffs)):
+            pre = f"softmax.tails.{k}."
+            self.tails.append((np.ascontiguousarray(np.asarray(tensors[pre + "proj.weight"], dtype=f32).T),
+                               np.ascontiguousarray(np.asarray(tensors[pre + "out.weight"], dtype=f32).T),
+                               np.asarray(tensors[pre + "out.bias"], dtype=f32)))
+
+    def head_scores(self, h: np.ndarray) -> np.ndarray:
+        return h @ self.head_wt + self.head_b  # (c_0 + n,) float32
+
+    def tail_scores(self, h: np.ndarray, k: int) -> np.ndarray:
+        proj_t, out_t, out_b = self.tails[k]
+        return (h @ proj_t) @ out_t + out_b  # (size_k,) float32
+
+    def log_probs(self, h: np.ndarray) -> np.ndarray:
+        """Exact log p(w) for every word: h (H,) -> (V,) float64."""
+        head = log_softmax(self.head_scores(h))
+        parts = [head[: self.c0]]
+        for k in range(len(self.tails)):
+            parts.append(head[self.c0 + k] + log_softmax(self.tail_scores(h, k)))
+        return np.concatenate(parts)
+
+    def sample(self, h: np.ndarray, rng: np.random.Generator) -> int:
+        """One token id drawn from p(w | h): the head's softmax, then the drawn cluster's."""
+        index = _draw(_unnormalized(self.head_scores(h)), rng)
+        if index < self.c0:
+            return index
+        k = index - self.c0
+        return self.bounds[k] + _draw(_unnormalized(self.tail_scores(h, k)), rng)
+
+
+def _unnormalized(scores: np.ndarray) -> np.ndarray:
+    """exp(scores - max) in float64: the softmax up to its normalizer."""
+    z = scores.astype(np.float64)
+    z -= z.max()
+    return np.exp(z, out=z)
+
+
+_BLOCK = 256
+
+
+def _draw(weights: np.ndarray, rng: np.random.Generator) -> int:
+    """Index i drawn with probability weights[i] / sum(weights), by the inverse CDF.
+
+    np.cumsum is sequential (~8 ns a word): over a 40k-word cluster it would cost
+    more than the rest of the step. So the running sum goes over block totals
+    (vectorized sums), then inside the one block the draw falls in."""
+    n = weights.size
+    target = rng.random()
+    if n <= 2 * _BLOCK:
+        cdf = np.cumsum(weights)
+        return int(min(np.searchsorted(cdf, target * cdf[-1], side="right"), n - 1))
+    full = n - n % _BLOCK
+    totals = weights[:full].reshape(-1, _BLOCK).sum(axis=1)  # (n // B,)
+    if full < n:
+        totals = np.append(totals, weights[full:].sum())
+    block_cdf = np.cumsum(totals)
+    target *= block_cdf[-1]
+    b = int(min(np.searchsorted(block_cdf, target, side="right"), block_cdf.size - 1))
+    start = b * _BLOCK
+    cdf = np.cumsum(weights[start: start + _BLOCK])
+    rest = target - (block_cdf[b - 1] if b else 0.0)
+    return start + int(min(np.searchsorted(cdf, rest, side="right"), cdf.size - 1))
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -85,12 +85,23 @@ _GATES = {"lstm": 4, "gru": 3, "rnn": 1, "rnn-relu": 1}
 
 
 def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
-    """The tensor shapes an RNNLM with this config stores (tied weights stored once)."""
+    """The tensor shapes an RNNLM with this config stores (tied weights stored once).
+    Regularization leaves them alone: RNNLM stores per-layer and weight-dropped
+    matrices under the fused stack's names."""
     V, E, H, L = (int(config[k]) for k in ("vocab_size", "emb", "hidden", "layers"))
     G = _GATES[config["cell"]] * H
-    shapes = {"embed.weight": (V, E), "decoder.bias": (V,)}
-    if not config.get("tie"):
-        shapes["decoder.weight"] = (V, H)
+    shapes = {"embed.weight": (V, E)}
+    softmax = config.get("softmax", "full")  # configs written before the adaptive softmax have none
+    if softmax == "adaptive":
+        from ..layers import adaptive_shapes
+
+        shapes.update(adaptive_shapes("softmax.", H, V, config["cutoffs"], bool(config.get("tie"))))
+    elif softmax == "full":
+        shapes["decoder.bias"] = (V,)
+        if not config.get("tie"):
+            shapes["decoder.weight"] = (V, H)
+    else:
+        raise ValueError(f"unknown softmax {softmax!r}")
     for k in range(L):
         shapes.update({f"rnn.weight_ih_l{k}": (G, E if k == 0 else H), f"rnn.weight_hh_l{k}": (G, H),
                        f"rnn.bias_ih_l{k}": (G,), f"rnn.bias_hh_l{k}": (G,)})
@@ -107,12 +118,16 @@ def check_weights(stored: StoredLM) -> None:
     try:
         expected = expected_shapes(stored.model_config)
     except (KeyError, TypeError, ValueError):
-        raise ModelError(f"{origin}: config.json has invalid model sizes") from None
+        raise ModelError(f"{origin}: config.json has invalid model sizes or cutoffs") from None
     found = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
     for name, shape in expected.items():
         if found.get(name) != shape:
             raise ModelError(f"{origin}: config.json says {name} is {shape} but model.safetensors has "
                              f"{found.get(name, 'no such tensor')}; the model is corrupted")
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        raise ModelError(f"{origin}: model.safetensors has tensors the config does not describe "
+                         f"({', '.join(extra[:3])}); the model is corrupted")
 
 
 def load_torch_lm(stored: StoredLM, device: str = "cpu"):
