@@ -40,6 +40,15 @@ def save_model(model: NgramModel, directory: str | os.PathLike) -> None:
         json.dump({"format": VOCAB_FORMAT, "version": 1, "tokens": model.words}, fh, ensure_ascii=True)
 
 
+def publish(model: NgramModel, name: str, *, training: dict, store) -> None:
+    """Store `model` as n-gram model `name` (a new version, made the default n-gram model).
+    The caller holds the store lock on `name`."""
+    with store.writer(name, "ngram") as draft:
+        save_model(model, draft.path)
+        draft.config.update(model.config())
+        draft.config["training"] = training
+
+
 def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> NgramModel:
     """Load and validate a stored model (its config.json already read by the store)."""
     from ..core.tensors import load_tensors
