@@ -144,3 +144,17 @@ def test_train_errors(cli, corpus, tmp_path):
     assert result.exit_code == 1 and "--min-count" in result.stderr
     result = cli("embed", "train", tmp_path / "missing.txt")
     assert result.exit_code == 1 and "no such file" in result.stderr
+
+
+def test_default_name_is_derived_from_the_input_and_printed(cli, corpus):
+    # issue 18.7: no more 'word2vec100' for every corpus
+    from seqtool.core.store import ModelStore
+
+    result = cli("embed", "train", corpus, "--dim", "8", "--epochs", "1", "--workers", "1", "--min-count", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("corpus-word2vec8\tword2vec\t")
+    assert "stored the vectors as 'corpus-word2vec8'" in result.stderr
+    assert ModelStore().open("corpus-word2vec8", ("vectors",)).config["config"]["dim"] == 8
+    glove = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--min-count", "1",
+                "--name", "g4")
+    assert glove.exit_code == 0 and glove.stdout.startswith("g4\t") and "stored the vectors" not in glove.stderr
