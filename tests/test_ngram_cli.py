@@ -228,3 +228,35 @@ def test_ngram_generate_and_sample_share_the_generator_and_its_default_length(cl
     seeded = ["ngram", "generate", "loop", "--seed", "5", "--num", "3", "--prime", "a a"]
     assert cli(*seeded).stdout == cli("sample", "--model", "loop", "--seed", "5", "--num", "3", "--until-eos",
                                       "--prime", "a a", "--length", "100").stdout
+
+
+def test_level_is_checked_not_silently_ignored(cli, corpus):
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    bad = cli("ngram", "score", "bd", corpus, "--level", "foo")
+    assert bad.exit_code == 2 and "--level must be word or char" in bad.stderr and bad.stdout == ""
+    other = cli("ngram", "predict", "bd", "b", "--level", "char")
+    assert other.exit_code == 2 and "model 'bd' is word-level" in other.stderr
+    assert cli("ngram", "score", "bd", corpus, "--level", "word").exit_code == 0
+
+
+def test_training_from_a_named_pipe_ends(tmp_path):
+    # issue 19.8: the corpus was opened a second time to hash it, which blocks forever on a FIFO
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    fifo = tmp_path / "corpus.fifo"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(CORPUS)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    env = dict(os.environ, PYTHONPATH=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-m", "seqtool", "ngram", "train", str(fifo), "-n", "2", "--name", "ff"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "tokens\t10" in proc.stdout

@@ -233,3 +233,25 @@ def test_gzip_vector_files_go_through_the_guarded_opener(tmp_path, monkeypatch):
     bomb.write_bytes(gzip.compress(b"w 0 0 0 0\n" * (800 * 1024)))
     with pytest.raises(InputError, match="gzip bomb"):
         load_vectors(str(bomb))
+
+
+def test_a_named_pipe_is_refused_not_waited_on(cli, tmp_path):
+    # issue 19.8: a vector file is read twice (format detection, then loading); a FIFO hung
+    import os
+
+    import signal
+
+    fifo = tmp_path / "v.fifo"
+    os.mkfifo(fifo)
+
+    def hung(*_):
+        raise AssertionError("embed import waited on the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        result = cli("embed", "import", fifo, "--name", "ff")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result.exit_code == 1 and "not a regular file" in result.stderr and str(fifo) in result.stderr

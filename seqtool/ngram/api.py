@@ -12,6 +12,7 @@ ngram/store.py; the CLI parses, calls one of these, prints the result.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -102,7 +103,9 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
 
 
 def _corpus_entry(source: Source) -> dict:
-    return {"path": source.name, **({} if source.is_stdin else {"sha256": sha256_of(source.path)})}
+    # Only a regular file can be read a second time to hash it (a FIFO would block forever).
+    regular = not source.is_stdin and os.path.isfile(source.path)
+    return {"path": source.name, **({"sha256": sha256_of(source.path)} if regular else {})}
 
 
 # ---------------------------------------------------------------- score

@@ -104,6 +104,8 @@ def load_ngram(spec: str | None = None, *, store=None, level: str | None = None)
     from ..core.store import ModelStore
 
     store = store or ModelStore()
+    if level is not None and level not in ("word", "char"):
+        raise UsageError(f"--level must be word or char (got {level!r})")
     if spec is not None:
         in_store = _in_store(store, spec)
         if os.path.isfile(spec) and (not in_store or _looks_like_arpa(spec)):
@@ -113,4 +115,8 @@ def load_ngram(spec: str | None = None, *, store=None, level: str | None = None)
         if not in_store and _looks_like_arpa(spec):
             raise ModelError(f"{spec}: no such ARPA file")
     info = store.open(spec, kinds=("ngram",), hint="train one with: seqtool ngram train CORPUS -n 3")
-    return load_model_dir(info.path, info.config, origin=f"model '{info.name}'")
+    model = load_model_dir(info.path, info.config, origin=f"model '{info.name}'")
+    if level is not None and level != model.level:
+        raise UsageError(f"--level {level}: model '{info.name}' is {model.level}-level "
+                         f"(--level is for ARPA files without a seqtool header)")
+    return model

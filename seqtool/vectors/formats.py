@@ -40,6 +40,10 @@ def _open(path: str) -> Iterator:
     _read() reads through either)."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file (and no stored vectors of that name)")
+    if not os.path.isfile(path) and not os.path.isdir(path):
+        # Detecting the format reads the start of the file, loading reads it again.
+        raise InputError(f"{path}: not a regular file (a pipe or device cannot be read twice); "
+                         f"save it to a file first")
     with open_binary(Source(path if path != "-" else "./-")) as fh:
         yield fh
 

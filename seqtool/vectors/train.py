@@ -101,6 +101,8 @@ def corpus_record(sources: list[Source]) -> list[dict]:
     for s in sources:
         if s.is_stdin:
             out.append({"path": "-"})
+        elif not os.path.isfile(s.path):  # a FIFO cannot be read again to hash it
+            out.append({"path": os.path.abspath(s.path)})
         else:
             out.append({"path": os.path.abspath(s.path), "bytes": os.path.getsize(s.path),
                         "sha256": sha256_of(s.path)})
