@@ -260,3 +260,12 @@ def test_training_from_a_named_pipe_ends(tmp_path):
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "tokens\t10" in proc.stdout
+
+
+def test_empty_input_has_no_perplexity_rather_than_nan(cli, corpus):
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    result = cli("ngram", "score", "bd", "-", input="")
+    assert result.exit_code == 0 and "nan" not in result.stdout
+    assert "perplexity\tn/a" in result.stdout.splitlines()
+    js = cli("ngram", "score", "bd", "-", "--json", input="")
+    assert json.loads(js.stdout)["perplexity"] is None and "NaN" not in js.stdout

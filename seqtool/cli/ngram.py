@@ -79,7 +79,15 @@ def train(
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4f}" if x == x and abs(x) != float("inf") else str(x)
+    """4 decimals; inf as 'inf' (a zero probability); nan, the perplexity of no tokens, as 'n/a'."""
+    if x != x:
+        return "n/a"
+    return f"{x:.4f}" if abs(x) != float("inf") else str(x)
+
+
+def _no_nan(record: dict) -> dict:
+    """JSON has no NaN: an undefined figure (no tokens scored) is null."""
+    return {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
 
 
 @app.command()
@@ -121,7 +129,7 @@ def score(
                         errors=errors)
     total = summary.total
     if as_json:
-        console.emit_json(summary.as_dict())
+        console.emit_json(_no_nan(summary.as_dict()))
     elif per_sentence and lm.normalized:
         console.emit(f"total\t{_fmt(total.log10_prob)}\t{total.tokens}\t{total.oov}\t{_fmt(total.perplexity)}"
                      f"\t{_fmt(total.perplexity_excl_oov)}")
