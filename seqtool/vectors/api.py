@@ -20,9 +20,12 @@ from typing import IO, Optional
 from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
-from . import queries
 from .model import Vectors
-from .queries import Match
+from .queries import Match, unknown_message
+from .queries import analogy as rank_analogy
+from .queries import doesnt_match as rank_odd_one_out
+from .queries import neighbors as nearest
+from .queries import similarity as cosine_similarity
 from .train import TrainConfig, stored_config, train_vectors
 
 
@@ -174,12 +177,12 @@ def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_inse
     result = NeighborsResult()
     missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
     if len(missing) == len(words):
-        raise InputError(queries.unknown_message(vecs, missing, case_insensitive))
+        raise InputError(unknown_message(vecs, missing, case_insensitive))
     for word in words:
         if word in missing:
-            result.missing.append((word, queries.unknown_message(vecs, [word], case_insensitive)))
+            result.missing.append((word, unknown_message(vecs, [word], case_insensitive)))
         else:
-            found = queries.neighbors(vecs, word, top_n=top, case_insensitive=case_insensitive)
+            found = nearest(vecs, word, top_n=top, case_insensitive=case_insensitive)
             result.answers.append(Neighbors(word, found))
     return result
 
@@ -197,19 +200,19 @@ def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both"
         raise UsageError(f"--method must be add, mul or both (got {method!r})")
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
-    return [AnalogyAnswer(m, queries.analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive))
+    return [AnalogyAnswer(m, rank_analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive))
             for m in (("add", "mul") if method == "both" else (method,))]
 
 
 def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False) -> float:
-    return queries.similarity(load_vectors(spec), word1, word2, case_insensitive=case_insensitive)
+    return cosine_similarity(load_vectors(spec), word1, word2, case_insensitive=case_insensitive)
 
 
 def doesnt_match(spec: str | Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
     """The words ranked by fit with the others, the odd one last (fewer than two words: UsageError)."""
     if len(words) < 2:
         raise UsageError(f"doesnt-match needs at least two words (got {len(words)})")
-    return queries.doesnt_match(load_vectors(spec), words, case_insensitive=case_insensitive)
+    return rank_odd_one_out(load_vectors(spec), words, case_insensitive=case_insensitive)
 
 
 @dataclass
