@@ -158,3 +158,16 @@ def test_default_name_is_derived_from_the_input_and_printed(cli, corpus):
     glove = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--min-count", "1",
                 "--name", "g4")
     assert glove.exit_code == 0 and glove.stdout.startswith("g4\t") and "stored the vectors" not in glove.stderr
+
+
+def test_bracketed_help_text_survives_rich_markup(cli):
+    # issue 18.3: "[default: 5; GloVe: 25]" and "seqtool[plot]" were eaten as markup tags
+    import re
+
+    def flat(*args):
+        text = cli(*args, "--help").stdout
+        return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+    assert "[default: 5; GloVe: 25]" in flat("embed", "train")
+    assert "seqtool[plot]" in flat("embed", "plot")
+    assert "[default: 100 words or 500 chars" in flat("ngram", "generate")

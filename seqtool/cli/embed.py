@@ -42,7 +42,7 @@ def train(
     window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
     min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
-                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
+                                                  "\\[default: 5; GloVe: 25].", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
                                          "results run after run.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
@@ -263,7 +263,7 @@ def plot(
     case_insensitive: CaseOpt = False,
     limit: LimitOpt = None,
 ) -> None:
-    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool[plot])."""
+    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool\\[plot])."""
     from ..core.console import emit
     from ..vectors import api
 
