@@ -102,8 +102,9 @@ if step == "gensim":
     it = iter(WORDS * 4)
     timed("query", lambda: kv.most_similar(next(it), topn=10), repeat=20)
 elif step == "import":
-    from seqtool.vectors.store import import_file
-    vecs, fmt, _ = timed("seconds", lambda: import_file(path, "bench"))
+    from seqtool.vectors.api import import_vectors
+    result = timed("seconds", lambda: import_vectors(path, "bench"))
+    vecs, fmt = result.vectors, result.format
     out["shape"] = list(vecs.matrix.shape)
     out["format"] = fmt
 elif step == "reload":
@@ -201,7 +202,8 @@ def part_quality(dim: int, glove_epochs: int, glove_window: int, seeds: list[int
 
     from seqtool.vectors import Vectors
     from seqtool.vectors.evaluate import default_file, evaluate_analogies, evaluate_pairs
-    from seqtool.vectors.train import TrainConfig, train
+    from seqtool.vectors.api import train
+    from seqtool.vectors.train import TrainConfig
 
     def evaluate(label: str, vecs: Vectors, seconds: float) -> dict:
         a, p = evaluate_analogies(vecs), evaluate_pairs(vecs)
@@ -224,7 +226,7 @@ def part_quality(dim: int, glove_epochs: int, glove_window: int, seeds: list[int
             print(f"  gensim's own evaluators on it: analogy {score:.4f}, Spearman {spearman[0]:.4f}")
         config = TrainConfig(algo="word2vec", dim=dim, window=5, min_count=5, workers=1, seed=seed, epochs=5)
         t = time.perf_counter()
-        _, w2v, _ = train([str(PTB)], config, name="ptb-w2v")
+        w2v = train([str(PTB)], config, name="ptb-w2v").vectors
         w2v_rows.append(evaluate(f"seqtool word2vec CBOW, seed {seed}", w2v, time.perf_counter() - t))
         if seed == seeds[0]:
             same = w2v.words == ref_vecs.words and np.array_equal(w2v.matrix, ref_vecs.matrix)
@@ -232,7 +234,8 @@ def part_quality(dim: int, glove_epochs: int, glove_window: int, seeds: list[int
         gconf = TrainConfig(algo="glove", dim=dim, window=glove_window, min_count=5, workers=1, seed=seed,
                             epochs=glove_epochs, x_max=x_max)
         t = time.perf_counter()
-        _, glv, metrics = train([str(PTB)], gconf, name="ptb-glove")
+        trained = train([str(PTB)], gconf, name="ptb-glove")
+        glv, metrics = trained.vectors, trained.metrics
         glove_rows.append(evaluate(f"seqtool GloVe window {glove_window}, {glove_epochs} epochs, x_max {x_max:g}, "
                                    f"seed {seed}", glv, time.perf_counter() - t))
         print(f"  co-occurrence: {metrics['cooccurrence_nonzeros']} non-zeros in "
@@ -274,7 +277,8 @@ def part_reference(dim: int, epochs: int, window: int, seeds: list[int], x_max: 
     from seqtool.core.io import Source
     from seqtool.vectors import Vectors
     from seqtool.vectors.evaluate import evaluate_analogies, evaluate_pairs
-    from seqtool.vectors.train import Corpus, TrainConfig, glove_cooccurrences, train
+    from seqtool.vectors.api import train
+    from seqtool.vectors.train import Corpus, TrainConfig, glove_cooccurrences
 
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -291,11 +295,11 @@ def part_reference(dim: int, epochs: int, window: int, seeds: list[int], x_max: 
     for seed in seeds:
         base = dict(dim=dim, min_count=5, workers=1, seed=seed)
         t = time.perf_counter()
-        _, w2v, _ = train([str(PTB)], TrainConfig(algo="word2vec", window=5, epochs=5, **base), name="ref-w2v")
+        w2v = train([str(PTB)], TrainConfig(algo="word2vec", window=5, epochs=5, **base), name="ref-w2v").vectors
         row = {"word2vec CBOW": (*figures(w2v), time.perf_counter() - t)}
         t = time.perf_counter()
-        _, glv, _ = train([str(PTB)], TrainConfig(algo="glove", window=window, epochs=epochs, x_max=x_max, **base),
-                          name="ref-glove")
+        glv = train([str(PTB)], TrainConfig(algo="glove", window=window, epochs=epochs, x_max=x_max, **base),
+                    name="ref-glove").vectors
         row["seqtool GloVe (mini-batch)"] = (*figures(glv), time.perf_counter() - t)
         with tempfile.TemporaryDirectory(dir=WORK) as tmp:
             perm = np.random.default_rng(seed).permutation(len(cooc.values))

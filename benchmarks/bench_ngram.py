@@ -36,12 +36,12 @@ def worker_seqtool_train(order: int, home: str) -> dict:
     from seqtool.core.io import expand_inputs, iter_lines
     from seqtool.core.store import ModelStore
     from seqtool.ngram import NgramConfig, train_ngram
-    from seqtool.ngram.store import save_model
+    from seqtool.ngram.store import publish
 
     model = train_ngram(iter_lines(expand_inputs([str(PTB / "ptb.train.txt")])), NgramConfig(order=order))
-    with ModelStore().writer(f"ptb{order}", "ngram") as draft:
-        save_model(model, draft.path)
-        draft.config.update(model.config())
+    store = ModelStore()
+    with store.lock(f"ptb{order}"):
+        publish(model, f"ptb{order}", training={}, store=store)
     return {"seconds": time.perf_counter() - start, "ngrams": model.sizes()}
 
 

@@ -133,3 +133,139 @@ def test_corrupted_model_is_one_clear_error(cli, corpus):
     result = cli("ngram", "score", "bd", corpus)
     assert result.exit_code == 1 and "order 2 keys are corrupted" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- issue 18.4: stupid backoff is not normalized
+def test_stupid_backoff_scores_are_labelled_unnormalized_and_never_nan(cli, tmp_path):
+    corpus = tmp_path / "sb.txt"
+    corpus.write_text("the company said\nthe company is\n")
+    assert cli("ngram", "train", corpus, "-n", "2", "--smoothing", "stupid-backoff", "--name", "sb").exit_code == 0
+    result = cli("ngram", "score", "sb", "-", "--per-sentence", input="the company said\nzebras are rare\n")
+    assert result.exit_code == 0, result.stderr
+    assert "nan" not in result.stdout and "inf" not in result.stdout
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    # "the company said": p(the|<s>) = 1, p(company|the) = 1, p(said|company) = 1/2, p(</s>|said) = 1
+    assert rows[0] == ["1", f"{math.log10(0.5):.4f}", "4", "0"]
+    # three OOVs, left out of the score; "</s>" after an OOV backs off: 0.4 * 2/8 (</s> is 2 of 8 tokens)
+    assert rows[1] == ["2", f"{math.log10(0.4 * 2 / 8):.4f}", "4", "3"]
+    assert rows[2][0] == "total" and len(rows[2]) == 4
+    assert "not probabilities" in result.stderr and len(result.stderr.splitlines()) == 1
+    plain = cli("ngram", "score", "sb", "-", input="zebras\n").stdout.splitlines()
+    assert plain == ["sentences\t1", "tokens\t2", "oov\t1", f"log10_score\t{math.log10(0.4 * 2 / 8):.4f}"]
+    js = json.loads(cli("ngram", "score", "sb", "-", "--json", input="zebras\n").stdout)
+    assert "perplexity" not in js and js["log10_score"] == pytest.approx(math.log10(0.1))
+
+
+def test_stupid_backoff_read_back_from_arpa_is_still_unnormalized(cli, tmp_path):
+    corpus = tmp_path / "sb.txt"
+    corpus.write_text("the company said\n")
+    cli("ngram", "train", corpus, "-n", "2", "--smoothing", "stupid-backoff", "--arpa", tmp_path / "sb.arpa")
+    result = cli("ngram", "score", tmp_path / "sb.arpa", "-", input="zebras\n")
+    assert result.exit_code == 0 and "log10_score" in result.stdout and "perplexity" not in result.stdout
+
+
+def test_excluding_oovs_never_gives_nan_when_an_oov_scores_minus_infinity(cli, corpus):
+    # mle gives the OOV class probability 0: log10 p = -inf for the total, but the
+    # in-vocabulary part is finite (it was computed as -inf - -inf = nan).
+    cli("ngram", "train", corpus, "-n", "2", "--smoothing", "mle", "--name", "ml")
+    result = cli("ngram", "score", "ml", "-", input="b d\nzz\n")
+    values = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert values["perplexity"] == "inf" and values["perplexity_excl_oov"] != "nan"
+    # b d: p(b|<s>) = 1, p(d|b) = 2/5, p(</s>|d) = 1/2; zz: p(</s>|<unk>) = 1/V for an unseen
+    # history, V = 4 (<unk> b d </s>); the OOV zz itself is left out: 4 tokens
+    assert float(values["perplexity_excl_oov"]) == pytest.approx((1 * 2 / 5 * 1 / 2 * 1 / 4) ** (-1 / 4), abs=1e-4)
+
+
+# ---------------------------------------------------------------- issue 18.21: several inputs
+def test_score_accepts_several_inputs_and_stdin(cli, corpus, tmp_path):
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    other = tmp_path / "other.txt"
+    other.write_text("d zz\n")
+    both = cli("ngram", "score", "bd", corpus, other, "-", "--per-sentence", input="b d\n")
+    assert both.exit_code == 0, both.stderr
+    rows = both.stdout.splitlines()
+    assert [r.split("\t")[0] for r in rows] == ["1", "2", "3", "4", "5", "total"]
+    assert rows[3].split("\t")[1:] == ["-2.1059", "3", "1", "5.0345"]  # d zz, as in test_score_golden
+    assert rows[4].split("\t")[1] == rows[0].split("\t")[1]  # "b d" from stdin = line 1 of the corpus
+    assert rows[-1].split("\t")[2:4] == ["16", "1"]
+
+
+# ---------------------------------------------------------------- issue 19.4 / 19.12 / 19.16: --arpa
+@pytest.mark.parametrize("where", ["input", "missing-folder", "directory"])
+def test_arpa_output_is_refused_before_any_work(cli, corpus, tmp_path, where):
+    from seqtool.core.store import ModelStore
+
+    target = {"input": corpus, "missing-folder": tmp_path / "nope" / "x.arpa", "directory": tmp_path}[where]
+    before = corpus.read_text()
+    result = cli("ngram", "train", corpus, "-n", "2", "--name", "bd", "--arpa", target)
+    assert result.exit_code == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "--arpa" in result.stderr and result.stdout == ""
+    assert corpus.read_text() == before and not ModelStore().exists("bd")
+
+
+def test_arpa_dash_writes_arpa_to_stdout_and_the_summary_to_stderr(cli, corpus, tmp_path):
+    result = cli("ngram", "train", corpus, "-n", "2", "--name", "bd", "--arpa", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("# seqtool ngram level=word") and result.stdout.endswith("\\end\\\n")
+    assert "model\tbd" in result.stderr.splitlines() and "arpa\t-" in result.stderr.splitlines()
+    assert not (tmp_path / "-").exists() and not __import__("os").path.exists("-")
+    path = tmp_path / "out.arpa"
+    path.write_text(result.stdout)
+    assert cli("ngram", "score", path, corpus).stdout == cli("ngram", "score", "bd", corpus).stdout
+    js = cli("ngram", "train", corpus, "-n", "2", "--name", "bd", "--arpa", "-", "--json")
+    assert json.loads(js.stderr)["model"] == "bd" and js.stdout.startswith("# seqtool")
+
+
+# ---------------------------------------------------------------- issue 16.5: one generation path
+def test_ngram_generate_and_sample_share_the_generator_and_its_default_length(cli, tmp_path):
+    corpus = tmp_path / "loop.txt"
+    corpus.write_text("a " * 300 + "\n")  # greedy decoding never ends a sentence: the length cap does
+    cli("ngram", "train", corpus, "-n", "2", "--name", "loop")
+    gen = cli("ngram", "generate", "loop", "--temp", "0", "--num", "2")
+    sam = cli("sample", "--model", "loop", "--temp", "0", "--num", "2", "--until-eos")
+    assert gen.exit_code == 0 and sam.exit_code == 0, (gen.stderr, sam.stderr)
+    assert gen.stdout == sam.stdout == ("a " * 99 + "a\n") * 2  # 100 words, the one default
+    seeded = ["ngram", "generate", "loop", "--seed", "5", "--num", "3", "--prime", "a a"]
+    assert cli(*seeded).stdout == cli("sample", "--model", "loop", "--seed", "5", "--num", "3", "--until-eos",
+                                      "--prime", "a a", "--length", "100").stdout
+
+
+def test_level_is_checked_not_silently_ignored(cli, corpus):
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    bad = cli("ngram", "score", "bd", corpus, "--level", "foo")
+    assert bad.exit_code == 2 and "--level must be word or char" in bad.stderr and bad.stdout == ""
+    other = cli("ngram", "predict", "bd", "b", "--level", "char")
+    assert other.exit_code == 2 and "model 'bd' is word-level" in other.stderr
+    assert cli("ngram", "score", "bd", corpus, "--level", "word").exit_code == 0
+
+
+def test_training_from_a_named_pipe_ends(tmp_path):
+    # issue 19.8: the corpus was opened a second time to hash it, which blocks forever on a FIFO
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    fifo = tmp_path / "corpus.fifo"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(CORPUS)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    env = dict(os.environ, PYTHONPATH=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-m", "seqtool", "ngram", "train", str(fifo), "-n", "2", "--name", "ff"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "tokens\t10" in proc.stdout
+
+
+def test_empty_input_has_no_perplexity_rather_than_nan(cli, corpus):
+    cli("ngram", "train", corpus, "-n", "2", "--name", "bd")
+    result = cli("ngram", "score", "bd", "-", input="")
+    assert result.exit_code == 0 and "nan" not in result.stdout
+    assert "perplexity\tn/a" in result.stdout.splitlines()
+    js = cli("ngram", "score", "bd", "-", "--json", input="")
+    assert json.loads(js.stdout)["perplexity"] is None and "NaN" not in js.stdout

@@ -153,27 +153,35 @@ def test_cli_streams_tokens_and_stops_quietly_when_the_reader_leaves(tmp_path):
     assert proc.stderr.read() == b""
 
 
-def test_ngram_models_are_sampled_through_their_own_generator(cli, monkeypatch):
+def test_ngram_models_are_sampled_through_the_ngram_generate_path(cli, monkeypatch):
+    # sample on an n-gram model goes through ngram.api.generate, the code `ngram generate` uses:
+    # the model's tokenizer, sentences until --length tokens (each sentence end counts one).
+    from seqtool.core.text import Tokenizer
+    from seqtool.lm import generate as lm_generate
+
     calls = []
 
     class FakeNgram:
         level = "word"
+        tokenizer = Tokenizer()
 
         def generate(self, prime, *, max_len, options, rng):
             calls.append((list(prime), max_len, options))
-            yield from (["hello", "world", "</s>"] if not prime else ["again", "</s>"])
+            yield from (["hello", "world"] if not prime else ["again"])[:max_len]
 
-    module = types.ModuleType("seqtool.ngram")
-    module.load_ngram = lambda name: FakeNgram()
-    monkeypatch.setitem(sys.modules, "seqtool.ngram", module)
+    monkeypatch.setattr(lm_generate, "load_ngram", lambda name: FakeNgram())
     with ModelStore().writer("tri", "ngram") as draft:
         draft.config["config"] = {"order": 3}
     result = cli("sample", "--prime", "say", "--length", "6", "--temp", "0.5", "--seed", "1")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "say again\nhello world\nhello\n"
     assert calls[0][0] == ["say"] and calls[0][2].temperature == 0.5
+    assert [c[1] for c in calls] == [6, 4, 1]  # the token budget left for each sentence
     result = cli("sample", "--model", "tri", "--until-eos", "--num", "2")
     assert result.stdout == "hello world\nhello world\n"
+    calls.clear()
+    cli("sample", "--model", "tri", "--until-eos")
+    assert calls[0][1] == 100  # the one default length (ngram generate's too)
 
 
 def test_fast_temperature_sampling_draws_the_tempered_distribution():

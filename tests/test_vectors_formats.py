@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from seqtool.core.errors import InputError
 from seqtool.vectors import Vectors, load_vectors
 from seqtool.vectors.formats import detect_format, read_vectors, write_vectors
-from seqtool.vectors.store import import_file, open_stored, save_vectors
+from seqtool.vectors.api import import_vectors
+from seqtool.vectors.store import open_stored, save_vectors
 
 gensim_data = pytest.importorskip("gensim.test.utils").datapath
 
@@ -124,12 +125,14 @@ def test_text_details_words_with_spaces_trailing_spaces_crlf_and_duplicates(tmp_
     (b"the 1 2\nof 1 x\n", "not a number 'x' near line 2"),
     (b"", "empty file"),
     (b"hello world\n", "not a word-vector file"),
-    (b"3 2\nthe 1 2\n", "header announces 3"),
+    (b"3 2\nthe 1.000 2.000\n", "header announces 3"),  # room for 3 rows, 1 there: a warning
+    (b"3 2\nthe 1 2\n", "header claims 3 vectors of dimension 2, more than a 12-byte file can hold"),
+    (b"99999999999 8\nthe 1 2 3 4 5 6 7 8\n", "header claims 99,999,999,999 vectors of dimension 8"),
 ])
 def test_malformed_files_get_one_line_errors(tmp_path, capsys, content, message):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
-    if message.startswith("header"):
+    if message.startswith("header announces"):
         load_vectors(str(path))
         assert message in capsys.readouterr().err
         return
@@ -150,8 +153,7 @@ def test_store_layout_is_memory_mapped_and_identical(tmp_path):
     vecs = _sample(200, 5)
     path = tmp_path / "v.txt"
     _write(vecs, path, "glove", False)
-    stored, fmt, _ = import_file(str(path), "small")
-    assert fmt == "glove"
+    assert import_vectors(str(path), "small").format == "glove"
     back = load_vectors("small")
     assert isinstance(back.matrix, np.memmap) or isinstance(back.matrix.base, np.memmap)
     assert back.words == vecs.words and np.array_equal(back.matrix, vecs.matrix)
@@ -199,3 +201,57 @@ def test_large_vocabularies_find_words_without_building_the_index():
         assert vecs.find("w59999") == 59999
     assert vecs._index is not None and vecs.find("w5") == 5
     assert vecs.find("W7", case_insensitive=True) == 7
+
+
+# ---------------------------------------------------------------- issue 19.14: headers that cannot fit
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_header_claiming_more_than_the_file_holds_is_one_error_before_allocating(cli, tmp_path, binary,
+                                                                                   compressed):
+    body = b"the " + (np.arange(8, dtype="<f4").tobytes() if binary else b"1 2 3 4 5 6 7 8") + b"\n"
+    data = b"99999999999 8\n" + body
+    path = tmp_path / ("v.bin.gz" if compressed else "v.bin")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    with pytest.raises(InputError, match="header claims 99,999,999,999 vectors of dimension 8"):
+        load_vectors(str(path))
+    result = cli("embed", "info", path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gzip_vector_files_go_through_the_guarded_opener(tmp_path, monkeypatch):
+    from seqtool.core import io as sio
+
+    vecs = _sample(50, 4)
+    buf = io.BytesIO()
+    write_vectors(vecs, buf, "glove")
+    path = tmp_path / "v.txt.gz"
+    path.write_bytes(gzip.compress(buf.getvalue()))
+    assert load_vectors(str(path)).words == vecs.words
+    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    bomb = tmp_path / "bomb.txt.gz"  # 8 MiB of one repeated row, ~1000x compressed
+    bomb.write_bytes(gzip.compress(b"w 0 0 0 0\n" * (800 * 1024)))
+    with pytest.raises(InputError, match="gzip bomb"):
+        load_vectors(str(bomb))
+
+
+def test_a_named_pipe_is_refused_not_waited_on(cli, tmp_path):
+    # issue 19.8: a vector file is read twice (format detection, then loading); a FIFO hung
+    import os
+
+    import signal
+
+    fifo = tmp_path / "v.fifo"
+    os.mkfifo(fifo)
+
+    def hung(*_):
+        raise AssertionError("embed import waited on the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        result = cli("embed", "import", fifo, "--name", "ff")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result.exit_code == 1 and "not a regular file" in result.stderr and str(fifo) in result.stderr

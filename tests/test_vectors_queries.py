@@ -191,3 +191,35 @@ def test_top_with_nan_scores_falls_back_to_the_full_partition():
     scores = np.zeros(50_000, dtype=np.float32)
     scores[123], scores[40_000] = 0.9, np.nan
     assert 123 in queries.top(scores, 2, set())
+
+
+# ---------------------------------------------------------------- issue 18.12: misuse is a usage error
+@pytest.mark.parametrize("args, message", [
+    (["doesnt-match", "tiny", "king"], "doesnt-match needs at least two words (got 1)"),
+    (["neighbors", "tiny", "king", "--top", "0"], "--top must be at least 1"),
+    (["analogy", "tiny", "man", "king", "woman", "--top", "0"], "--top must be at least 1"),
+    (["analogy", "tiny", "man", "king", "woman", "--method", "sub"], "--method must be add, mul or both"),
+    (["neighbors", "tiny", "king", "--limit", "0"], "--limit must be at least 1"),
+    (["export", "tiny", "--format", "fasttext"], "--format must be word2vec or glove"),
+    (["export", "tiny", "--format", "glove", "--binary"], "--binary is only available with --format word2vec"),
+    (["evaluate", "tiny", "--method", "sub"], "--method must be add or mul"),
+    (["evaluate", "tiny", "--only", "both"], "--only must be analogies or pairs"),
+    (["plot", "tiny", "king", "-o", "map.jpeg"], "unsupported file type"),
+    (["plot", "tiny", "king", "-o", "/no/such/folder/map.png"], "does not exist"),
+    (["export", "tiny", "-o", "/no/such/folder/v.txt"], "does not exist"),
+])
+def test_misuse_is_a_usage_error(cli, tiny, args, message):
+    save_vectors(tiny, "tiny")
+    result = cli("embed", *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_export_refuses_to_overwrite_its_input(cli, tiny, tmp_path):
+    save_vectors(tiny, "tiny")
+    path = tmp_path / "v.txt"
+    assert cli("embed", "export", "tiny", "-o", path).exit_code == 0
+    before = path.read_bytes()
+    result = cli("embed", "export", path, "--format", "glove", "-o", path)
+    assert result.exit_code == 2 and "is the input" in result.stderr
+    assert path.read_bytes() == before

@@ -144,3 +144,30 @@ def test_train_errors(cli, corpus, tmp_path):
     assert result.exit_code == 1 and "--min-count" in result.stderr
     result = cli("embed", "train", tmp_path / "missing.txt")
     assert result.exit_code == 1 and "no such file" in result.stderr
+
+
+def test_default_name_is_derived_from_the_input_and_printed(cli, corpus):
+    # issue 18.7: no more 'word2vec100' for every corpus
+    from seqtool.core.store import ModelStore
+
+    result = cli("embed", "train", corpus, "--dim", "8", "--epochs", "1", "--workers", "1", "--min-count", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("corpus-word2vec8\tword2vec\t")
+    assert "stored the vectors as 'corpus-word2vec8'" in result.stderr
+    assert ModelStore().open("corpus-word2vec8", ("vectors",)).config["config"]["dim"] == 8
+    glove = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--min-count", "1",
+                "--name", "g4")
+    assert glove.exit_code == 0 and glove.stdout.startswith("g4\t") and "stored the vectors" not in glove.stderr
+
+
+def test_bracketed_help_text_survives_rich_markup(cli):
+    # issue 18.3: "[default: 5; GloVe: 25]" and "seqtool[plot]" were eaten as markup tags
+    import re
+
+    def flat(*args):
+        text = cli(*args, "--help").stdout
+        return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+    assert "[default: 5; GloVe: 25]" in flat("embed", "train")
+    assert "seqtool[plot]" in flat("embed", "plot")
+    assert "[default: 100 words or 500 chars" in flat("ngram", "generate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, List, Optional
 
 import typer
@@ -28,12 +29,6 @@ CaseOpt = Annotated[bool, typer.Option("--case-insensitive", "-i", help="Match a
 TopOpt = Annotated[int, typer.Option("--top", "-n", help="Number of answers.")]
 
 
-def _load(spec: str, limit: Optional[int] = None):
-    from ..vectors import load_vectors
-
-    return load_vectors(spec, limit=limit)
-
-
 def _score(x: float) -> str:
     return f"{x:.6f}"
 
@@ -47,7 +42,7 @@ def train(
     window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
     min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
-                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
+                                                  "\\[default: 5; GloVe: 25].", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
                                          "results run after run.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
@@ -61,18 +56,21 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them."""
-    from ..core.console import emit, emit_json
-    from ..vectors.train import TrainConfig, train as train_vectors
+    from ..core.console import emit, emit_json, is_quiet
+    from ..vectors import api
+    from ..vectors.train import TrainConfig
 
     config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
                          workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
-    stored, vecs, metrics = train_vectors(corpus, config, name=name, encoding=encoding,
-                                          errors=check_errors_mode(errors))
-    record = {"name": stored, "algo": algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+    result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors))
+    vecs, metrics = result.vectors, result.metrics
+    if result.default_name and not is_quiet():
+        print(f"seqtool: stored the vectors as '{result.name}' (no --name given)", file=sys.stderr)
+    record = {"name": result.name, "algo": algo, "words": len(vecs), "dim": vecs.dim, **metrics}
     if as_json:
         emit_json(record)
     else:
-        emit(f"{stored}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
+        emit(f"{result.name}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
 
 
 @app.command("import")
@@ -84,13 +82,15 @@ def import_(
 ) -> None:
     """Store a vector file in the model store for fast (memory-mapped) loading."""
     from ..core.console import emit, emit_json
-    from ..vectors.store import import_file
+    from ..vectors import api
 
-    vecs, fmt, seconds = import_file(file, name, limit=limit)
+    result = api.import_vectors(file, name, limit=limit)
+    vecs = result.vectors
     if as_json:
-        emit_json({"name": name, "format": fmt, "words": len(vecs), "dim": vecs.dim, "seconds": seconds})
+        emit_json({"name": name, "format": result.format, "words": len(vecs), "dim": vecs.dim,
+                   "seconds": result.seconds})
     else:
-        emit(f"{name}\t{fmt}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={seconds:.2f}")
+        emit(f"{name}\t{result.format}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={result.seconds:.2f}")
 
 
 @app.command()
@@ -104,22 +104,9 @@ def export(
     limit: LimitOpt = None,
 ) -> None:
     """Write vectors as a word2vec or GloVe file."""
-    import sys
+    from ..vectors import api
 
-    from ..core.errors import UsageError
-    from ..core.io import atomic_write
-    from ..vectors.formats import write_vectors
-
-    vecs = _load(vectors, limit)
-    if output is None or output == "-":
-        if binary and sys.stdout.isatty():
-            raise UsageError("refusing to write binary vectors to a terminal; use -o FILE or a pipe")
-        sys.stdout.flush()
-        write_vectors(vecs, sys.stdout.buffer, fmt, binary=binary)
-        sys.stdout.buffer.flush()
-    else:
-        with atomic_write(output, "wb") as fh:
-            write_vectors(vecs, fh, fmt, binary=binary)
+    api.export(vectors, output=output, fmt=fmt, binary=binary, limit=limit)
 
 
 @app.command()
@@ -135,24 +122,22 @@ def neighbors(
 
     Unknown words are reported on stderr and the exit code is 1; the others are answered."""
     from ..core.console import emit, emit_json, warn
-    from ..core.errors import InputError
-    from ..vectors import queries
+    from ..vectors import api
 
-    vecs = _load(vectors, limit)
-    missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
-    if len(missing) == len(words):
-        raise InputError(queries.unknown_message(vecs, missing, case_insensitive))
+    result = api.neighbors(vectors, words, top=top, case_insensitive=case_insensitive, limit=limit)
+    answers = {a.word: a for a in result.answers}
+    unknown = dict(result.missing)
     for word in words:
-        if word in missing:
-            warn(queries.unknown_message(vecs, [word], case_insensitive))
-            continue
-        found = queries.neighbors(vecs, word, top_n=top, case_insensitive=case_insensitive)
-        if as_json:
-            emit_json({"word": word, "neighbors": [{"word": m.word, "score": m.score} for m in found]})
-        else:
-            for m in found:
-                emit(f"{word}\t{m.word}\t{_score(m.score)}")
-    if missing:
+        if word in unknown:
+            warn(unknown.pop(word))
+        elif word in answers:
+            found = answers[word].matches
+            if as_json:
+                emit_json({"word": word, "neighbors": [{"word": m.word, "score": m.score} for m in found]})
+            else:
+                for m in found:
+                    emit(f"{word}\t{m.word}\t{_score(m.score)}")
+    if result.missing:
         raise typer.Exit(1)
 
 
@@ -171,20 +156,16 @@ def analogy(
 ) -> None:
     """Solve A : B :: C : ? (method TAB answer TAB score)."""
     from ..core.console import emit, emit_json
-    from ..core.errors import UsageError
-    from ..vectors import queries
+    from ..vectors import api
 
-    if method not in ("add", "mul", "both"):
-        raise UsageError(f"--method must be add, mul or both (got {method!r})")
-    vecs = _load(vectors, limit)
-    for m in (("add", "mul") if method == "both" else (method,)):
-        found = queries.analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive)
+    for answer in api.analogy(vectors, a, b, c, method=method, top=top, case_insensitive=case_insensitive,
+                              limit=limit):
         if as_json:
-            emit_json({"a": a, "b": b, "c": c, "method": m,
-                       "answers": [{"word": x.word, "score": x.score} for x in found]})
+            emit_json({"a": a, "b": b, "c": c, "method": answer.method,
+                       "answers": [{"word": x.word, "score": x.score} for x in answer.matches]})
         else:
-            for x in found:
-                emit(f"{m}\t{x.word}\t{_score(x.score)}")
+            for x in answer.matches:
+                emit(f"{answer.method}\t{x.word}\t{_score(x.score)}")
 
 
 @app.command()
@@ -197,9 +178,9 @@ def similarity(
 ) -> None:
     """Cosine similarity of two words."""
     from ..core.console import emit, emit_json
-    from ..vectors import queries
+    from ..vectors import api
 
-    value = queries.similarity(_load(vectors), word1, word2, case_insensitive=case_insensitive)
+    value = api.similarity(vectors, word1, word2, case_insensitive=case_insensitive)
     if as_json:
         emit_json({"word1": word1, "word2": word2, "similarity": value})
     else:
@@ -215,9 +196,9 @@ def doesnt_match(
 ) -> None:
     """The word that fits least with the others (furthest from their mean direction)."""
     from ..core.console import emit, emit_json
-    from ..vectors import queries
+    from ..vectors import api
 
-    ranking = queries.doesnt_match(_load(vectors), words, case_insensitive=case_insensitive)
+    ranking = api.doesnt_match(vectors, words, case_insensitive=case_insensitive)
     if as_json:
         emit_json({"odd": ranking[-1].word, "ranking": [{"word": m.word, "score": m.score} for m in ranking]})
     else:
@@ -247,18 +228,13 @@ def evaluate(
     import os
 
     from ..core.console import emit, emit_json
-    from ..core.errors import UsageError
-    from ..vectors.evaluate import evaluate_analogies, evaluate_pairs
+    from ..vectors import api
 
-    if only not in (None, "analogies", "pairs"):
-        raise UsageError(f"--only must be analogies or pairs (got {only!r})")
-    if restrict < 1:
-        raise UsageError("--restrict must be at least 1")
-    vecs = _load(vectors, limit)
+    result = api.evaluate(vectors, analogies=analogies, pairs=pairs, only=only, restrict=restrict,
+                          case_sensitive=case_sensitive, method=method, limit=limit)
     out: dict = {}
-    if only in (None, "analogies"):
-        res = evaluate_analogies(vecs, analogies, restrict=restrict, case_insensitive=not case_sensitive,
-                                 method=method)
+    if result.analogies is not None:
+        res = result.analogies
         out["analogies"] = {"file": res.file, "method": res.method, "oov_ratio": res.oov_ratio,
                             "sections": [s.as_dict() for s in res.sections], "total": res.total.as_dict()}
         if not as_json:
@@ -266,8 +242,8 @@ def evaluate(
                 label = "total" if s is res.total else s.name
                 emit(f"analogies\t{label}\taccuracy={s.accuracy:.4f}\tcorrect={s.correct}\t"
                      f"attempted={s.attempted}\tquestions={s.questions}\tcoverage={s.coverage:.4f}")
-    if only in (None, "pairs"):
-        pr = evaluate_pairs(vecs, pairs, restrict=restrict, case_insensitive=not case_sensitive)
+    if result.pairs is not None:
+        pr = result.pairs
         out["pairs"] = {"file": pr.file, "spearman": pr.spearman, "spearman_p": pr.spearman_p,
                         "pearson": pr.pearson, "pearson_p": pr.pearson_p, "pairs": pr.pairs, "oov": pr.oov,
                         "oov_ratio": pr.oov_ratio}
@@ -287,23 +263,22 @@ def plot(
     case_insensitive: CaseOpt = False,
     limit: LimitOpt = None,
 ) -> None:
-    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool[plot])."""
+    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool\\[plot])."""
     from ..core.console import emit
-    from ..vectors.plot import plot_words
+    from ..vectors import api
 
-    placed = plot_words(_load(vectors, limit), words, output, neighbours=neighbours,
-                        case_insensitive=case_insensitive)
-    emit(f"{output}\twords={len(placed)}")
+    result = api.plot(vectors, words, output, neighbours=neighbours, case_insensitive=case_insensitive, limit=limit)
+    emit(f"{result.output}\twords={len(result.points)}")
 
 
 @app.command()
 def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
     """Size, dimension and the first words of some vectors."""
     from ..core.console import emit, emit_json
+    from ..vectors import api
 
-    vecs = _load(vectors)
-    record = {"words": len(vecs), "dim": vecs.dim, "first": vecs.words[:10]}
+    result = api.info(vectors)
     if as_json:
-        emit_json(record)
+        emit_json({"words": result.words, "dim": result.dim, "first": result.first})
     else:
-        emit(f"words={len(vecs)}\tdim={vecs.dim}\tfirst={' '.join(vecs.words[:10])}")
+        emit(f"words={result.words}\tdim={result.dim}\tfirst={' '.join(result.first)}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from typing import Annotated, List, Optional
 
 import typer
@@ -36,12 +38,6 @@ def _int_list(text: Optional[str], option: str) -> Optional[list[int]]:
     return values
 
 
-def _default_name(corpus: list[str], order: int, level: str) -> str:
-    from ..core.store import name_from_inputs
-
-    return name_from_inputs(corpus, suffix=f"-{order}gram" + ("-char" if level == "char" else ""), fallback="ngram")
-
-
 @app.command()
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'; one sentence per line.")],
@@ -54,21 +50,14 @@ def train(
     vocab_size: Annotated[Optional[int], typer.Option("--vocab-size", help="Keep the most frequent words; the rest become <unk>.")] = None,
     min_freq: Annotated[int, typer.Option("--min-freq", help="Words seen fewer times become <unk>.")] = 1,
     name: NameOpt = None,
-    arpa: Annotated[Optional[str], typer.Option("--arpa", help="Also write the model as ARPA (.arpa or .arpa.gz).")] = None,
+    arpa: Annotated[Optional[str], typer.Option("--arpa", help="Also write the model as ARPA (.arpa or .arpa.gz; '-': to stdout, the summary then goes to stderr).")] = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json_out: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Count n-grams and estimate a smoothed model (stored by name; --arpa writes ARPA too)."""
-    import time
-
     from ..core import console
-    from ..core.io import expand_inputs, iter_lines, sha256_of
-    from ..core.store import ModelStore, validate_name
-    from ..ngram import NgramConfig, write_arpa
-    from ..ngram.store import save_model
-    from ..ngram.train import build_model, count_corpus
-    from ..core.text import Tokenizer
+    from ..ngram import NgramConfig, api
 
     check_errors_mode(errors)
     if prune is not None and min_count is not None:
@@ -78,80 +67,76 @@ def train(
         thresholds = [max(v - 1, 0) for v in _int_list(min_count, "--min-count")]
     config = NgramConfig(order=order, smoothing=smoothing, k=k, level=level, prune=thresholds,
                          vocab_size=vocab_size, min_freq=min_freq)
-    name = validate_name(name or _default_name(corpus, order, level))
-    sources = expand_inputs(corpus)
-    store = ModelStore()
-    start = time.perf_counter()
-    tokenizer = Tokenizer(level=level)
-    with store.lock(name), console.progress() as bar:
-        task = bar.add_task("counting", total=None, status="")
-        lines = iter_lines(sources, encoding=encoding, errors=errors)
-        counts = count_corpus(lines, order, tokenizer, on_progress=lambda n: bar.advance(task, n))
-        if counts.tokens == 0:
-            raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
-        console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
-        model = build_model(counts, config, tokenizer, warn=console.warn)
-        training = {"corpus": [{"path": s.name, **({} if s.is_stdin else {"sha256": sha256_of(s.path)})}
-                               for s in sources],
-                    "seconds": round(time.perf_counter() - start, 3)}
-        with store.writer(name, "ngram") as draft:
-            save_model(model, draft.path)
-            draft.config.update(model.config())
-            draft.config["training"] = training
-    if arpa:
-        write_arpa(model, arpa)
-    summary = {"model": name, "order": model.order, "smoothing": config.smoothing, "level": level,
-               "tokens": counts.tokens, "sentences": counts.sentences, "vocab": len(model.words),
-               "ngrams": model.sizes(), "seconds": round(time.perf_counter() - start, 3)}
-    if arpa:
-        summary["arpa"] = arpa
-    if json_out:
-        console.emit_json(summary)
+    result = api.train(corpus, config, name=name, arpa=arpa, encoding=encoding, errors=errors)
+    summary = result.summary()
+    # With the ARPA text on stdout, the summary must not mix into it.
+    write = (lambda line: sys.stderr.write(line + "\n")) if arpa == "-" else console.emit
+    if as_json:
+        write(json.dumps(summary, ensure_ascii=False))
     else:
         for key, value in summary.items():
-            console.emit(f"{key}\t{' '.join(map(str, value)) if isinstance(value, list) else value}")
+            write(f"{key}\t{' '.join(map(str, value)) if isinstance(value, list) else value}")
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4f}" if x == x and abs(x) != float("inf") else str(x)
+    """4 decimals; inf as 'inf' (a zero probability); nan, the perplexity of no tokens, as 'n/a'."""
+    if x != x:
+        return "n/a"
+    return f"{x:.4f}" if abs(x) != float("inf") else str(x)
+
+
+def _no_nan(record: dict) -> dict:
+    """JSON has no NaN: an undefined figure (no tokens scored) is null."""
+    return {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
 
 
 @app.command()
 def score(
     model: ModelArg,
-    file: Annotated[str, typer.Argument(help="Text to score, one sentence per line ('-' for stdin).")] = "-",
+    files: Annotated[Optional[List[str]], typer.Argument(help="Text to score, one sentence per line: files, directories, globs or '-' (stdin, the default).", show_default=False)] = None,
     per_sentence: Annotated[bool, typer.Option("--per-sentence", help="One row per sentence, then the total.")] = False,
     level: LevelOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json_out: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Log10 probability, perplexity (with and without OOVs, as KenLM's query) and OOV count."""
+    """Log10 probability, perplexity (with and without OOVs, as KenLM's query) and OOV count.
+
+    Stupid-backoff models are not normalized: they get log10_score (in-vocabulary tokens only) and no perplexity."""
     from ..core import console
-    from ..core.io import expand_inputs, iter_lines
-    from ..ngram import ScoreResult, load_ngram
+    from ..ngram import api, load_ngram
 
     check_errors_mode(errors)
     lm = load_ngram(model, level=level)
-    if lm.smoothing == "stupid-backoff":
-        console.warn("stupid-backoff scores are not normalised probabilities; its perplexity is not comparable")
-    lines = iter_lines(expand_inputs([file]), encoding=encoding, errors=errors)
-    total = ScoreResult()
-    for i, part in enumerate(lm.score_lines(lines, per_sentence=per_sentence), start=1):
-        total.add(part)
-        if per_sentence:
-            if json_out:
+    if not lm.normalized:
+        console.warn("stupid-backoff scores are not probabilities: reporting log10_score (OOV words left "
+                     "out) and no perplexity")
+
+    def row(i, part) -> None:
+        if as_json:
+            if lm.normalized:
                 console.emit_json({"sentence": i, "log10_prob": part.log10_prob, "tokens": part.tokens,
                                    "oov": part.oov, "perplexity": part.perplexity})
             else:
-                console.emit(f"{i}\t{_fmt(part.log10_prob)}\t{part.tokens}\t{part.oov}\t{_fmt(part.perplexity)}")
-    if json_out:
-        console.emit_json(total.to_dict())
-    elif per_sentence:
+                console.emit_json({"sentence": i, "log10_score": part.log10_prob_excl_oov, "tokens": part.tokens,
+                                   "oov": part.oov})
+        elif lm.normalized:
+            console.emit(f"{i}\t{_fmt(part.log10_prob)}\t{part.tokens}\t{part.oov}\t{_fmt(part.perplexity)}")
+        else:
+            console.emit(f"{i}\t{_fmt(part.log10_prob_excl_oov)}\t{part.tokens}\t{part.oov}")
+
+    summary = api.score(lm, files or ["-"], per_sentence=per_sentence, on_sentence=row, encoding=encoding,
+                        errors=errors)
+    total = summary.total
+    if as_json:
+        console.emit_json(_no_nan(summary.as_dict()))
+    elif per_sentence and lm.normalized:
         console.emit(f"total\t{_fmt(total.log10_prob)}\t{total.tokens}\t{total.oov}\t{_fmt(total.perplexity)}"
                      f"\t{_fmt(total.perplexity_excl_oov)}")
+    elif per_sentence:
+        console.emit(f"total\t{_fmt(total.log10_prob_excl_oov)}\t{total.tokens}\t{total.oov}")
     else:
-        for key, value in total.to_dict().items():
+        for key, value in summary.as_dict().items():
             console.emit(f"{key}\t{_fmt(value) if isinstance(value, float) else value}")
 
 
@@ -162,20 +147,18 @@ def predict(
     top: Annotated[int, typer.Option("--top", help="How many next tokens to list.")] = 10,
     mid_sentence: Annotated[bool, typer.Option("--mid-sentence", help="The context does not start a sentence (no <s>).")] = False,
     level: LevelOpt = None,
-    json_out: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The most likely next tokens after CONTEXT, with their probabilities."""
     from ..core import console
-    from ..ngram import load_ngram
+    from ..ngram import api
 
-    if top < 1:
-        raise UsageError(f"--top must be at least 1 (got {top})")
-    lm = load_ngram(model, level=level)
-    for word, p in lm.predict(context, top, bos=not mid_sentence):
-        if json_out:
+    result = api.predict(model, context, top=top, mid_sentence=mid_sentence, level=level)
+    for word, p in result.tokens:
+        if as_json:
             console.emit_json({"token": word, "prob": p})
         else:
-            console.emit(f"{word!s}\t{p:.6f}" if lm.level == "word" else f"{word!r}\t{p:.6f}")
+            console.emit(f"{word!s}\t{p:.6f}" if result.level == "word" else f"{word!r}\t{p:.6f}")
 
 
 @app.command()
@@ -186,28 +169,23 @@ def generate(
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Sample among the smallest set with this much mass.")] = None,
     seed: SeedOpt = None,
     num: Annotated[int, typer.Option("--num", help="How many sentences.")] = 1,
-    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Most tokens per sentence (default 50 words or 300 chars).")] = None,
+    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Most tokens per sentence \\[default: 100 words or 500 chars, as seqtool sample].", show_default=False)] = None,
     prime: Annotated[str, typer.Option("--prime", help="Start every sentence with this text.")] = "",
     level: LevelOpt = None,
-    json_out: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Sample sentences (one per line)."""
     import numpy as np
 
     from ..core import console
     from ..core.sampling import SamplingOptions
-    from ..ngram import load_ngram
+    from ..ngram import api
 
     if num < 1:
         raise UsageError(f"--num must be at least 1 (got {num})")
     if max_len is not None and max_len < 1:
         raise UsageError(f"--max-len must be at least 1 (got {max_len})")
     options = SamplingOptions(temperature=temp, top_k=top_k, top_p=top_p)
-    lm = load_ngram(model, level=level)
-    limit = max_len or (300 if lm.level == "char" else 50)
-    rng = np.random.default_rng(seed)
-    prime_tokens = lm.tokenizer(prime) if prime else []
-    for _ in range(num):
-        tokens = prime_tokens + list(lm.generate(prime_tokens, max_len=limit, options=options, rng=rng))
-        text = lm.tokenizer.detokenize(tokens)
-        console.emit_json({"text": text}) if json_out else console.emit(text)
+    for sentence in api.generate(model, num=num, prime=prime, length=max_len, one_sentence=True, options=options,
+                                 rng=np.random.default_rng(seed), level=level):
+        console.emit_json({"text": sentence.text}) if as_json else console.emit(sentence.text)

@@ -55,11 +55,11 @@ def sample(
         from ..core.device import resolve_device
 
         device = resolve_device(device)
-    from ..lm.generate import open_generator, sample_text
+    from ..lm.generate import default_length, open_generator, sample_text
 
     gen = open_generator(model, device=device)
     if length is None:
-        length = 500 if gen.level == "char" else 100
+        length = default_length(gen.level)
     rng = np.random.default_rng(seed)
     out = sys.stdout
     # A closed pipe (`seqtool sample | head -1`) is handled by the CLI root: exit 0, quietly.

@@ -20,6 +20,8 @@ from ..core.errors import ModelError
 from ..core.sampling import SamplingOptions, choose
 from ..core.store import ModelStore
 from ..core.vocab import EOS, EOS_ID, UNK
+from ..ngram import api as ngram_api
+from ..ngram import load_ngram
 
 KINDS = ("lm", "ngram")
 NO_MODEL_HINT = "train one with: seqtool train-lm CORPUS (or seqtool ngram train CORPUS)"
@@ -150,42 +152,30 @@ def pick(logits: np.ndarray, options: SamplingOptions, rng: np.random.Generator)
 
 
 class NgramGenerator:
+    """An n-gram model, sampled by the code `seqtool ngram generate` uses (ngram.api.generate):
+    the model's tokenizer splits the prime and joins the output, sentence by sentence."""
+
     kind = "ngram"
 
     def __init__(self, name: str):
-        from ..ngram import load_ngram  # written alongside; imported only for n-gram models
-
         self.model = load_ngram(name)
         self.name = name
-        self.level = getattr(self.model, "level", "word")
+        self.level = self.model.level
 
-    def prime_ids(self, prime: str | None) -> tuple[list[str], list[str]]:
-        if not prime:
-            return [], []
-        tokens = list(prime) if self.level == "char" else prime.split()
-        return tokens, tokens
+    def sample_text(self, *, prime: str | None, length: int, num: int, options: SamplingOptions,
+                    rng: np.random.Generator, until_eos: bool = False) -> Iterator[str]:
+        sample = None
+        for sentence in ngram_api.generate(self.model, num=num, prime=prime or "", length=length,
+                                           one_sentence=until_eos, options=options, rng=rng):
+            if sample is not None and sentence.sample != sample and not until_eos:
+                yield "\n"  # a blank line between samples
+            sample = sentence.sample
+            yield sentence.text + "\n"
 
-    def tokens(self, prime: list[str], *, length: int, options: SamplingOptions, rng: np.random.Generator,
-               until_eos: bool = False) -> Iterator[str]:
-        made = 0
-        context = list(prime)
-        while made < length:
-            produced = 0
-            for tok in self.model.generate(context, max_len=length - made, options=options, rng=rng):
-                if tok == "</s>":
-                    break
-                produced += 1
-                made += 1
-                yield tok
-                if made >= length:
-                    return
-            if made >= length:
-                return
-            yield EOS if self.level == "word" else "\n"
-            made += 1
-            if until_eos or (produced == 0 and not context):
-                return
-            context = []
+
+def default_length(level: str) -> int:
+    """Tokens per sample when --length is not given: the same for every model kind."""
+    return ngram_api.default_length(level)
 
 
 def open_generator(name: str | None, *, device: str = "cpu", store: ModelStore | None = None):
@@ -203,6 +193,10 @@ def sample_text(gen, *, prime: str | None, length: int, num: int = 1, options: S
     """Text pieces to write as they come: each sample is the prime (as given) and its
     continuation, ending with a newline; several samples are separated by a blank line
     (by a newline only with until_eos, one sample per line)."""
+    if gen.kind == "ngram":
+        yield from gen.sample_text(prime=prime, length=length, num=num, options=options, rng=rng,
+                                   until_eos=until_eos)
+        return
     prime_tokens, prime_ids = gen.prime_ids(prime)
     for index in range(num):
         if index and not until_eos:

@@ -11,15 +11,19 @@ Log10 probabilities of zero are written as -99 and read back as zero.
 
 from __future__ import annotations
 
+import functools
 import gzip
-import itertools
 import io
+import itertools
+import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ..core.errors import ModelError
+from ..core.io import MAX_GZIP_RATIO
 from ..core.text import Tokenizer
 from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, split_keys
 from .model import NgramModel
@@ -63,72 +67,76 @@ def write_arpa(model: NgramModel, path: str | Path) -> None:
     from ..core.io import atomic_write
 
     path = Path(path)
+    with atomic_write(path, "wb") as raw:
+        write_arpa_stream(model, raw, gz=path.suffix == ".gz")
+
+
+def write_arpa_stream(model: NgramModel, raw, *, gz: bool = False) -> None:
+    """Write `model` as ARPA text to a binary stream (gzip-compressed with `gz`)."""
     level = model.level
     names = [*SPECIALS] + [arpa_word(w, level) for w in model.words[len(SPECIALS):]]
-    with atomic_write(path, "wb") as raw:
-        fh = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=4, mtime=0) if path.suffix == ".gz" else raw
-        out = io.TextIOWrapper(fh, encoding="utf-8", newline="\n", write_through=False)
-        out.write(f"# seqtool ngram level={level} smoothing={model.smoothing} order={model.order}\n\n")
-        out.write("\\data\\\n")
-        # <s> is a unigram with log10 p = -99 (it is never predicted) and a backoff, like KenLM's.
-        for k, size in enumerate(model.sizes(), start=1):
-            out.write(f"ngram {k}={size}\n")
-        strings = names
-        for k in range(1, model.order + 1):
-            out.write(f"\n\\{k}-grams:\n")
-            if k >= 2:
-                prefix, word = split_keys(model.keys[k])
-                strings = [f"{strings[p]} {names[w]}" for p, w in zip(prefix.tolist(), word.tolist())]
-            lp = _fmt_all(model.logp[k])
-            if k < model.order:
-                bw = _fmt_all(model.bow[k])
-                out.write("".join([f"{a}\t{s}\t{b}\n" for a, s, b in zip(lp, strings, bw)]))
-            else:
-                out.write("".join([f"{a}\t{s}\n" for a, s in zip(lp, strings)]))
-        out.write("\n\\end\\\n")
-        out.flush()
-        out.detach()
-        if fh is not raw:
-            fh.close()
-
-
-def _open_text(path: Path):
-    with open(path, "rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    raw = gzip.open(path, "rb") if gz else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+    fh = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=4, mtime=0) if gz else raw
+    out = io.TextIOWrapper(fh, encoding="utf-8", newline="\n", write_through=False)
+    out.write(f"# seqtool ngram level={level} smoothing={model.smoothing} order={model.order}\n\n")
+    out.write("\\data\\\n")
+    # <s> is a unigram with log10 p = -99 (it is never predicted) and a backoff, like KenLM's.
+    for k, size in enumerate(model.sizes(), start=1):
+        out.write(f"ngram {k}={size}\n")
+    strings = names
+    for k in range(1, model.order + 1):
+        out.write(f"\n\\{k}-grams:\n")
+        if k >= 2:
+            prefix, word = split_keys(model.keys[k])
+            strings = [f"{strings[p]} {names[w]}" for p, w in zip(prefix.tolist(), word.tolist())]
+        lp = _fmt_all(model.logp[k])
+        if k < model.order:
+            bw = _fmt_all(model.bow[k])
+            out.write("".join([f"{a}\t{s}\t{b}\n" for a, s, b in zip(lp, strings, bw)]))
+        else:
+            out.write("".join([f"{a}\t{s}\n" for a, s in zip(lp, strings)]))
+    out.write("\n\\end\\\n")
+    out.flush()
+    out.detach()
+    if fh is not raw:
+        fh.close()
 
 
 def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
-    """Load an ARPA file (from seqtool, KenLM, SRILM, ...) as an NgramModel."""
-    path = Path(path)
+    """Load an ARPA file (from seqtool, KenLM, SRILM, ...) as an NgramModel.
+    Opened through core/io's opener, so a .gz file gets its gzip-bomb guard."""
+    from ..core.io import Source, open_binary
+
     origin = str(path)
     try:
-        fh = _open_text(path)
-    except OSError as exc:
-        raise ModelError(f"{origin}: cannot open ({exc.strerror or exc})") from None
-    try:
-        with fh:
-            return _parse(fh, origin, level, _max_text_bytes(path))
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        size = os.stat(path).st_size
+        with open_binary(Source(origin if origin != "-" else "./-")) as fh:
+            # open_binary yields the file itself, or a guarded gzip reader whose text may be
+            # up to MAX_GZIP_RATIO times the file's size.
+            max_bytes = size if isinstance(fh, io.BufferedIOBase) else size * MAX_GZIP_RATIO
+            return _parse(_text_lines(fh, origin), origin, level, max_bytes)
     except (OSError, EOFError) as exc:
-        raise ModelError(f"{origin}: unreadable ARPA file ({exc})") from None
+        raise ModelError(f"{origin}: unreadable ARPA file ({exc.strerror or exc})") from None
 
 
-def _max_text_bytes(path: Path) -> int:
-    """An upper bound on the ARPA text a file can hold, to refuse absurd headers
-    before allocating for them (gzip: the reader's decompression-ratio limit)."""
-    from ..core.io import MAX_GZIP_RATIO
+def _text_lines(fh, origin: str) -> Iterator[str]:
+    """The lines of a binary reader as UTF-8 text (line ends kept), each at most
+    MAX_LINE_BYTES long, so a file that is not ARPA text cannot fill the memory."""
+    from ..core import io as core_io
 
-    size = path.stat().st_size
-    with open(path, "rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    return size * MAX_GZIP_RATIO if gz else size
+    limit = core_io.MAX_LINE_BYTES
+    offset = 0
+    for raw in iter(functools.partial(fh.readline, limit + 1), b""):
+        if len(raw) > limit:
+            raise ModelError(f"{origin}: a line longer than {limit >> 20} MiB at byte {offset}; not an ARPA file")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelError(f"{origin}: not UTF-8 text ({exc.reason} at byte {offset + exc.start})") from None
+        offset += len(raw)
 
 
 def _parse(fh, origin: str, level: str | None, max_bytes: int) -> NgramModel:
-    header_level = None
+    header_level = header_smoothing = None
     lineno = 0
     for line in fh:
         lineno += 1
@@ -138,6 +146,8 @@ def _parse(fh, origin: str, level: str | None, max_bytes: int) -> NgramModel:
         m = re.search(r"\blevel=(word|char)\b", s)
         if m and s.startswith("#"):
             header_level = m.group(1)
+            found = re.search(r"\bsmoothing=(\S+)", s)
+            header_smoothing = found.group(1) if found else None
     else:
         raise ModelError(f"{origin}: not an ARPA file (no \\data\\ line)")
     level = level or header_level or "word"
@@ -202,6 +212,8 @@ def _parse(fh, origin: str, level: str | None, max_bytes: int) -> NgramModel:
                 raise ModelError(f"{origin}: expected \\end\\ after the {order}-grams")
             break
     info = {"smoothing": "arpa", "source": origin}
+    if header_smoothing:
+        info["header_smoothing"] = header_smoothing
     tokenizer = Tokenizer(level=level)
     return NgramModel(words, logp, bow[:order] + [None], keys, tokenizer=tokenizer, info=info)
 
@@ -308,4 +320,4 @@ def _find(keys: np.ndarray, row: np.ndarray, word: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["read_arpa", "write_arpa", "arpa_word"]
+__all__ = ["read_arpa", "write_arpa", "write_arpa_stream", "arpa_word"]

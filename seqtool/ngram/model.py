@@ -26,13 +26,15 @@ _MARK = -7  # the id the sentence separator reads as while encoding a batch
 @dataclass
 class ScoreResult:
     """Totals with KenLM query's definitions: tokens count every word plus one
-    </s> per sentence; OOVs are words outside the vocabulary (scored as <unk>)."""
+    </s> per sentence; OOVs are words outside the vocabulary (scored as <unk>).
+    `log10_prob_excl_oov` is summed over the in-vocabulary tokens only (not
+    computed as a difference, which is nan when an OOV scores -inf)."""
 
     sentences: int = 0
     tokens: int = 0
     oov: int = 0
     log10_prob: float = 0.0
-    oov_log10_prob: float = 0.0
+    log10_prob_excl_oov: float = 0.0
 
     @property
     def perplexity(self) -> float:
@@ -40,19 +42,25 @@ class ScoreResult:
 
     @property
     def perplexity_excl_oov(self) -> float:
-        return _ppl(self.log10_prob - self.oov_log10_prob, self.tokens - self.oov)
+        return _ppl(self.log10_prob_excl_oov, self.tokens - self.oov)
 
     def add(self, other: "ScoreResult") -> None:
         self.sentences += other.sentences
         self.tokens += other.tokens
         self.oov += other.oov
         self.log10_prob += other.log10_prob
-        self.oov_log10_prob += other.oov_log10_prob
+        self.log10_prob_excl_oov += other.log10_prob_excl_oov
 
     def to_dict(self) -> dict:
         return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
                 "log10_prob": self.log10_prob, "perplexity": self.perplexity,
                 "perplexity_excl_oov": self.perplexity_excl_oov}
+
+    def unnormalized_dict(self) -> dict:
+        """For models whose scores are not probabilities (stupid backoff): the score of the
+        in-vocabulary tokens, no perplexity (see docs/ngram.md)."""
+        return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
+                "log10_score": self.log10_prob_excl_oov}
 
 
 def _ppl(log10_prob: float, tokens: int) -> float:
@@ -96,6 +104,12 @@ class NgramModel:
     @property
     def smoothing(self) -> str:
         return self.info.get("smoothing", "unknown")
+
+    @property
+    def normalized(self) -> bool:
+        """Whether scores are probabilities; stupid backoff's are not (also read from the
+        header comment of an ARPA file seqtool wrote)."""
+        return "stupid-backoff" not in (self.smoothing, self.info.get("header_smoothing"))
 
     def sizes(self) -> list[int]:
         return [len(self.words)] + [len(self.keys[k]) for k in range(2, self.order + 1)]
@@ -186,16 +200,16 @@ class NgramModel:
         is_oov = ids == UNK_ID
         if not per_sentence:
             nsent = int(np.count_nonzero(ids == BOS_ID))
-            yield ScoreResult(nsent, ids.size - nsent, int(is_oov.sum()), float(lp.sum()), float(lp[is_oov].sum()))
+            yield ScoreResult(nsent, ids.size - nsent, int(is_oov.sum()), float(lp.sum()), float(lp[~is_oov].sum()))
             return
         sent = np.cumsum(ids == BOS_ID) - 1
         n = int(sent[-1]) + 1
         total = np.bincount(sent, weights=lp, minlength=n)
         toks = np.bincount(sent, minlength=n) - 1
         oov = np.bincount(sent, weights=is_oov, minlength=n)
-        oov_lp = np.bincount(sent, weights=np.where(is_oov, lp, 0.0), minlength=n)
+        iv_lp = np.bincount(sent, weights=np.where(is_oov, 0.0, lp), minlength=n)
         for i in range(n):
-            yield ScoreResult(1, int(toks[i]), int(oov[i]), float(total[i]), float(oov_lp[i]))
+            yield ScoreResult(1, int(toks[i]), int(oov[i]), float(total[i]), float(iv_lp[i]))
 
     def score(self, lines: Iterable[str]) -> ScoreResult:
         """Total score of text lines (one sentence each; blank lines skipped)."""

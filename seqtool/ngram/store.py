@@ -40,6 +40,15 @@ def save_model(model: NgramModel, directory: str | os.PathLike) -> None:
         json.dump({"format": VOCAB_FORMAT, "version": 1, "tokens": model.words}, fh, ensure_ascii=True)
 
 
+def publish(model: NgramModel, name: str, *, training: dict, store) -> None:
+    """Store `model` as n-gram model `name` (a new version, made the default n-gram model).
+    The caller holds the store lock on `name`."""
+    with store.writer(name, "ngram") as draft:
+        save_model(model, draft.path)
+        draft.config.update(model.config())
+        draft.config["training"] = training
+
+
 def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> NgramModel:
     """Load and validate a stored model (its config.json already read by the store)."""
     from ..core.tensors import load_tensors
@@ -95,6 +104,8 @@ def load_ngram(spec: str | None = None, *, store=None, level: str | None = None)
     from ..core.store import ModelStore
 
     store = store or ModelStore()
+    if level is not None and level not in ("word", "char"):
+        raise UsageError(f"--level must be word or char (got {level!r})")
     if spec is not None:
         in_store = _in_store(store, spec)
         if os.path.isfile(spec) and (not in_store or _looks_like_arpa(spec)):
@@ -104,4 +115,8 @@ def load_ngram(spec: str | None = None, *, store=None, level: str | None = None)
         if not in_store and _looks_like_arpa(spec):
             raise ModelError(f"{spec}: no such ARPA file")
     info = store.open(spec, kinds=("ngram",), hint="train one with: seqtool ngram train CORPUS -n 3")
-    return load_model_dir(info.path, info.config, origin=f"model '{info.name}'")
+    model = load_model_dir(info.path, info.config, origin=f"model '{info.name}'")
+    if level is not None and level != model.level:
+        raise UsageError(f"--level {level}: model '{info.name}' is {model.level}-level "
+                         f"(--level is for ARPA files without a seqtool header)")
+    return model

@@ -1,15 +1,35 @@
-"""What the embed command calls: loading vectors by name or file (more in later steps)."""
+"""What `seqtool embed` calls: load, train, import, export, the queries, evaluation.
+
+    vecs = load_vectors("glove100")                                # a stored name or a vector file
+    result = train(["corpus.txt"], TrainConfig(algo="glove"))      # TrainResult, stored as corpus-glove100
+    import_vectors("glove.6B.100d.txt", "glove100")                # ImportResult
+    neighbors("glove100", ["king"], top=5).answers[0].matches      # [Match(word, score), ...]
+
+Every function returns a result dataclass; every store write of vectors goes
+through train() / import_vectors() here and vectors/store.py.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Optional
 
 from ..core.errors import InputError, SeqtoolError, UsageError
-from ..core.store import ModelStore, validate_name
+from ..core.io import Source, atomic_write, check_output_path, expand_inputs
+from ..core.store import ModelStore, name_from_inputs, validate_name
 from .model import Vectors
+from .queries import Match, unknown_message
+from .queries import analogy as rank_analogy
+from .queries import doesnt_match as rank_odd_one_out
+from .queries import neighbors as nearest
+from .queries import similarity as cosine_similarity
+from .train import TrainConfig, stored_config, train_vectors
 
 
-def load_vectors(spec: str, *, limit: int | None = None) -> Vectors:
+def load_vectors(spec: str | Vectors, *, limit: int | None = None) -> Vectors:
     """Load vectors from the model store (kind "vectors") or from a file.
 
     `spec` is a path to a word2vec (binary or text), GloVe or fastText .vec file
@@ -19,6 +39,8 @@ def load_vectors(spec: str, *, limit: int | None = None) -> Vectors:
     """
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {limit})")
+    if isinstance(spec, Vectors):
+        return spec.head(limit)
     if os.path.exists(spec) or os.sep in spec or (os.altsep and os.altsep in spec):
         from .formats import read_vectors
 
@@ -34,3 +56,220 @@ def load_vectors(spec: str, *, limit: int | None = None) -> Vectors:
         raise InputError(f"{spec}: no such vector file, and no stored vectors of that name "
                          f"(see: seqtool models list)")
     return open_stored(spec, limit=limit, store=store)
+
+
+def _is_file(spec: str | Vectors) -> bool:
+    return isinstance(spec, str) and os.path.isfile(spec)
+
+
+# ---------------------------------------------------------------- train, import, export
+@dataclass
+class TrainResult:
+    name: str
+    vectors: Vectors
+    config: TrainConfig
+    metrics: dict
+    default_name: bool  # True when the name was derived from the input (no --name)
+
+
+def default_name(corpus: list[str], config: TrainConfig) -> str:
+    """corpus.txt + word2vec, 100 dimensions -> 'corpus-word2vec100' (stdin: 'vectors-word2vec100')."""
+    return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}", fallback="vectors")
+
+
+def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, encoding: str = "utf-8",
+          errors: str = "strict", store: ModelStore | None = None) -> TrainResult:
+    """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`."""
+    from .store import save_vectors
+
+    config.check()
+    chosen = validate_name(name or default_name(corpus, config))
+    sources = expand_inputs(corpus)
+    store = store or ModelStore()
+    with store.lock(chosen):
+        vecs, metrics = train_vectors(sources, config, encoding=encoding, errors=errors)
+        save_vectors(vecs, chosen, extra=stored_config(vecs, config, sources, metrics), store=store, lock=False)
+    return TrainResult(chosen, vecs, config, metrics, default_name=name is None)
+
+
+@dataclass
+class ImportResult:
+    name: str
+    vectors: Vectors
+    format: str  # as detected: word2vec-binary, word2vec-text or glove
+    seconds: float
+
+
+def import_vectors(path: str, name: str, *, limit: int | None = None,
+                   store: ModelStore | None = None) -> ImportResult:
+    """Read a vector file and store it as `name` (memory-mapped on later loads)."""
+    from .formats import detect_format, read_vectors
+    from .store import save_vectors
+
+    validate_name(name)
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
+    start = time.perf_counter()
+    fmt = detect_format(path)[0]
+    vecs = read_vectors(path, limit=limit)
+    source = {"path": os.path.abspath(path), "format": fmt, "bytes": os.path.getsize(path), "limit": limit}
+    save_vectors(vecs, name, extra={"source": source}, store=store)
+    return ImportResult(name, vecs, fmt, time.perf_counter() - start)
+
+
+@dataclass
+class ExportResult:
+    words: int
+    dim: int
+    output: str  # a file, or "-" for stdout
+
+
+def export(spec: str | Vectors, *, output: str | None = None, fmt: str = "word2vec", binary: bool = False,
+           limit: int | None = None, stdout: IO[bytes] | None = None) -> ExportResult:
+    """Write vectors as word2vec (header) or GloVe (no header) text, or word2vec binary,
+    to `output` (atomically) or to stdout (None or '-')."""
+    from .formats import write_vectors
+
+    if fmt not in ("word2vec", "glove"):
+        raise UsageError(f"--format must be word2vec or glove (got {fmt!r})")
+    if binary and fmt != "word2vec":
+        raise UsageError("--binary is only available with --format word2vec")
+    to_stdout = output is None or output == "-"
+    if to_stdout and binary and sys.stdout.isatty():
+        raise UsageError("refusing to write binary vectors to a terminal; use -o FILE or a pipe")
+    if not to_stdout:
+        check_output_path(output, inputs=[Source(spec)] if _is_file(spec) else [], option="--output")
+    vecs = load_vectors(spec, limit=limit)
+    if to_stdout:
+        sys.stdout.flush()
+        out = stdout or sys.stdout.buffer
+        write_vectors(vecs, out, fmt, binary=binary)
+        out.flush()
+    else:
+        with atomic_write(output, "wb") as fh:
+            write_vectors(vecs, fh, fmt, binary=binary)
+    return ExportResult(len(vecs), vecs.dim, "-" if to_stdout else output)
+
+
+# ---------------------------------------------------------------- queries
+def _check_top(top: int) -> None:
+    if top < 1:
+        raise UsageError(f"--top must be at least 1 (got {top})")
+
+
+@dataclass
+class Neighbors:
+    word: str
+    matches: list  # [Match], nearest first
+
+
+@dataclass
+class NeighborsResult:
+    answers: list = field(default_factory=list)  # [Neighbors] for the known words, in the order asked
+    missing: list = field(default_factory=list)  # [(word, message)] for the unknown ones
+
+
+def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_insensitive: bool = False,
+              limit: int | None = None) -> NeighborsResult:
+    """Nearest neighbours of each word; unknown words are listed in `missing` (all unknown: InputError)."""
+    _check_top(top)
+    vecs = load_vectors(spec, limit=limit)
+    result = NeighborsResult()
+    missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
+    if len(missing) == len(words):
+        raise InputError(unknown_message(vecs, missing, case_insensitive))
+    for word in words:
+        if word in missing:
+            result.missing.append((word, unknown_message(vecs, [word], case_insensitive)))
+        else:
+            found = nearest(vecs, word, top_n=top, case_insensitive=case_insensitive)
+            result.answers.append(Neighbors(word, found))
+    return result
+
+
+@dataclass
+class AnalogyAnswer:
+    method: str   # add (3CosAdd) or mul (3CosMul)
+    matches: list  # [Match], best first
+
+
+def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both", top: int = 5,
+            case_insensitive: bool = False, limit: int | None = None) -> list[AnalogyAnswer]:
+    """a : b :: c : ? by each method asked for ("both": add, then mul)."""
+    if method not in ("add", "mul", "both"):
+        raise UsageError(f"--method must be add, mul or both (got {method!r})")
+    _check_top(top)
+    vecs = load_vectors(spec, limit=limit)
+    return [AnalogyAnswer(m, rank_analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive))
+            for m in (("add", "mul") if method == "both" else (method,))]
+
+
+def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False) -> float:
+    return cosine_similarity(load_vectors(spec), word1, word2, case_insensitive=case_insensitive)
+
+
+def doesnt_match(spec: str | Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
+    """The words ranked by fit with the others, the odd one last (fewer than two words: UsageError)."""
+    if len(words) < 2:
+        raise UsageError(f"doesnt-match needs at least two words (got {len(words)})")
+    return rank_odd_one_out(load_vectors(spec), words, case_insensitive=case_insensitive)
+
+
+@dataclass
+class Evaluation:
+    analogies: Optional[object] = None  # evaluate.AnalogyResult
+    pairs: Optional[object] = None      # evaluate.PairResult
+
+
+def evaluate(spec: str | Vectors, *, analogies: str | None = None, pairs: str | None = None,
+             only: str | None = None, restrict: int = 300000, case_sensitive: bool = False,
+             method: str = "add", limit: int | None = None) -> Evaluation:
+    """gensim's evaluate_word_analogies / evaluate_word_pairs figures (see vectors/evaluate.py)."""
+    from .evaluate import evaluate_analogies, evaluate_pairs
+
+    if only not in (None, "analogies", "pairs"):
+        raise UsageError(f"--only must be analogies or pairs (got {only!r})")
+    if restrict < 1:
+        raise UsageError(f"--restrict must be at least 1 (got {restrict})")
+    if method not in ("add", "mul"):
+        raise UsageError(f"--method must be add or mul (got {method!r})")
+    vecs = load_vectors(spec, limit=limit)
+    out = Evaluation()
+    if only in (None, "analogies"):
+        out.analogies = evaluate_analogies(vecs, analogies, restrict=restrict, case_insensitive=not case_sensitive,
+                                           method=method)
+    if only in (None, "pairs"):
+        out.pairs = evaluate_pairs(vecs, pairs, restrict=restrict, case_insensitive=not case_sensitive)
+    return out
+
+
+@dataclass
+class Plotted:
+    output: str
+    points: list  # [(word, x, y, is_query)]
+
+
+def plot(spec: str | Vectors, words: list[str], output: str, *, neighbours: int = 5,
+         case_insensitive: bool = False, limit: int | None = None) -> Plotted:
+    """A 2-D PCA map of `words` and their neighbours, written to `output` (.png, .svg, .pdf)."""
+    from .plot import FORMATS, plot_words
+
+    if neighbours < 0:
+        raise UsageError(f"--neighbors must be >= 0 (got {neighbours})")
+    check_output_path(output, inputs=[Source(spec)] if _is_file(spec) else [], option="--output",
+                      suffixes=[f".{ext}" for ext in FORMATS])
+    placed = plot_words(load_vectors(spec, limit=limit), words, output, neighbours=neighbours,
+                        case_insensitive=case_insensitive)
+    return Plotted(output, placed)
+
+
+@dataclass
+class VectorsInfo:
+    words: int
+    dim: int
+    first: list  # the first 10 words
+
+
+def info(spec: str | Vectors) -> VectorsInfo:
+    vecs = load_vectors(spec)
+    return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10])

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..core.errors import InputError, UsageError
 from .model import Vectors
 from .queries import unit
 
@@ -111,7 +111,7 @@ def evaluate_analogies(vecs: Vectors, path: str | None = None, *, restrict: int 
                        batch: int | None = None) -> AnalogyResult:
     path = path or default_file("questions-words.txt")
     if method not in ("add", "mul"):
-        raise InputError(f"unknown analogy method {method!r} (use add or mul)")
+        raise UsageError(f"--method must be add or mul (got {method!r})")
     ok = _vocab(vecs, restrict, case_insensitive)
     result = AnalogyResult(path, method)
     questions: list[tuple[Section, tuple[str, str, str, str], tuple[int, int, int]]] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..core.errors import InputError, UsageError
 from .model import Vectors
 
 
@@ -129,7 +129,7 @@ def analogy(vecs: Vectors, a: str, b: str, c: str, *, method: str = "add", top_n
         neg_a = (1 + cosines(vecs, unit_row(vecs, ra), restrict)) / 2
         scores = pos_b * pos_c / (neg_a + 0.000001)
     else:
-        raise InputError(f"unknown analogy method {method!r} (use add or mul)")
+        raise UsageError(f"--method must be add or mul (got {method!r})")
     return [Match(vecs.words[i], float(scores[i])) for i in top(scores, top_n, exclude)]
 
 
@@ -141,7 +141,7 @@ def similarity(vecs: Vectors, w1: str, w2: str, *, case_insensitive: bool = Fals
 def doesnt_match(vecs: Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
     """The words ranked by cosine with the mean of their unit vectors, the odd one LAST."""
     if len(words) < 2:
-        raise InputError("doesnt-match needs at least two words")
+        raise UsageError(f"doesnt-match needs at least two words (got {len(words)})")
     rows = resolve(vecs, words, case_insensitive=case_insensitive)
     units = np.vstack([unit_row(vecs, r) for r in rows]).astype(np.float32)  # (k, d)
     mean = unit((units.astype(np.float64).sum(axis=0) / len(rows)).astype(np.float32))

@@ -67,21 +67,3 @@ def open_stored(name: str, *, limit: int | None = None, store: ModelStore | None
         raise ModelError(f"{origin}: vectors.npy, norms.npy and vocab.json do not agree; re-import the vectors")
     vecs = Vectors(words, matrix, norms=np.asarray(norms))
     return vecs.head(limit)
-
-
-def import_file(path: str, name: str, *, limit: int | None = None,
-                store: ModelStore | None = None) -> tuple[Vectors, str, float]:
-    """Read a vector file and store it as `name`; returns (vectors, detected format, seconds)."""
-    import os
-    import time
-
-    from ..core.store import validate_name
-    from .formats import detect_format, read_vectors
-
-    validate_name(name)
-    start = time.perf_counter()
-    fmt = detect_format(path)[0]
-    vecs = read_vectors(path, limit=limit)
-    source = {"path": os.path.abspath(path), "format": fmt, "bytes": os.path.getsize(path), "limit": limit}
-    save_vectors(vecs, name, extra={"source": source}, store=store)
-    return vecs, fmt, time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Training word vectors on a corpus: word2vec and fastText through gensim,
-GloVe with seqtool.vectors.glove. The result is published in the model store
-(kind "vectors", the memory-mappable layout of seqtool.vectors.store).
+GloVe with seqtool.vectors.glove. vectors/api.py stores the result (kind
+"vectors", the memory-mappable layout of seqtool.vectors.store).
 
 The corpus is read as one sentence per line, split on whitespace (lower-cased
 with `lower`), lines longer than 10,000 words cut in pieces as gensim's
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import InputError, UsageError
-from ..core.io import Source, expand_inputs, iter_lines, sha256_of
+from ..core.io import Source, iter_lines, sha256_of
 from .model import Vectors
 
 ALGOS = ("word2vec", "fasttext", "glove")
@@ -95,47 +95,47 @@ class Corpus:
         return self._read()
 
 
-def _corpus_record(sources: list[Source]) -> list[dict]:
+def corpus_record(sources: list[Source]) -> list[dict]:
+    """What the stored config says about the corpus (path, size and sha256 of each file)."""
     out = []
     for s in sources:
         if s.is_stdin:
             out.append({"path": "-"})
+        elif not os.path.isfile(s.path):  # a FIFO cannot be read again to hash it
+            out.append({"path": os.path.abspath(s.path)})
         else:
             out.append({"path": os.path.abspath(s.path), "bytes": os.path.getsize(s.path),
                         "sha256": sha256_of(s.path)})
     return out
 
 
-def train(specs: list[str], config: TrainConfig, *, name: str | None = None,
-          encoding: str = "utf-8", errors: str = "strict") -> tuple[str, Vectors, dict]:
-    """Train on the corpus files `specs` and store the vectors; returns (name, vectors, metrics)."""
-    from ..core.store import ModelStore, validate_name
-    from .store import save_vectors
-
+def train_vectors(sources: list[Source], config: TrainConfig, *, encoding: str = "utf-8",
+                  errors: str = "strict") -> tuple[Vectors, dict]:
+    """Train on `sources`; returns (vectors, metrics). Nothing is stored here: vectors/api.py
+    publishes the result through vectors/store.py."""
     config.check()
-    name = validate_name(name or f"{config.algo}{config.dim}")
-    sources = expand_inputs(specs)
     corpus = Corpus(sources, lower=config.lower, encoding=encoding, errors=errors)
-    store = ModelStore()
-    with store.lock(name):
-        start = time.perf_counter()
-        label = ", ".join(s.name for s in sources[:3]) + (", ..." if len(sources) > 3 else "")
-        try:
-            if config.algo == "glove":
-                vecs, metrics = _train_glove(corpus, config)
-            else:
-                vecs, metrics = _train_gensim(corpus, config)
-        except InputError as exc:
-            raise InputError(f"{label}: {exc}") from None
-        metrics["train_seconds"] = round(time.perf_counter() - start, 3)
-        if len(vecs) == 0:
-            raise InputError(f"{label}: no word occurs at least {config.min_count} times "
-                             f"(is the corpus empty? else lower --min-count)")
-        extra = {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
-                 "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
-                 "training": {"corpus": _corpus_record(sources)}, "metrics": metrics}
-        save_vectors(vecs, name, extra=extra, store=store, lock=False)
-    return name, vecs, metrics
+    start = time.perf_counter()
+    label = ", ".join(s.name for s in sources[:3]) + (", ..." if len(sources) > 3 else "")
+    try:
+        if config.algo == "glove":
+            vecs, metrics = _train_glove(corpus, config)
+        else:
+            vecs, metrics = _train_gensim(corpus, config)
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+    metrics["train_seconds"] = round(time.perf_counter() - start, 3)
+    if len(vecs) == 0:
+        raise InputError(f"{label}: no word occurs at least {config.min_count} times "
+                         f"(is the corpus empty? else lower --min-count)")
+    return vecs, metrics
+
+
+def stored_config(vecs: Vectors, config: TrainConfig, sources: list[Source], metrics: dict) -> dict:
+    """The config.json entries of trained vectors (besides the store's own)."""
+    return {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
+            "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
+            "training": {"corpus": corpus_record(sources)}, "metrics": metrics}
 
 
 def gensim_model(corpus, config: TrainConfig, callbacks=()):
