@@ -1,0 +1,296 @@
+"""LSTM variants the fused torch kernels do not cover: the peephole LSTM and CIFG.
+
+Peephole LSTM (Gers & Schmidhuber 2000), diagonal peepholes p_i, p_f, p_o:
+
+    i_t = s(W_i h_{t-1} + U_i x_t + p_i * c_{t-1} + b_i)
+    f_t = s(W_f h_{t-1} + U_f x_t + p_f * c_{t-1} + b_f)
+    c_t = f_t * c_{t-1} + i_t * tanh(W_g h_{t-1} + U_g x_t + b_g)
+    o_t = s(W_o h_{t-1} + U_o x_t + p_o * c_t + b_o)        # the NEW cell
+    h_t = o_t * tanh(c_t)
+
+CIFG, coupled input and forget gate (Greff et al. 2017): the standard LSTM with
+f_t = 1 - i_t, so there are no forget-gate weights (3 gate blocks, not 4):
+
+    i_t = s(W_i h_{t-1} + U_i x_t + b_i)
+    c_t = (1 - i_t) * c_{t-1} + i_t * tanh(W_g h_{t-1} + U_g x_t + b_g)
+    o_t = s(W_o h_{t-1} + U_o x_t + b_o)
+    h_t = o_t * tanh(c_t)
+
+Parameters of layer k (names as nn.LSTM's, so weights copy across and stored
+models keep stable tensor names; U = weight_ih, W = weight_hh, b = bias_ih + bias_hh):
+
+    weight_ih_l{k}  (G*H, I)   gate blocks stacked by rows: i, f, g, o (peephole, G=4)
+    weight_hh_l{k}  (G*H, H)                                 i, g, o    (cifg,     G=3)
+    bias_ih_l{k}, bias_hh_l{k}  (G*H,)
+    peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k}  (H,)  peephole LSTM only
+
+Speed: the input projections U x_t + b of all time steps are one matmul per
+layer; only h_{t-1} -> gates runs step by step. The step loop runs with a
+hand-written backward (PeepholeScan, CIFGScan below). Measured on CPU (2x200,
+bptt 35, batch 20, forward+backward of the stack, 1 thread; benchmarks/bench_cells.py
+--impls): it takes about the time of the fused nn.LSTM, the plain loop through
+autograd and its torch.jit.script 2-2.5x that (TorchScript has no CPU fuser
+here, so it only saves the Python dispatch); torch.compile gets to ~1.1x but
+compiles for ~25 s in every new process and again for each new input shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+CELLS = ("lstm-peephole", "cifg")
+GATES = {"lstm-peephole": 4, "cifg": 3}
+
+
+# ----------------------------------------------------------------- one time step
+def peephole_step(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
+                  p_i: Tensor, p_f: Tensor, p_o: Tensor) -> tuple[Tensor, Tensor]:
+    """gx = U x_t + b (B, 4H) precomputed; h, c (B, H) -> h_t, c_t."""
+    gates = torch.addmm(gx, h, w_hh.t())  # (B, 4H)
+    gi, gf, gg, go = gates.chunk(4, 1)
+    i = torch.sigmoid(gi + p_i * c)
+    f = torch.sigmoid(gf + p_f * c)
+    c = f * c + i * torch.tanh(gg)
+    o = torch.sigmoid(go + p_o * c)
+    return o * torch.tanh(c), c
+
+
+def cifg_step(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
+    """gx = U x_t + b (B, 3H) precomputed; h, c (B, H) -> h_t, c_t."""
+    gates = torch.addmm(gx, h, w_hh.t())  # (B, 3H)
+    gi, gg, go = gates.chunk(3, 1)
+    i = torch.sigmoid(gi)
+    c = (1.0 - i) * c + i * torch.tanh(gg)  # f = 1 - i
+    o = torch.sigmoid(go)
+    return o * torch.tanh(c), c
+
+
+# ------------------------------------------------------------ a whole sequence
+def peephole_scan(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
+                  p_i: Tensor, p_f: Tensor, p_o: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """gx (T, B, 4H) -> outputs (T, B, H), h_T, c_T."""
+    outs: list[Tensor] = []
+    for t in range(gx.size(0)):
+        h, c = peephole_step(gx[t], h, c, w_hh, p_i, p_f, p_o)
+        outs.append(h)
+    return torch.stack(outs), h, c
+
+
+def cifg_scan(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """gx (T, B, 3H) -> outputs (T, B, H), h_T, c_T."""
+    outs: list[Tensor] = []
+    for t in range(gx.size(0)):
+        h, c = cifg_step(gx[t], h, c, w_hh)
+        outs.append(h)
+    return torch.stack(outs), h, c
+
+
+# ------------------------------------------- the same scans with a written-out backward
+# Autograd through the loops above records ~15 small ops per step and replays them
+# one by one; here the forward keeps the gate activations in (T, B, G) buffers and
+# the backward is the chain rule written out, with the weight gradients one matmul
+# over all steps: 2-3x faster on CPU (see benchmarks/bench_cells.py). The tests
+# check these gradients against autograd through the plain scans.
+
+class PeepholeScan(torch.autograd.Function):
+    """peephole_scan(gx, h0, c0, w_hh, p_i, p_f, p_o) with a hand-written backward."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o):
+        T, B, G = gx.shape
+        H = G // 4
+        act = torch.empty_like(gx)  # (T, B, 4H): i, f, g, o after their nonlinearities
+        hs, cs = gx.new_empty(T + 1, B, H), gx.new_empty(T + 1, B, H)  # h_0..h_T, c_0..c_T
+        tanh_c = gx.new_empty(T, B, H)  # tanh(c_t), t = 1..T
+        hs[0], cs[0] = h0, c0
+        w_t = w_hh.t()
+        for t in range(T):
+            a, c = act[t], cs[t]
+            torch.addmm(gx[t], hs[t], w_t, out=a)
+            a[:, :H].addcmul_(p_i, c)
+            a[:, H:2 * H].addcmul_(p_f, c)
+            a[:, :2 * H].sigmoid_()
+            a[:, 2 * H:3 * H].tanh_()
+            i, f, g, o = a.split(H, 1)
+            c_new = torch.addcmul(f * c, i, g, out=cs[t + 1])
+            o.addcmul_(p_o, c_new).sigmoid_()
+            torch.mul(o, torch.tanh(c_new, out=tanh_c[t]), out=hs[t + 1])
+        ctx.save_for_backward(act, hs, cs, tanh_c, w_hh, p_i, p_f, p_o)
+        return hs[1:].clone(), hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, d_out, d_hT, d_cT):
+        act, hs, cs, tanh_c, w_hh, p_i, p_f, p_o = ctx.saved_tensors
+        T, B, G = act.shape
+        H = G // 4
+        d_act = torch.empty_like(act)  # (T, B, 4H): dL/d(pre-activation) of i, f, g, o
+        dh, dc = d_hT.clone(), d_cT.clone()  # dL/dh_t, dL/dc_t from later steps
+        for t in range(T - 1, -1, -1):
+            i, f, g, o = act[t].split(H, 1)
+            di, df, dg, do = d_act[t].split(H, 1)
+            dh += d_out[t]
+            torch.mul(dh, tanh_c[t], out=do).mul_(o - o * o)  # h = o tanh(c), o = s(.)
+            dc.addcmul_(dh * o, 1 - tanh_c[t] * tanh_c[t]).addcmul_(do, p_o)  # c_t feeds o_t too
+            torch.mul(dc, g, out=di).mul_(i - i * i)
+            torch.mul(dc, cs[t], out=df).mul_(f - f * f)
+            torch.mul(dc, i, out=dg).mul_(1 - g * g)
+            dc.mul_(f).addcmul_(di, p_i).addcmul_(df, p_f)  # -> dL/dc_{t-1}
+            dh = d_act[t] @ w_hh  # -> dL/dh_{t-1}
+        d_i, d_f, _, d_o = d_act.split(H, 2)
+        d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)  # sum_t da_t^T h_{t-1}
+        d_pi, d_pf, d_po = ((d * c).sum((0, 1)) for d, c in ((d_i, cs[:T]), (d_f, cs[:T]), (d_o, cs[1:])))
+        return d_act, dh, dc, d_w, d_pi, d_pf, d_po
+
+
+class CIFGScan(torch.autograd.Function):
+    """cifg_scan(gx, h0, c0, w_hh) with a hand-written backward."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx, gx, h0, c0, w_hh):
+        T, B, G = gx.shape
+        H = G // 3
+        act = torch.empty_like(gx)  # (T, B, 3H): i, g, o after their nonlinearities
+        hs, cs = gx.new_empty(T + 1, B, H), gx.new_empty(T + 1, B, H)
+        tanh_c = gx.new_empty(T, B, H)
+        hs[0], cs[0] = h0, c0
+        w_t = w_hh.t()
+        for t in range(T):
+            a, c = act[t], cs[t]
+            torch.addmm(gx[t], hs[t], w_t, out=a)
+            a[:, :H].sigmoid_()
+            a[:, H:2 * H].tanh_()
+            a[:, 2 * H:].sigmoid_()
+            i, g, o = a.split(H, 1)
+            c_new = torch.addcmul(c, i, g - c, out=cs[t + 1])  # (1 - i) c + i g
+            torch.mul(o, torch.tanh(c_new, out=tanh_c[t]), out=hs[t + 1])
+        ctx.save_for_backward(act, hs, cs, tanh_c, w_hh)
+        return hs[1:].clone(), hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, d_out, d_hT, d_cT):
+        act, hs, cs, tanh_c, w_hh = ctx.saved_tensors
+        T, B, G = act.shape
+        H = G // 3
+        d_act = torch.empty_like(act)
+        dh, dc = d_hT.clone(), d_cT.clone()
+        for t in range(T - 1, -1, -1):
+            i, g, o = act[t].split(H, 1)
+            di, dg, do = d_act[t].split(H, 1)
+            dh += d_out[t]
+            torch.mul(dh, tanh_c[t], out=do).mul_(o - o * o)
+            dc.addcmul_(dh * o, 1 - tanh_c[t] * tanh_c[t])
+            torch.mul(dc, g - cs[t], out=di).mul_(i - i * i)
+            torch.mul(dc, i, out=dg).mul_(1 - g * g)
+            dc.mul_(1 - i)
+            dh = d_act[t] @ w_hh
+        d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)
+        return d_act, dh, dc, d_w
+
+
+SCANS = {"lstm-peephole": peephole_scan, "cifg": cifg_scan}
+MANUAL = {"lstm-peephole": PeepholeScan.apply, "cifg": CIFGScan.apply}
+IMPLS = ("manual", "script", "loop", "compile")
+_BUILT: dict = {}
+
+
+def scan_function(cell: str, impl: str = "manual"):
+    """The step loop of `cell`: "manual" (hand-written backward, the default), "script"
+    (torch.jit.script of the plain scan), "loop" (the plain scan, autograd) or "compile"
+    (torch.compile of the plain scan: a compile per process and per input shape)."""
+    if impl == "manual":
+        return MANUAL[cell]
+    if impl == "loop":
+        return SCANS[cell]
+    if (cell, impl) not in _BUILT:
+        if impl == "script":
+            _BUILT[cell, impl] = torch.jit.script(SCANS[cell])
+        elif impl == "compile":
+            _BUILT[cell, impl] = torch.compile(SCANS[cell], dynamic=False)
+        else:
+            raise ValueError(f"unknown scan implementation {impl!r} (choose {', '.join(IMPLS)})")
+    return _BUILT[cell, impl]
+
+
+# ------------------------------------------------------------------ the module
+class LSTMVariant(nn.Module):
+    """A stack of peephole or CIFG LSTM layers with nn.LSTM's interface (time first):
+
+        out, (h_T, c_T) = rnn(x, (h_0, c_0))    x (T, B, I); h_0, c_0 (L, B, H); out (T, B, H)
+
+    Dropout (in training) applies to the outputs of every layer but the last, as in nn.LSTM.
+    `impl` picks the step loop (see scan_function); all give the same numbers.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 dropout: float = 0.0, impl: str = "manual"):
+        super().__init__()
+        if cell not in GATES:
+            raise ValueError(f"unknown cell {cell!r} (choose {', '.join(CELLS)})")
+        self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
+        self.num_layers, self.dropout, self.impl = num_layers, dropout, impl
+        G, H = GATES[cell] * hidden_size, hidden_size
+        for k in range(num_layers):
+            inputs = input_size if k == 0 else H
+            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(G, inputs)))
+            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(G, H)))
+            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(G)))
+            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(G)))
+            if cell == "lstm-peephole":
+                for gate in "ifo":
+                    self.register_parameter(f"peephole_{gate}_l{k}", nn.Parameter(torch.empty(H)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # nn.LSTM's initialisation, peepholes included: U(-1/sqrt(H), 1/sqrt(H)).
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def layer_weights(self, k: int) -> list[Tensor]:
+        """weight_hh, then the peepholes p_i, p_f, p_o (peephole cell): the scan's weight arguments."""
+        names = ["weight_hh"] + ([f"peephole_{g}" for g in "ifo"] if self.cell == "lstm-peephole" else [])
+        return [getattr(self, f"{n}_l{k}") for n in names]
+
+    def forward(self, x: Tensor, hidden: tuple[Tensor, Tensor] | None = None):
+        T, B, _ = x.shape
+        if hidden is None:
+            zeros = x.new_zeros(self.num_layers, B, self.hidden_size)
+            hidden = (zeros, zeros)
+        h0, c0 = hidden  # (L, B, H) each
+        scan = scan_function(self.cell, self.impl)
+        hs, cs = [], []
+        for k in range(self.num_layers):
+            if k:
+                x = F.dropout(x, self.dropout, self.training)
+            w_ih, b_ih, b_hh = (getattr(self, f"{n}_l{k}") for n in ("weight_ih", "bias_ih", "bias_hh"))
+            # U x_t + b for every t at once: (T*B, I) @ (I, G) -> (T, B, G)
+            gx = torch.addmm(b_ih + b_hh, x.reshape(T * B, -1), w_ih.t()).view(T, B, -1)
+            x, h, c = scan(gx, h0[k], c0[k], *self.layer_weights(k))  # x (T, B, H)
+            hs.append(h)
+            cs.append(c)
+        return x, (torch.stack(hs), torch.stack(cs))
+
+    def extra_repr(self) -> str:
+        return (f"{self.cell}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"dropout={self.dropout}")
+
+
+def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> nn.Module:
+    """The time-first recurrent stack of `cell`: torch's fused module where there is one."""
+    inter = dropout if num_layers > 1 else 0.0
+    if cell in GATES:
+        return LSTMVariant(cell, input_size, hidden_size, num_layers, dropout=inter)
+    if cell == "lstm":
+        return nn.LSTM(input_size, hidden_size, num_layers, dropout=inter)
+    if cell == "gru":
+        return nn.GRU(input_size, hidden_size, num_layers, dropout=inter)
+    return nn.RNN(input_size, hidden_size, num_layers, dropout=inter,
+                  nonlinearity="relu" if cell == "rnn-relu" else "tanh")
