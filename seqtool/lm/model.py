@@ -1,8 +1,8 @@
 """The recurrent language model: embedding -> RNN/GRU/LSTM stack -> softmax layer.
 
-The stack is torch's fused nn.RNN/nn.GRU/nn.LSTM (cuDNN on a GPU); the gate
-equations are the standard ones, written out in seqtool.lm.numpy_engine and
-checked against torch in the tests.
+The stack is torch's fused nn.RNN/nn.GRU/nn.LSTM (cuDNN on a GPU), or for
+lstm-peephole and cifg seqtool.layers.cells; the gate equations are written out
+in seqtool.lm.numpy_engine and checked against torch in the tests.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from torch import nn
 
 from ..core.errors import ModelError, UsageError
 
-from .options import CELLS
+from ..layers.cells import CELLS as VARIANT_CELLS, make_rnn
+from .options import CELLS as OPTION_CELLS
+
+CELLS = tuple(dict.fromkeys(OPTION_CELLS + VARIANT_CELLS))
+MEMORY_CELLS = ("lstm", *VARIANT_CELLS)  # the cells whose state is (h, c)
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,7 @@ class RNNLM(nn.Module):
         c = config
         self.embed = nn.Embedding(c.vocab_size, c.emb)
         self.drop = nn.Dropout(c.dropout)
-        inter = c.dropout if c.layers > 1 else 0.0
-        if c.cell == "lstm":
-            self.rnn = nn.LSTM(c.emb, c.hidden, c.layers, dropout=inter)
-        elif c.cell == "gru":
-            self.rnn = nn.GRU(c.emb, c.hidden, c.layers, dropout=inter)
-        else:
-            self.rnn = nn.RNN(c.emb, c.hidden, c.layers, dropout=inter,
-                              nonlinearity="relu" if c.cell == "rnn-relu" else "tanh")
+        self.rnn = make_rnn(c.cell, c.emb, c.hidden, c.layers, c.dropout)
         self.decoder = nn.Linear(c.hidden, c.vocab_size)
         self.reset_parameters()
         if c.tie:
@@ -78,7 +75,7 @@ class RNNLM(nn.Module):
     def init_hidden(self, batch_size: int, device=None):
         c = self.config
         zeros = torch.zeros(c.layers, batch_size, c.hidden, device=device)
-        return (zeros, zeros.clone()) if c.cell == "lstm" else zeros
+        return (zeros, zeros.clone()) if c.cell in MEMORY_CELLS else zeros
 
     def forward(self, tokens, hidden):
         """tokens (T, B) -> logits (T, B, V), new hidden."""
@@ -120,4 +117,4 @@ def hidden_to_list(hidden) -> list:
 
 
 def hidden_from_list(items: list, cell: str):
-    return tuple(items) if cell == "lstm" else items[0]
+    return tuple(items) if cell in MEMORY_CELLS else items[0]
