@@ -93,16 +93,19 @@ def test_numpy_steps_known_answers():
 
 
 # ------------------------------------------------------------ against reference LSTMs
-@pytest.mark.parametrize("impl", IMPLS)
-def test_peephole_with_zero_peepholes_is_nn_lstm(impl):
+@pytest.mark.parametrize("impl,bidirectional", [("manual", False), ("script", False), ("loop", False),
+                                                ("manual", True)])
+def test_peephole_with_zero_peepholes_is_nn_lstm(impl, bidirectional):
     torch.manual_seed(0)
-    ref = nn.LSTM(5, 4, 2)
-    rnn = LSTMVariant("lstm-peephole", 5, 4, 2, impl=impl)
+    D = 2 if bidirectional else 1
+    ref = nn.LSTM(5, 4, 2, bidirectional=bidirectional, batch_first=bidirectional)
+    rnn = LSTMVariant("lstm-peephole", 5, 4, 2, bidirectional=bidirectional, batch_first=bidirectional, impl=impl)
     with torch.no_grad():
         for name, p in rnn.named_parameters():
             p.copy_(getattr(ref, name) if name.startswith(("weight", "bias")) else torch.zeros_like(p))
-    x = torch.randn(6, 3, 5)
-    hidden = (torch.randn(2, 3, 4), torch.randn(2, 3, 4))
+    assert {n for n, _ in ref.named_parameters()} < {n for n, _ in rnn.named_parameters()}
+    x = torch.randn(3, 6, 5) if bidirectional else torch.randn(6, 3, 5)  # (B, T, I) batch-first or (T, B, I)
+    hidden = (torch.randn(2 * D, 3, 4), torch.randn(2 * D, 3, 4))
     out, (h, c) = rnn(x, hidden)
     out_ref, (h_ref, c_ref) = ref(x, hidden)
     for got, want in ((out, out_ref), (h, h_ref), (c, c_ref)):

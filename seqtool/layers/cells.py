@@ -24,6 +24,8 @@ models keep stable tensor names; U = weight_ih, W = weight_hh, b = bias_ih + bia
     bias_ih_l{k}, bias_hh_l{k}  (G*H,)
     peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k}  (H,)  peephole LSTM only
 
+and, bidirectional, the same again with the suffix _reverse (I = 2H above layer 0).
+
 Speed: the input projections U x_t + b of all time steps are one matmul per
 layer; only h_{t-1} -> gates runs step by step. The step loop runs with a
 hand-written backward (PeepholeScan, CIFGScan below). Measured on CPU (2x200,
@@ -221,31 +223,39 @@ def scan_function(cell: str, impl: str = "manual"):
 
 # ------------------------------------------------------------------ the module
 class LSTMVariant(nn.Module):
-    """A stack of peephole or CIFG LSTM layers with nn.LSTM's interface (time first):
+    """A stack of peephole or CIFG LSTM layers with nn.LSTM's interface:
 
-        out, (h_T, c_T) = rnn(x, (h_0, c_0))    x (T, B, I); h_0, c_0 (L, B, H); out (T, B, H)
+        out, (h_T, c_T) = rnn(x, (h_0, c_0))    x (T, B, I); h_0, c_0 (L*D, B, H); out (T, B, D*H)
 
-    Dropout (in training) applies to the outputs of every layer but the last, as in nn.LSTM.
-    `impl` picks the step loop (see scan_function); all give the same numbers.
+    (batch_first: x and out are (B, T, .)). D = 2 when bidirectional: the second
+    direction of each layer (parameters *_reverse, as in nn.LSTM) reads the sequence
+    from its end. Dropout (in training) applies to the outputs of every layer but the
+    last, as in nn.LSTM. `impl` picks the step loop (see scan_function); all give the
+    same numbers. No PackedSequence: run_layer is there for callers that handle
+    variable lengths themselves (the classifier's padded path).
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 dropout: float = 0.0, impl: str = "manual"):
+                 dropout: float = 0.0, bidirectional: bool = False, batch_first: bool = False,
+                 impl: str = "manual"):
         super().__init__()
         if cell not in GATES:
             raise ValueError(f"unknown cell {cell!r} (choose {', '.join(CELLS)})")
         self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.dropout, self.impl = num_layers, dropout, impl
+        self.bidirectional, self.batch_first = bidirectional, batch_first
+        self.suffixes = ("", "_reverse") if bidirectional else ("",)
         G, H = GATES[cell] * hidden_size, hidden_size
         for k in range(num_layers):
-            inputs = input_size if k == 0 else H
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(G, inputs)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(G, H)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(G)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(G)))
-            if cell == "lstm-peephole":
-                for gate in "ifo":
-                    self.register_parameter(f"peephole_{gate}_l{k}", nn.Parameter(torch.empty(H)))
+            inputs = input_size if k == 0 else H * len(self.suffixes)
+            for sfx in self.suffixes:
+                self.register_parameter(f"weight_ih_l{k}{sfx}", nn.Parameter(torch.empty(G, inputs)))
+                self.register_parameter(f"weight_hh_l{k}{sfx}", nn.Parameter(torch.empty(G, H)))
+                self.register_parameter(f"bias_ih_l{k}{sfx}", nn.Parameter(torch.empty(G)))
+                self.register_parameter(f"bias_hh_l{k}{sfx}", nn.Parameter(torch.empty(G)))
+                if cell == "lstm-peephole":
+                    for gate in "ifo":
+                        self.register_parameter(f"peephole_{gate}_l{k}{sfx}", nn.Parameter(torch.empty(H)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -254,33 +264,52 @@ class LSTMVariant(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def layer_weights(self, k: int) -> list[Tensor]:
-        """weight_hh, then the peepholes p_i, p_f, p_o (peephole cell): the scan's weight arguments."""
+    def run_layer(self, x: Tensor, k: int, suffix: str = "", h0: Tensor | None = None,
+                  c0: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Layer k, direction `suffix` ("" or "_reverse"), left to right over time-first
+        x (T, B, I) from h0, c0 (B, H) (default zeros) -> out (T, B, H), h_T, c_T."""
+        T, B, _ = x.shape
+        if h0 is None:
+            h0 = c0 = x.new_zeros(B, self.hidden_size)
+        w_ih, b_ih, b_hh = (getattr(self, f"{n}_l{k}{suffix}") for n in ("weight_ih", "bias_ih", "bias_hh"))
+        # U x_t + b for every t at once: (T*B, I) @ (I, G) -> (T, B, G)
+        gx = torch.addmm(b_ih + b_hh, x.reshape(T * B, -1), w_ih.t()).view(T, B, -1)
+        # then the recurrence, with weight_hh (and the peepholes p_i, p_f, p_o)
         names = ["weight_hh"] + ([f"peephole_{g}" for g in "ifo"] if self.cell == "lstm-peephole" else [])
-        return [getattr(self, f"{n}_l{k}") for n in names]
+        weights = [getattr(self, f"{n}_l{k}{suffix}") for n in names]
+        return scan_function(self.cell, self.impl)(gx, h0, c0, *weights)
 
     def forward(self, x: Tensor, hidden: tuple[Tensor, Tensor] | None = None):
-        T, B, _ = x.shape
+        if self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, I)
+        D = len(self.suffixes)
         if hidden is None:
-            zeros = x.new_zeros(self.num_layers, B, self.hidden_size)
+            zeros = x.new_zeros(self.num_layers * D, x.size(1), self.hidden_size)
             hidden = (zeros, zeros)
-        h0, c0 = hidden  # (L, B, H) each
-        scan = scan_function(self.cell, self.impl)
+        h0, c0 = hidden  # (L*D, B, H) each, layer by layer, forward direction first
         hs, cs = [], []
         for k in range(self.num_layers):
             if k:
                 x = F.dropout(x, self.dropout, self.training)
-            w_ih, b_ih, b_hh = (getattr(self, f"{n}_l{k}") for n in ("weight_ih", "bias_ih", "bias_hh"))
-            # U x_t + b for every t at once: (T*B, I) @ (I, G) -> (T, B, G)
-            gx = torch.addmm(b_ih + b_hh, x.reshape(T * B, -1), w_ih.t()).view(T, B, -1)
-            x, h, c = scan(gx, h0[k], c0[k], *self.layer_weights(k))  # x (T, B, H)
-            hs.append(h)
-            cs.append(c)
+            outs = []
+            for d, suffix in enumerate(self.suffixes):
+                j = k * D + d
+                if suffix:  # the reverse direction: a left-to-right scan of the flipped sequence
+                    out, h, c = self.run_layer(x.flip(0), k, suffix, h0[j], c0[j])
+                    out = out.flip(0)
+                else:
+                    out, h, c = self.run_layer(x, k, suffix, h0[j], c0[j])
+                outs.append(out)  # (T, B, H)
+                hs.append(h)
+                cs.append(c)
+            x = torch.cat(outs, 2) if D > 1 else outs[0]  # (T, B, D*H)
+        if self.batch_first:
+            x = x.transpose(0, 1)
         return x, (torch.stack(hs), torch.stack(cs))
 
     def extra_repr(self) -> str:
         return (f"{self.cell}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"dropout={self.dropout}")
+                f"dropout={self.dropout}, bidirectional={self.bidirectional}, batch_first={self.batch_first}")
 
 
 def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> nn.Module:
