@@ -302,3 +302,52 @@ def test_config_accepts_the_new_cells_and_names_them_in_the_error():
 
     with pytest.raises(UsageError, match="lstm-peephole, cifg"):
         LMConfig(vocab_size=5, cell="peephole")
+
+
+# ------------------------------------------------------------------ in the classifier
+def _classifier(cell, layers, pooling="max", bidirectional=True):
+    from seqtool.classify.model import ClassifierConfig, RNNClassifier
+
+    torch.manual_seed(7)
+    cfg = ClassifierConfig(vocab_size=30, num_classes=3, num_ngrams=0, cell=cell, layers=layers, hidden=5, emb=4,
+                           pooling=pooling, dropout=0.0, bidirectional=bidirectional)
+    return RNNClassifier(cfg)
+
+
+@pytest.mark.parametrize("cell", ["lstm-peephole", "cifg"])
+@pytest.mark.parametrize("pooling", ["max", "last"])
+def test_classifier_batch_gives_each_sequence_its_logits_alone(cell, pooling):
+    from seqtool.classify.features import Encoded, collate
+
+    model = _classifier(cell, 2, pooling).eval()
+    enc = Encoded([[5, 6, 7, 8, 9, 10, 11], [3], [12, 13, 4]], [[], [], []])
+    tokens, lengths, flat, offsets = collate(enc, range(3), model.cfg.pad_id)
+    batched = model(tokens, lengths)
+    for i in range(3):
+        t, l, _, _ = collate(enc, [i], model.cfg.pad_id)
+        torch.testing.assert_close(model(t, l)[0], batched[i], rtol=1e-5, atol=1e-6)
+    # asking for the packed path gives the padded one (no packed kernel for these cells)
+    torch.testing.assert_close(model(tokens, lengths, packed=True), batched)
+
+
+@pytest.mark.parametrize("cell", ["lstm-peephole", "cifg"])
+def test_classifier_padded_path_is_the_bidirectional_stack(cell):
+    """On sequences without padding the per-direction padded path is LSTMVariant.forward."""
+    model = _classifier(cell, 2, "last").eval()
+    tokens = torch.randint(3, 30, (2, 6))
+    emb = model.embedding(tokens)
+    out, _ = model.rnn(emb)  # (B, T, 2H)
+    torch.testing.assert_close(model._run_padded(emb, torch.tensor([6, 6])), out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.xfail(strict=True, reason="seqtool/classify/infer.py: the 1-layer CPU fast path knows only "
+                                       "lstm, gru, rnn (GATES); lead: skip it for the new cells, then drop this")
+@pytest.mark.parametrize("cell", ["lstm-peephole", "cifg"])
+def test_classifier_predict_one_layer(cell):
+    from seqtool.classify.features import Encoded, collate
+    from seqtool.classify.infer import predict_logits
+
+    model = _classifier(cell, 1).eval()
+    enc = Encoded([[5, 6, 7], [3, 4]], [[], []])
+    tokens, lengths, _, _ = collate(enc, range(2), model.cfg.pad_id)
+    torch.testing.assert_close(predict_logits(model, enc), model(tokens, lengths), rtol=1e-5, atol=1e-6)
