@@ -114,22 +114,23 @@ def perplexity(model, data) -> float:
     return math.exp(total / count)
 
 
-def stack_times(impls: list[str], reps: int) -> list[tuple[str, str, float, float]]:
-    """(cell, impl, first call ms (wall), steady ms per forward+backward (CPU)) of the 2x200 stack alone."""
+def stack_times(impls: list[str], reps: int, rounds: int = 3) -> list[tuple[str, str, float, float]]:
+    """(cell, impl, first call ms (wall), steady ms per forward+backward (CPU)) of the 2x200 stack
+    alone; the configurations take turns, block by block, and each keeps its best block."""
     import torch
 
     from seqtool.layers.cells import LSTMVariant
 
     x = torch.randn(T, B, H)
-    rows = []
+    hidden = (torch.zeros(L, B, H), torch.zeros(L, B, H))
+    runs = []
     for cell in CELLS:
         for impl in (["fused"] if cell == "lstm" else impls):
             torch.manual_seed(0)
             rnn = (torch.nn.LSTM(H, H, L, dropout=0.2) if cell == "lstm"
                    else LSTMVariant(cell, H, H, L, dropout=0.2, impl=impl))
-            hidden = (torch.zeros(L, B, H), torch.zeros(L, B, H))
 
-            def once():
+            def once(rnn=rnn):
                 out, (h, c) = rnn(x, hidden)
                 out.sum().backward()
 
@@ -137,15 +138,17 @@ def stack_times(impls: list[str], reps: int) -> list[tuple[str, str, float, floa
             once()
             first = time.perf_counter() - t0
             once()
-            best = math.inf
-            for _ in range(3):  # best of 3 blocks: the least disturbed by other load
-                t0 = time.process_time()
-                for _ in range(reps):
-                    once()
-                best = min(best, (time.process_time() - t0) / reps)
-            rows.append((cell, impl, first * 1e3, best * 1e3))
-            log(f"stack {cell} {impl}: first call {first * 1e3:.0f} ms, {best * 1e3:.1f} ms per step")
-    return rows
+            runs.append([cell, impl, first * 1e3, math.inf, once])
+            log(f"stack {cell} {impl}: first call {first * 1e3:.0f} ms")
+    for _ in range(rounds):
+        for run in runs:
+            t0 = time.process_time()
+            for _ in range(reps):
+                run[4]()
+            run[3] = min(run[3], (time.process_time() - t0) / reps * 1e3)
+    for cell, impl, _, ms, _ in runs:
+        log(f"stack {cell} {impl}: {ms:.1f} ms per step")
+    return [tuple(run[:4]) for run in runs]
 
 
 def main() -> None:

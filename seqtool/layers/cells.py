@@ -93,10 +93,11 @@ def cifg_scan(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, T
 
 # ------------------------------------------- the same scans with a written-out backward
 # Autograd through the loops above records ~15 small ops per step and replays them
-# one by one; here the forward keeps the gate activations in (T, B, G) buffers and
-# the backward is the chain rule written out, with the weight gradients one matmul
-# over all steps: 2-3x faster on CPU (see benchmarks/bench_cells.py). The tests
-# check these gradients against autograd through the plain scans.
+# one by one. Here the forward keeps the gate activations in (T, B, G) buffers, and
+# the backward is the chain rule written out: every factor that depends on the
+# forward values only is computed for all steps at once, so a step of the backward
+# is 5 small ops and one matmul, and the weight gradients are one matmul over all
+# steps. The tests check these gradients against autograd through the plain scans.
 
 class PeepholeScan(torch.autograd.Function):
     """peephole_scan(gx, h0, c0, w_hh, p_i, p_f, p_o) with a hand-written backward."""
@@ -110,14 +111,12 @@ class PeepholeScan(torch.autograd.Function):
         hs, cs = gx.new_empty(T + 1, B, H), gx.new_empty(T + 1, B, H)  # h_0..h_T, c_0..c_T
         tanh_c = gx.new_empty(T, B, H)  # tanh(c_t), t = 1..T
         hs[0], cs[0] = h0, c0
-        w_t = w_hh.t()
+        w_t, p_if = w_hh.t(), torch.stack([p_i, p_f])  # (H, 4H), (2, H)
         for t in range(T):
             a, c = act[t], cs[t]
             torch.addmm(gx[t], hs[t], w_t, out=a)
-            a[:, :H].addcmul_(p_i, c)
-            a[:, H:2 * H].addcmul_(p_f, c)
-            a[:, :2 * H].sigmoid_()
-            a[:, 2 * H:3 * H].tanh_()
+            a[:, :2 * H].view(B, 2, H).addcmul_(p_if, c.unsqueeze(1)).sigmoid_()  # i, f
+            a[:, 2 * H:3 * H].tanh_()  # g
             i, f, g, o = a.split(H, 1)
             c_new = torch.addcmul(f * c, i, g, out=cs[t + 1])
             o.addcmul_(p_o, c_new).sigmoid_()
@@ -131,22 +130,26 @@ class PeepholeScan(torch.autograd.Function):
         act, hs, cs, tanh_c, w_hh, p_i, p_f, p_o = ctx.saved_tensors
         T, B, G = act.shape
         H = G // 4
-        d_act = torch.empty_like(act)  # (T, B, 4H): dL/d(pre-activation) of i, f, g, o
-        dh, dc = d_hT.clone(), d_cT.clone()  # dL/dh_t, dL/dc_t from later steps
+        i, f, g, o = act.split(H, 2)  # (T, B, H) each
+        c_prev = cs[:T]
+        # The chain rule's factors, all steps at once (a_x: the pre-activation of gate x):
+        do_dh = tanh_c * o * (1 - o)  # dL/da_o = dL/dh_t * do_dh            (h = o tanh c)
+        dc_dh = o * (1 - tanh_c * tanh_c) + do_dh * p_o  # dL/dc_t += dL/dh_t * dc_dh (via tanh c, p_o c)
+        difg_dc = torch.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], 2)  # (T, B, 3, H)
+        dcprev_dc = f + difg_dc[:, :, 0] * p_i + difg_dc[:, :, 1] * p_f  # dL/dc_{t-1} = dL/dc_t * this
+        d_act = torch.empty_like(act)  # (T, B, 4H): dL/da of i, f, g, o
+        dh, dc = d_hT.clone(), d_cT.clone()  # dL/dh_t, dL/dc_t from the later steps
         for t in range(T - 1, -1, -1):
-            i, f, g, o = act[t].split(H, 1)
-            di, df, dg, do = d_act[t].split(H, 1)
+            da = d_act[t]
             dh += d_out[t]
-            torch.mul(dh, tanh_c[t], out=do).mul_(o - o * o)  # h = o tanh(c), o = s(.)
-            dc.addcmul_(dh * o, 1 - tanh_c[t] * tanh_c[t]).addcmul_(do, p_o)  # c_t feeds o_t too
-            torch.mul(dc, g, out=di).mul_(i - i * i)
-            torch.mul(dc, cs[t], out=df).mul_(f - f * f)
-            torch.mul(dc, i, out=dg).mul_(1 - g * g)
-            dc.mul_(f).addcmul_(di, p_i).addcmul_(df, p_f)  # -> dL/dc_{t-1}
-            dh = d_act[t] @ w_hh  # -> dL/dh_{t-1}
+            dc.addcmul_(dh, dc_dh[t])
+            torch.mul(dc.unsqueeze(1), difg_dc[t], out=da[:, :3 * H].view(B, 3, H))  # i, f, g
+            torch.mul(dh, do_dh[t], out=da[:, 3 * H:])  # o
+            dh = da @ w_hh  # -> dL/dh_{t-1}
+            dc.mul_(dcprev_dc[t])  # -> dL/dc_{t-1}
         d_i, d_f, _, d_o = d_act.split(H, 2)
         d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)  # sum_t da_t^T h_{t-1}
-        d_pi, d_pf, d_po = ((d * c).sum((0, 1)) for d, c in ((d_i, cs[:T]), (d_f, cs[:T]), (d_o, cs[1:])))
+        d_pi, d_pf, d_po = ((d * c).sum((0, 1)) for d, c in ((d_i, c_prev), (d_f, c_prev), (d_o, cs[1:])))
         return d_act, dh, dc, d_w, d_pi, d_pf, d_po
 
 
@@ -181,18 +184,21 @@ class CIFGScan(torch.autograd.Function):
         act, hs, cs, tanh_c, w_hh = ctx.saved_tensors
         T, B, G = act.shape
         H = G // 3
+        i, g, o = act.split(H, 2)
+        do_dh = tanh_c * o * (1 - o)
+        dc_dh = o * (1 - tanh_c * tanh_c)
+        dig_dc = torch.stack([(g - cs[:T]) * i * (1 - i), i * (1 - g * g)], 2)  # (T, B, 2, H)
+        dcprev_dc = 1 - i  # the forget gate
         d_act = torch.empty_like(act)
         dh, dc = d_hT.clone(), d_cT.clone()
         for t in range(T - 1, -1, -1):
-            i, g, o = act[t].split(H, 1)
-            di, dg, do = d_act[t].split(H, 1)
+            da = d_act[t]
             dh += d_out[t]
-            torch.mul(dh, tanh_c[t], out=do).mul_(o - o * o)
-            dc.addcmul_(dh * o, 1 - tanh_c[t] * tanh_c[t])
-            torch.mul(dc, g - cs[t], out=di).mul_(i - i * i)
-            torch.mul(dc, i, out=dg).mul_(1 - g * g)
-            dc.mul_(1 - i)
-            dh = d_act[t] @ w_hh
+            dc.addcmul_(dh, dc_dh[t])
+            torch.mul(dc.unsqueeze(1), dig_dc[t], out=da[:, :2 * H].view(B, 2, H))  # i, g
+            torch.mul(dh, do_dh[t], out=da[:, 2 * H:])  # o
+            dh = da @ w_hh
+            dc.mul_(dcprev_dc[t])
         d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)
         return d_act, dh, dc, d_w
 
