@@ -108,6 +108,14 @@ def cifg_scan(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, T
 # is 5 small ops and one matmul, and the weight gradients are one matmul over all
 # steps. The tests check these gradients against autograd through the plain scans.
 
+def _steps(*tensors: Tensor, backwards: bool = False):
+    """Step t's slices of time-first tensors, t = 0.. (or ..0): unbind makes all the views
+    in one call, where indexing in the loop costs about as much as a small op each. The
+    shortest tensor sets the count (h_0..h_T runs with T steps); backwards, give equal lengths."""
+    views = [t.unbind(0) for t in tensors]
+    return zip(*(reversed(v) if backwards else v for v in views))
+
+
 class PeepholeScan(torch.autograd.Function):
     """peephole_scan(gx, h0, c0, w_hh, p_i, p_f, p_o) with a hand-written backward."""
 
@@ -121,15 +129,14 @@ class PeepholeScan(torch.autograd.Function):
         tanh_c = gx.new_empty(T, B, H)  # tanh(c_t), t = 1..T
         hs[0], cs[0] = h0, c0
         w_t, p_if = w_hh.t(), torch.stack([p_i, p_f])  # (H, 4H), (2, H)
-        for t in range(T):
-            a, c = act[t], cs[t]
-            torch.addmm(gx[t], hs[t], w_t, out=a)
+        for gx_t, a, h, c, h_new, c_new, tanh_c_new in _steps(gx, act, hs, cs, hs[1:], cs[1:], tanh_c):
+            torch.addmm(gx_t, h, w_t, out=a)
             a[:, :2 * H].view(B, 2, H).addcmul_(p_if, c.unsqueeze(1)).sigmoid_()  # i, f
             a[:, 2 * H:3 * H].tanh_()  # g
             i, f, g, o = a.split(H, 1)
-            c_new = torch.addcmul(f * c, i, g, out=cs[t + 1])
+            torch.addcmul(f * c, i, g, out=c_new)
             o.addcmul_(p_o, c_new).sigmoid_()
-            torch.mul(o, torch.tanh(c_new, out=tanh_c[t]), out=hs[t + 1])
+            torch.mul(o, torch.tanh(c_new, out=tanh_c_new), out=h_new)
         ctx.save_for_backward(act, hs, cs, tanh_c, w_hh, p_i, p_f, p_o)
         return hs[1:].clone(), hs[T].clone(), cs[T].clone()
 
@@ -148,14 +155,14 @@ class PeepholeScan(torch.autograd.Function):
         dcprev_dc = f + difg_dc[:, :, 0] * p_i + difg_dc[:, :, 1] * p_f  # dL/dc_{t-1} = dL/dc_t * this
         d_act = torch.empty_like(act)  # (T, B, 4H): dL/da of i, f, g, o
         dh, dc = d_hT.clone(), d_cT.clone()  # dL/dh_t, dL/dc_t from the later steps
-        for t in range(T - 1, -1, -1):
-            da = d_act[t]
-            dh += d_out[t]
-            dc.addcmul_(dh, dc_dh[t])
-            torch.mul(dc.unsqueeze(1), difg_dc[t], out=da[:, :3 * H].view(B, 3, H))  # i, f, g
-            torch.mul(dh, do_dh[t], out=da[:, 3 * H:])  # o
+        for da, d_out_t, dc_dh_t, difg_dc_t, do_dh_t, dcprev_dc_t in _steps(
+                d_act, d_out, dc_dh, difg_dc, do_dh, dcprev_dc, backwards=True):
+            dh += d_out_t
+            dc.addcmul_(dh, dc_dh_t)
+            torch.mul(dc.unsqueeze(1), difg_dc_t, out=da[:, :3 * H].view(B, 3, H))  # i, f, g
+            torch.mul(dh, do_dh_t, out=da[:, 3 * H:])  # o
             dh = da @ w_hh  # -> dL/dh_{t-1}
-            dc.mul_(dcprev_dc[t])  # -> dL/dc_{t-1}
+            dc.mul_(dcprev_dc_t)  # -> dL/dc_{t-1}
         d_i, d_f, _, d_o = d_act.split(H, 2)
         d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)  # sum_t da_t^T h_{t-1}
         d_pi, d_pf, d_po = ((d * c).sum((0, 1)) for d, c in ((d_i, c_prev), (d_f, c_prev), (d_o, cs[1:])))
@@ -175,15 +182,14 @@ class CIFGScan(torch.autograd.Function):
         tanh_c = gx.new_empty(T, B, H)
         hs[0], cs[0] = h0, c0
         w_t = w_hh.t()
-        for t in range(T):
-            a, c = act[t], cs[t]
-            torch.addmm(gx[t], hs[t], w_t, out=a)
+        for gx_t, a, h, c, h_new, c_new, tanh_c_new in _steps(gx, act, hs, cs, hs[1:], cs[1:], tanh_c):
+            torch.addmm(gx_t, h, w_t, out=a)
             a[:, :H].sigmoid_()
             a[:, H:2 * H].tanh_()
             a[:, 2 * H:].sigmoid_()
             i, g, o = a.split(H, 1)
-            c_new = torch.addcmul(c, i, g - c, out=cs[t + 1])  # (1 - i) c + i g
-            torch.mul(o, torch.tanh(c_new, out=tanh_c[t]), out=hs[t + 1])
+            torch.addcmul(c, i, g - c, out=c_new)  # (1 - i) c + i g
+            torch.mul(o, torch.tanh(c_new, out=tanh_c_new), out=h_new)
         ctx.save_for_backward(act, hs, cs, tanh_c, w_hh)
         return hs[1:].clone(), hs[T].clone(), cs[T].clone()
 
@@ -200,14 +206,14 @@ class CIFGScan(torch.autograd.Function):
         dcprev_dc = 1 - i  # the forget gate
         d_act = torch.empty_like(act)
         dh, dc = d_hT.clone(), d_cT.clone()
-        for t in range(T - 1, -1, -1):
-            da = d_act[t]
-            dh += d_out[t]
-            dc.addcmul_(dh, dc_dh[t])
-            torch.mul(dc.unsqueeze(1), dig_dc[t], out=da[:, :2 * H].view(B, 2, H))  # i, g
-            torch.mul(dh, do_dh[t], out=da[:, 2 * H:])  # o
+        for da, d_out_t, dc_dh_t, dig_dc_t, do_dh_t, dcprev_dc_t in _steps(
+                d_act, d_out, dc_dh, dig_dc, do_dh, dcprev_dc, backwards=True):
+            dh += d_out_t
+            dc.addcmul_(dh, dc_dh_t)
+            torch.mul(dc.unsqueeze(1), dig_dc_t, out=da[:, :2 * H].view(B, 2, H))  # i, g
+            torch.mul(dh, do_dh_t, out=da[:, 2 * H:])  # o
             dh = da @ w_hh
-            dc.mul_(dcprev_dc[t])
+            dc.mul_(dcprev_dc_t)
         d_w = d_act.view(T * B, G).t() @ hs[:T].reshape(T * B, H)
         return d_act, dh, dc, d_w
 
