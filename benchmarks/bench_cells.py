@@ -13,7 +13,7 @@
 3. With --ppl-steps N, each cell trains N steps from the same seed and its PTB
    test perplexity is printed (the same budget for all).
 
-    python benchmarks/bench_cells.py                       # ~1 minute
+    python benchmarks/bench_cells.py                       # ~1 minute of CPU
     python benchmarks/bench_cells.py --impls --compile     # + ~1 minute of compiling
     python benchmarks/bench_cells.py --steps 0 --ppl-steps 1000
 
@@ -153,8 +153,8 @@ def stack_times(impls: list[str], reps: int, rounds: int = 3) -> list[tuple[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=40, help="training steps per cell per round (0: skip)")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10, help="training steps per cell per round (0: skip)")
+    ap.add_argument("--rounds", type=int, default=8, help="rounds: the cells take turns, each keeps its best")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--random", action="store_true", help="random ids of a 10k vocabulary instead of PTB")
     ap.add_argument("--impls", action="store_true", help="also time the stack alone for each step-loop impl")
