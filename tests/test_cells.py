@@ -321,7 +321,7 @@ def test_classifier_batch_gives_each_sequence_its_logits_alone(cell, pooling):
 
     model = _classifier(cell, 2, pooling).eval()
     enc = Encoded([[5, 6, 7, 8, 9, 10, 11], [3], [12, 13, 4]], [[], [], []])
-    tokens, lengths, flat, offsets = collate(enc, range(3), model.cfg.pad_id)
+    tokens, lengths, _, _ = collate(enc, range(3), model.cfg.pad_id)
     batched = model(tokens, lengths)
     for i in range(3):
         t, l, _, _ = collate(enc, [i], model.cfg.pad_id)
