@@ -29,7 +29,7 @@ BATCH = 512  # sentences per batch: long enough steps to amortise the per-step o
 
 
 def supported(model: RNNClassifier, device: str) -> bool:
-    return model.cfg.layers == 1 and str(device) == "cpu" and not model.training
+    return model.cfg.layers == 1 and model.cfg.cell in GATES and str(device) == "cpu" and not model.training
 
 
 def _flat(seqs: Sequence[Sequence[int]]) -> np.ndarray:

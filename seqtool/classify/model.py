@@ -9,6 +9,8 @@ RNN costs grow with the square of the length (a bi-GRU batch of 64 x 400 steps:
 16 s packed, 0.7 s padded), so there each direction runs on the padded batch, the
 backward one over each sequence reversed within its own length: padding then only
 ever follows a sequence's real steps, and the outputs that pooling reads are exact.
+The lstm-peephole and cifg cells (seqtool.layers.cells) always take the padded
+path: they have no packed kernel.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..core.errors import UsageError
+from ..layers.cells import CELLS as VARIANT_CELLS, LSTMVariant
 
-CELLS = ("lstm", "gru", "rnn")
+CELLS = ("lstm", "gru", "rnn", *VARIANT_CELLS)
 POOLINGS = ("max", "mean", "last")
 
 
@@ -43,7 +46,7 @@ class ClassifierConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise UsageError(f"unknown --cell {self.cell!r} (choose lstm, gru or rnn)")
+            raise UsageError(f"unknown --cell {self.cell!r} (choose {', '.join(CELLS)})")
         if self.pooling not in POOLINGS:
             raise UsageError(f"unknown --pooling {self.pooling!r} (choose max, mean or last)")
         if self.layers < 1 or self.hidden < 1 or self.emb < 1:
@@ -60,9 +63,13 @@ class RNNClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.emb, padding_idx=cfg.pad_id)
-        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cfg.cell]
-        self.rnn = rnn_cls(cfg.emb, cfg.hidden, num_layers=cfg.layers, bidirectional=cfg.bidirectional,
-                           dropout=cfg.dropout if cfg.layers > 1 else 0.0, batch_first=True)
+        rnn_args = dict(num_layers=cfg.layers, bidirectional=cfg.bidirectional,
+                        dropout=cfg.dropout if cfg.layers > 1 else 0.0, batch_first=True)
+        if cfg.cell in VARIANT_CELLS:
+            self.rnn = LSTMVariant(cfg.cell, cfg.emb, cfg.hidden, **rnn_args)
+        else:
+            rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cfg.cell]
+            self.rnn = rnn_cls(cfg.emb, cfg.hidden, **rnn_args)
         self.drop = nn.Dropout(cfg.dropout)
         directions = 2 if cfg.bidirectional else 1
         self.out = nn.Linear(cfg.hidden * directions, cfg.num_classes)
@@ -76,10 +83,11 @@ class RNNClassifier(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None,
                 offsets: torch.Tensor | None = None, packed: bool | None = None) -> torch.Tensor:
         """tokens (B, T) padded, lengths (B,) on CPU; ngrams flat (N,) with offsets (B,) -> logits (B, C).
-        packed: run the RNN on a packed batch (default: on CUDA only; both give the same result)."""
+        packed: run the RNN on a packed batch (default: on CUDA only; both give the same result;
+        never for lstm-peephole and cifg)."""
         emb = self.drop(self.embedding(tokens))  # (B, T, E)
         lengths_dev = lengths.to(tokens.device)
-        if packed if packed is not None else tokens.is_cuda:
+        if (packed if packed is not None else tokens.is_cuda) and self.cfg.cell not in VARIANT_CELLS:
             out, _ = self.rnn(pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False))
             outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.size(1))  # (B, T, D*H)
         else:
@@ -117,6 +125,8 @@ class RNNClassifier(nn.Module):
         return x
 
     def _direction(self, x: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
+        if self.cfg.cell in VARIANT_CELLS:  # x (B, T, I) -> (B, T, H)
+            return self.rnn.run_layer(x.transpose(0, 1), layer, suffix)[0].transpose(0, 1)
         templates = self.__dict__.setdefault("_templates", {})
         if x.size(2) not in templates:  # weightless stand-in: functional_call supplies the weights
             rnn_cls = type(self.rnn)

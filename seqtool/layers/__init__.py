@@ -1,5 +1,5 @@
-"""Reusable layers for recurrent LMs: the adaptive softmax (adaptive.py) and the
-AWD-LSTM regularizers (regularize.py); both import torch.
+"""Neural building blocks shared by the models: recurrent cells (cells.py), the adaptive
+softmax (adaptive.py) and the AWD-LSTM regularizers (regularize.py); each imports torch.
 
 This file holds the adaptive softmax's torch-free arithmetic -- the cutoff rule and
 the stored tensor shapes -- so the model store and the numpy sampler can check and

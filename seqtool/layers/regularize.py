@@ -56,8 +56,10 @@ RAW_SUFFIX = "_raw"
 _CUDNN_COPY_WARNING = "RNN module weights are not part of single contiguous chunk of memory"
 
 
-def hh_weight_names(rnn: nn.RNNBase) -> list[str]:
-    return [name for name in rnn._flat_weights_names if name.startswith("weight_hh_l")]
+def hh_weight_names(rnn: nn.Module) -> list[str]:
+    """The W_hh names of a recurrent stack: torch's fused ones or layers.cells' (same names)."""
+    names = getattr(rnn, "_flat_weights_names", None) or list(rnn._parameters)
+    return [name for name in names if name.startswith("weight_hh_l")]
 
 
 def apply_weight_drop(rnn: nn.RNNBase, p: float) -> nn.RNNBase:
@@ -72,6 +74,7 @@ def apply_weight_drop(rnn: nn.RNNBase, p: float) -> nn.RNNBase:
     if p <= 0.0:
         return rnn
     names = hh_weight_names(rnn)
+    rnn.weight_drop_names = names  # the Parameters are renamed below, so remember them
     for name in names:
         raw = rnn._parameters.pop(name)
         rnn.register_parameter(name + RAW_SUFFIX, nn.Parameter(raw.data))
@@ -86,7 +89,7 @@ def apply_weight_drop(rnn: nn.RNNBase, p: float) -> nn.RNNBase:
 
 
 def _write_dropped_weights(rnn: nn.RNNBase, args) -> None:
-    for name in hh_weight_names(rnn):
+    for name in rnn.weight_drop_names:
         raw = getattr(rnn, name + RAW_SUFFIX)
         # raw * 1 in eval: a plain tensor (setattr with a Parameter would register it again)
         weight = F.dropout(raw, rnn.weight_drop, training=True) if rnn.training else raw * 1.0
@@ -94,7 +97,8 @@ def _write_dropped_weights(rnn: nn.RNNBase, args) -> None:
     # __setattr__ has put the new tensors into _flat_weights; marking them as seen keeps
     # RNNBase.forward from re-flattening (on CUDA an in-place copy of every weight,
     # including the dropped ones that are part of the graph) on each call.
-    rnn._flat_weight_refs = [weakref.ref(w) if w is not None else None for w in rnn._flat_weights]
+    if isinstance(rnn, nn.RNNBase):
+        rnn._flat_weight_refs = [weakref.ref(w) if w is not None else None for w in rnn._flat_weights]
 
 
 # ---------------------------------------------------------------------- AR / TAR

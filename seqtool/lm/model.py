@@ -1,8 +1,8 @@
 """The recurrent language model: embedding -> RNN/GRU/LSTM stack -> softmax layer.
 
-The stack is torch's fused nn.RNN/nn.GRU/nn.LSTM (cuDNN on a GPU); the gate
-equations are the standard ones, written out in seqtool.lm.numpy_engine and
-checked against torch in the tests.
+The stack is torch's fused nn.RNN/nn.GRU/nn.LSTM (cuDNN on a GPU), or for
+lstm-peephole and cifg seqtool.layers.cells; the gate equations are written out
+in seqtool.lm.numpy_engine and checked against torch in the tests.
 
 The softmax layer is a full V-wide linear layer or an adaptive softmax
 (seqtool.layers.adaptive). Regularization is today's dropout (one nn.Dropout on
@@ -24,7 +24,11 @@ from ..layers import check_cutoffs, default_cutoffs
 from ..layers.adaptive import AdaptiveSoftmax
 from ..layers.regularize import RAW_SUFFIX, LockedDropout, activation_penalty, apply_weight_drop, embedding_dropout
 
-from .options import CELLS
+from ..layers.cells import CELLS as VARIANT_CELLS, make_rnn
+from .options import CELLS as OPTION_CELLS
+
+CELLS = tuple(dict.fromkeys(OPTION_CELLS + VARIANT_CELLS))
+MEMORY_CELLS = ("lstm", *VARIANT_CELLS)  # the cells whose state is (h, c)
 
 SOFTMAXES = ("full", "adaptive")
 
@@ -90,15 +94,6 @@ class LMConfig:
             raise ModelError(f"language model config is invalid ({exc})") from None
 
 
-def make_rnn(cell: str, input_size: int, hidden: int, layers: int, dropout: float) -> nn.RNNBase:
-    """torch's fused recurrent stack for `cell` (dropout: between its layers)."""
-    if cell == "lstm":
-        return nn.LSTM(input_size, hidden, layers, dropout=dropout)
-    if cell == "gru":
-        return nn.GRU(input_size, hidden, layers, dropout=dropout)
-    return nn.RNN(input_size, hidden, layers, dropout=dropout, nonlinearity="relu" if cell == "rnn-relu" else "tanh")
-
-
 class RNNLM(nn.Module):
     def __init__(self, config: LMConfig):
         super().__init__()
@@ -109,7 +104,7 @@ class RNNLM(nn.Module):
         self.lock_in = None if c.dropout_in is None else LockedDropout(c.dropout_in)
         self.lock_out = None if c.dropout_out is None else LockedDropout(c.dropout_out)
         if c.dropout_hidden is None:  # one fused stack, torch's dropout between layers
-            self.rnn = make_rnn(c.cell, c.emb, c.hidden, c.layers, c.dropout if c.layers > 1 else 0.0)
+            self.rnn = make_rnn(c.cell, c.emb, c.hidden, c.layers, c.dropout)
             stacks = [self.rnn]
         else:  # locked dropout between layers needs one module per layer
             self.rnn = None
@@ -141,7 +136,7 @@ class RNNLM(nn.Module):
     def init_hidden(self, batch_size: int, device=None):
         c = self.config
         zeros = torch.zeros(c.layers, batch_size, c.hidden, device=device)
-        return (zeros, zeros.clone()) if c.cell == "lstm" else zeros
+        return (zeros, zeros.clone()) if c.cell in MEMORY_CELLS else zeros
 
     # ------------------------------------------------------------ forward
     def features(self, tokens, hidden):
@@ -153,7 +148,7 @@ class RNNLM(nn.Module):
             raw, hidden = self.rnn(x, hidden)  # (T, B, H)
         else:
             # the (L, B, H) state, split per layer and joined again, as the fused stack has it
-            lstm = c.cell == "lstm"
+            lstm = c.cell in MEMORY_CELLS
             states = zip(*(h.split(1) for h in hidden)) if lstm else hidden.split(1)
             new = []
             for k, (rnn, state) in enumerate(zip(self.rnns, states)):
@@ -249,4 +244,4 @@ def hidden_to_list(hidden) -> list:
 
 
 def hidden_from_list(items: list, cell: str):
-    return tuple(items) if cell == "lstm" else items[0]
+    return tuple(items) if cell in MEMORY_CELLS else items[0]

@@ -1,7 +1,8 @@
 """The recurrent cells written out in numpy, and a numpy inference engine.
 
-These are torch's equations (gate order and biases as in nn.RNN/nn.GRU/nn.LSTM);
-the tests check them against nn.GRUCell/nn.LSTMCell. `seqtool sample` runs
+These are torch's equations (gate order and biases as in nn.RNN/nn.GRU/nn.LSTM),
+and those of seqtool.layers.cells for lstm-peephole and cifg; the tests check
+them against nn.GRUCell/nn.LSTMCell and the torch cells. `seqtool sample` runs
 models with this engine on the CPU: generating one token at a time is
 latency-bound, and not importing torch (2+ s) puts the first token on screen
 in a fraction of a second.
@@ -50,6 +51,35 @@ def lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
     return o * np.tanh(c2), c2
 
 
+def peephole_step(x, h, c, w_ih, w_hh, b_ih, b_hh, p_i, p_f, p_o):
+    """a = W_ih x + b_ih + W_hh h + b_hh, blocks i, f, g, o (B, 4H); then peephole_update."""
+    return peephole_update(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, c, p_i, p_f, p_o)
+
+
+def peephole_update(a, c, p_i, p_f, p_o):
+    """i = s(a_i + p_i * c);  f = s(a_f + p_f * c);  c' = f * c + i * tanh(a_g)
+    o = s(a_o + p_o * c');  h' = o * tanh(c')        -> (h', c'), each (B, H)"""
+    H = c.shape[-1]
+    i = _sigmoid(a[:, :H] + p_i * c)
+    f = _sigmoid(a[:, H:2 * H] + p_f * c)
+    c2 = f * c + i * np.tanh(a[:, 2 * H:3 * H])
+    o = _sigmoid(a[:, 3 * H:] + p_o * c2)
+    return o * np.tanh(c2), c2
+
+
+def cifg_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """a = W_ih x + b_ih + W_hh h + b_hh, blocks i, g, o (B, 3H); then cifg_update."""
+    return cifg_update(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, c)
+
+
+def cifg_update(a, c):
+    """i = s(a_i);  c' = (1 - i) * c + i * tanh(a_g);  h' = s(a_o) * tanh(c')   -> (h', c')"""
+    H = c.shape[-1]
+    i = _sigmoid(a[:, :H])
+    c2 = (1.0 - i) * c + i * np.tanh(a[:, H:2 * H])
+    return _sigmoid(a[:, 2 * H:]) * np.tanh(c2), c2
+
+
 class NumpyLM:
     """Single-sequence inference for a stored RNNLM: step(token) -> log-probs."""
 
@@ -69,7 +99,11 @@ class NumpyLM:
             self.dec_wt = np.ascontiguousarray(np.asarray(dec, dtype=f32).T)  # (H, V)
             self.dec_b = np.asarray(tensors["decoder.bias"], dtype=f32)
         self.weights = []
+        self.peepholes = []  # (p_i, p_f, p_o) of each layer, lstm-peephole only
         for k in range(self.layers):
+            if self.cell == "lstm-peephole":
+                self.peepholes.append(tuple(np.asarray(tensors[f"rnn.peephole_{g}_l{k}"], dtype=f32)[None, :]
+                                            for g in "ifo"))
             w_ih_t = np.asarray(tensors[f"rnn.weight_ih_l{k}"], dtype=f32).T  # (I, G)
             w_hh_t = np.asarray(tensors[f"rnn.weight_hh_l{k}"], dtype=f32).T  # (H, G)
             b_ih = np.asarray(tensors[f"rnn.bias_ih_l{k}"], dtype=f32)
@@ -118,6 +152,10 @@ class NumpyLM:
                     g = np.tanh(pre[:, 2 * H:3 * H])
                     self.c[k] = f * self.c[k] + i * g
                     self.h[k] = o * np.tanh(self.c[k])
+                elif self.cell == "lstm-peephole":
+                    self.h[k], self.c[k] = peephole_update(pre, self.c[k], *self.peepholes[k])
+                elif self.cell == "cifg":
+                    self.h[k], self.c[k] = cifg_update(pre, self.c[k])
                 else:
                     self.h[k] = np.tanh(pre) if self.cell == "rnn" else np.maximum(pre, 0.0)
             x = self.h[k]

@@ -8,7 +8,7 @@ from ..core.errors import UsageError
 from ..core.store import name_from_inputs
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-CELLS = ("rnn", "rnn-relu", "lstm", "gru")
+CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
 
 # A preset fills every option the user did not give; each can still be overridden.
 PRESETS: dict[str, dict] = {

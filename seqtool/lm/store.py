@@ -81,7 +81,7 @@ def stored_from_info(info: ModelInfo) -> StoredLM:
     return StoredLM(info, dict(cfg["config"]), vocab, tokenizer)
 
 
-_GATES = {"lstm": 4, "gru": 3, "rnn": 1, "rnn-relu": 1}
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1, "rnn-relu": 1, "lstm-peephole": 4, "cifg": 3}
 
 
 def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
@@ -105,6 +105,8 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     for k in range(L):
         shapes.update({f"rnn.weight_ih_l{k}": (G, E if k == 0 else H), f"rnn.weight_hh_l{k}": (G, H),
                        f"rnn.bias_ih_l{k}": (G,), f"rnn.bias_hh_l{k}": (G,)})
+        if config["cell"] == "lstm-peephole":  # diagonal peepholes: one (H,) vector per gate
+            shapes.update({f"rnn.peephole_{g}_l{k}": (H,) for g in "ifo"})
     return shapes
 
 
