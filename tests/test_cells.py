@@ -347,3 +347,23 @@ def test_classifier_predict_one_layer(cell):
     enc = Encoded([[5, 6, 7], [3, 4]], [[], []])
     tokens, lengths, _, _ = collate(enc, range(2), model.cfg.pad_id)
     torch.testing.assert_close(predict_logits(model, enc), model(tokens, lengths), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm-peephole", "cifg"])
+def test_weight_drop_reaches_the_new_cells(cell):
+    """DropConnect on W_hh works on layers.cells' stacks as on torch's fused ones: the raw
+    matrix gets gradients, train mode drops, eval mode uses the raw matrix unchanged."""
+    from seqtool.lm.model import LMConfig, RNNLM
+
+    torch.manual_seed(0)
+    model = RNNLM(LMConfig(vocab_size=30, cell=cell, emb=6, hidden=6, layers=2, weight_drop=0.5))
+    x = torch.randint(0, 30, (4, 2))
+    loss, _ = model(x, model.init_hidden(2), targets=x)
+    loss.backward()
+    raw = dict(model.rnn.named_parameters())["weight_hh_l0_raw"]
+    assert raw.grad is not None and raw.grad.abs().sum() > 0
+    assert (model.rnn.weight_hh_l0 == 0).float().mean() > 0.2  # about half dropped in train mode
+    model.eval()
+    model(x, model.init_hidden(2))
+    assert torch.equal(model.rnn.weight_hh_l0, raw.detach())
+    assert "rnn.weight_hh_l0" in model.export_tensors()
