@@ -15,7 +15,7 @@ from seqtool.training.checkpoint import load_checkpoint
 from seqtool.lm.data import unigram_perplexity
 from seqtool.lm.store import load_torch_lm, open_lm
 from seqtool.lm.options import resolve_options
-from seqtool.lm.train import train_lm
+from seqtool.lm.api import train_lm
 from seqtool.training.runtime import StopFlag
 
 torch.set_num_threads(1)
