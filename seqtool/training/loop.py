@@ -151,14 +151,17 @@ class Loop:
         self.task, self.config = task, config
         self.state = state or LoopState()
         self.report = report or TrainingReport(enabled=False)
+        self.stop, self.dist = stop, dist or Distributed()
+        if not self.dist.is_main:  # one report per job: rank 0's
+            self.report.enabled = False
         self.report.restore(self.state.records)
         self.state.records = self.report.records  # one list: what is reported is what is checkpointed
-        self.stop, self.dist = stop, dist or Distributed()
         self.started = time.monotonic() if started is None else started
         self.elapsed_before = self.state.elapsed
         self.save, self.publish, self.on_epoch = checkpoint, publish or _never, on_epoch
         self.resume_hint, self.what = resume_hint, what  # for messages: how to resume, what is trained
         self.published = False  # by this invocation
+        self.checkpointed = False
         self.run_steps, self.items, self.cpu_seconds = 0, 0, 0.0  # this invocation, this rank
         self.batches = 0
         if rng is not None and not self.dist.enabled:  # ranks' streams differ; rank 0's is the one saved
@@ -185,9 +188,11 @@ class Loop:
                     self._end_epoch(partial=reason == "time" and s.batch < self.batches)
                     if reason == "time":
                         status = "time-limit"
-        s.finished = status != "time-limit"
+        finished = status != "time-limit"
+        if finished != s.finished or not self.checkpointed:  # else the last epoch's checkpoint says it all
+            s.finished = finished
+            self._checkpoint()
         self._offer(status)
-        self._checkpoint()
         return status
 
     def _train_epoch(self, live) -> str | None:
@@ -245,7 +250,8 @@ class Loop:
         self.report.write_plot()
         if not partial:
             s.epoch, s.batch = s.epoch + 1, 0
-        if improved:
+            s.finished = s.bad_epochs >= cfg.patience or s.epoch >= cfg.epochs  # the run's last epoch
+        if improved and not s.finished:  # the last epoch's model is offered once, by run()
             self._offer("epoch")
         self._checkpoint()
         if self.on_epoch is not None and self.dist.is_main:
@@ -285,6 +291,7 @@ class Loop:
         if self.save is None or not self.dist.is_main:
             return
         self.state.elapsed = self._elapsed()
+        self.checkpointed = True
         self.save({**self.state.to_dict(), "rng": rng_state(), "task": self.task.state_dict()})
 
     def _should_stop(self) -> str | None:

@@ -27,17 +27,17 @@ RECIPE, EXTEND, RUN = "recipe", "extend", "run"
 
 def option(default: Any = MISSING, help: str = "", *, flag: str | None = None, short: str | None = None,
            panel: str | None = None, role: str = RECIPE, default_text: str | None = None,
-           minimum: float | None = None, above: float | None = None, below: float | None = None,
+           minimum: float | None = None, maximum: float | None = None, above: float | None = None, below: float | None = None,
            choices: tuple | None = None, parse: str | None = None, hidden: bool = False, cli: bool = True,
            default_factory: Any = MISSING) -> Any:
     """A dataclass field with what the CLI and the checks need to know about it.
 
     flag: '--batch-size' (default: from the name), or '--x/--no-x' for an on/off pair;
     default_text: what --help says when the default is worked out later (None fields);
-    minimum / above / below / choices: the checks of validate_fields;
+    minimum / maximum / above / below / choices: the checks of validate_fields;
     parse: 'duration' for values like 90s or 1h30m; cli=False: not a command-line option."""
     meta = dict(help=help, flag=flag, short=short, panel=panel, role=role, default_text=default_text,
-                minimum=minimum, above=above, below=below, choices=choices, parse=parse, hidden=hidden, cli=cli)
+                minimum=minimum, maximum=maximum, above=above, below=below, choices=choices, parse=parse, hidden=hidden, cli=cli)
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -60,6 +60,8 @@ def validate_fields(opts: Any) -> Any:
             raise UsageError(f"unknown {name} {value!r} (choose {', '.join(meta['choices'])})")
         if meta.get("minimum") is not None and value < meta["minimum"]:
             raise UsageError(f"{name} must be at least {meta['minimum']:g} (got {value:g})")
+        if meta.get("maximum") is not None and value > meta["maximum"]:
+            raise UsageError(f"{name} must be at most {meta['maximum']:g} (got {value:g})")
         if meta.get("above") is not None and not value > meta["above"]:
             raise UsageError(f"{name} must be above {meta['above']:g} (got {value:g})")
         if meta.get("below") is not None and not value < meta["below"]:
