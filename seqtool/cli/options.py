@@ -85,11 +85,10 @@ def with_options(cls: type, *, exclude: tuple = ()) -> Callable:
 
         @functools.wraps(command)
         def wrapper(ctx: typer.Context, **kwargs):
-            from click.core import ParameterSource
-
             values = {name: kwargs.pop(name) for name in names}
+            # Typer bundles its own click: compare the source by name, not by enum identity.
             explicit = {name for name in names
-                        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+                        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"}
             return command(given=Given(values, explicit), **kwargs)
 
         ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
