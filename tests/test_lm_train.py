@@ -287,7 +287,7 @@ def test_resume_of_an_unknown_name_lists_the_models_with_checkpoints(cli, corpus
                "--name", "has-one", "--max-steps", "1").exit_code == 0
     result = cli("train-lm", "--resume", "--name", "nosuch")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
-    assert "no checkpoint for model 'nosuch'" in result.stderr and "models with a checkpoint: has-one" in result.stderr
+    assert "no checkpoint to resume for model 'nosuch'" in result.stderr and "models with a checkpoint: has-one" in result.stderr
     assert "give --name" not in result.stderr
 
 

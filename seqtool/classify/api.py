@@ -95,7 +95,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     from ..core.device import resolve_device
     from ..training.checkpoint import load_checkpoint, save_checkpoint
     from ..training.options import given_names, resume_options
-    from ..training.publish import may_replace
+    from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
     from ..training.report import notice
     from ..training.runtime import StopFlag, device_for_rank, distributed_session
     from . import store as saved
@@ -110,7 +110,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     if resume:
         state = load_checkpoint(ckpt_dir)
         if state is None:
-            raise UsageError(f"no checkpoint to resume for model '{name}' ({_with_checkpoints(store)})")
+            raise no_checkpoint(store, name)
         if "options" not in state or not isinstance(state["options"], dict):
             raise UsageError(f"the checkpoint of '{name}' holds no options; train afresh without --resume")
         stored = TrainOptions(**{**TrainOptions().to_dict(), **state["options"]})
@@ -128,7 +128,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
             if state is not None and {k: state.get("fingerprint", {}).get(k) for k in fingerprint} != fingerprint:
                 raise UsageError(f"the checkpoint of '{name}' was made with other data; "
                                  f"resume with the same files or train without --resume")
-            if state is None and (ckpt_dir / "checkpoint.pt").exists() and dist.is_main:
+            if state is None and (ckpt_dir / CHECKPOINT_FILE).exists() and dist.is_main:
                 console.warn(f"starting '{name}' afresh; its previous checkpoint will be replaced "
                              f"(use --resume to continue it)")
             training = {"data": {"path": str(path), "sha256": fingerprint["data"], "examples": len(train)},
@@ -198,12 +198,6 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
                         bool(published and published[-1]), dist.rank)
-
-
-def _with_checkpoints(store: ModelStore) -> str:
-    root = store.root / "checkpoints"
-    names = sorted(p.name for p in root.iterdir() if (p / "checkpoint.pt").is_file()) if root.is_dir() else []
-    return f"models with a checkpoint: {', '.join(names)}" if names else "no model has a checkpoint"
 
 
 def _early_stop_summary(trained: Trained) -> dict:

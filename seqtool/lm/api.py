@@ -17,6 +17,7 @@ import numpy as np
 from ..core.device import resolve_device
 from ..core.errors import UsageError
 from ..core.store import ModelStore
+from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
 from ..training.report import notice
 from .options import TrainOptions, default_model_name, resume_options
 from .store import KIND, write_lm
@@ -38,8 +39,6 @@ class StoreRun:
         return load_checkpoint(self.store.checkpoint_dir(self.name, create=False), map_location="cpu")
 
     def has_checkpoint(self) -> bool:
-        from ..training.checkpoint import CHECKPOINT_FILE
-
         return (self.store.checkpoint_dir(self.name, create=False) / CHECKPOINT_FILE).exists()
 
     def save_checkpoint(self, state: dict) -> None:
@@ -48,8 +47,6 @@ class StoreRun:
         save_checkpoint(self.store.checkpoint_dir(self.name), state)
 
     def publish(self, model) -> bool:
-        from ..training.publish import may_replace
-
         allowed, why = may_replace(self.store, self.name, finished=model.finished, epochs=model.epochs,
                                    publish_partial=self.publish_partial)
         if not allowed:
@@ -61,22 +58,6 @@ class StoreRun:
             write_lm(draft, model.tensors, model.model_config, model.vocab, model.level, training=model.training,
                      metrics=model.metrics, metrics_text=model.metrics_text)
         return True
-
-
-def checkpoint_names(store: ModelStore | None = None) -> list[str]:
-    """Models that have a training checkpoint (what --resume can continue)."""
-    from ..training.checkpoint import CHECKPOINT_FILE
-
-    root = (store or ModelStore()).root / "checkpoints"
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / CHECKPOINT_FILE).is_file())
-
-
-def _no_checkpoint(name: str, store: ModelStore) -> UsageError:
-    names = checkpoint_names(store)
-    have = f"models with a checkpoint: {', '.join(names)}" if names else "no model has a checkpoint"
-    return UsageError(f"--resume: no checkpoint for model '{name}' ({have})")
 
 
 def check_outputs(opts: TrainOptions) -> None:
@@ -104,7 +85,7 @@ def train_lm(opts: TrainOptions, *, stop=None, explicit: set[str] | None = None)
         name = opts.name or default_model_name(opts.corpus)
         saved = StoreRun(store, name).load_checkpoint()
         if saved is None:
-            raise _no_checkpoint(name, store)
+            raise no_checkpoint(store, name)
         opts = resume_options(TrainOptions.from_dict(saved["options"]), opts, explicit)
         opts.name = name
     else:

@@ -327,7 +327,7 @@ class _Run:
         training = {"corpus": [{"path": n, "sha256": d} for n, d in self.digests], "valid": opts.valid,
                     "held_out": self.held_out, "train_tokens": self.n_train_tokens, "seed": opts.seed,
                     "options": {k: v for k, v in opts.to_dict().items() if k not in ("json", "max_steps")},
-                    "embedding_coverage": self.task.coverage, "elapsed_s": round(self.loop._elapsed(), 1),
+                    "embedding_coverage": self.task.coverage, "elapsed_s": round(self.loop.elapsed(), 1),
                     "world_size": self.dist.world_size, "device": self.device,
                     "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None,
                     "status": offer.status, "finished": offer.finished, "validated": offer.validated}

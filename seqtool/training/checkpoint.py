@@ -14,7 +14,7 @@ import torch
 from ..core.errors import ModelError
 from ..core.io import write_bytes_atomic
 
-CHECKPOINT_FILE = "checkpoint.pt"
+from .publish import CHECKPOINT_FILE
 CHECKPOINT_VERSION = 2  # 2: seqtool.training.loop's LoopState + the task's state
 
 

@@ -242,7 +242,7 @@ class Loop:
                 annealed = True
         end = EpochEnd(epoch=s.epoch + 1, fraction=s.batch / max(self.batches, 1), step=s.step,
                        train_loss=s.loss_sum / max(s.loss_count, 1), score=score, improved=improved, lr=lr,
-                       items=s.loss_count * self.dist.world_size, seconds=s.epoch_seconds, elapsed=self._elapsed())
+                       items=s.loss_count * self.dist.world_size, seconds=s.epoch_seconds, elapsed=self.elapsed())
         record = self.task.record(end)
         mark = ("refit" if score is None else "*best" if improved
                 else f"lr -> {self._lr():.3g}" if annealed else "") + (" (partial epoch)" if partial else "")
@@ -290,7 +290,7 @@ class Loop:
     def _checkpoint(self) -> None:
         if self.save is None or not self.dist.is_main:
             return
-        self.state.elapsed = self._elapsed()
+        self.state.elapsed = self.elapsed()
         self.checkpointed = True
         self.save({**self.state.to_dict(), "rng": rng_state(), "task": self.task.state_dict()})
 
@@ -315,7 +315,7 @@ class Loop:
         optimizers = self.task.optimizers()
         return optimizers[0].param_groups[0]["lr"] if optimizers else None
 
-    def _elapsed(self) -> float:
+    def elapsed(self) -> float:
         return self.elapsed_before + (time.monotonic() - self.started)
 
     def _eta(self) -> str:

@@ -10,8 +10,10 @@ replaces, and never prunes the versions of, the model it was meant to improve.
 
 from __future__ import annotations
 
-from ..core.errors import SeqtoolError
+from ..core.errors import SeqtoolError, UsageError
 from ..core.store import KINDS, ModelStore
+
+CHECKPOINT_FILE = "checkpoint.pt"  # as seqtool.training.checkpoint writes it (that module imports torch)
 
 
 def stored_progress(store: ModelStore, name: str) -> tuple[bool, float] | None:
@@ -46,3 +48,18 @@ def may_replace(store: ModelStore, name: str, *, finished: bool, epochs: float,
         return False, (f"model '{name}' is kept: it holds an unfinished run of {stored_epochs:g} epochs, "
                        f"further than this one ({epochs:g})")
     return True, ""
+
+
+def checkpoint_names(store: ModelStore) -> list[str]:
+    """The models that have a training checkpoint (what --resume can continue)."""
+    root = store.root / "checkpoints"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / CHECKPOINT_FILE).is_file())
+
+
+def no_checkpoint(store: ModelStore, name: str) -> UsageError:
+    """--resume of a name without a checkpoint: say which names have one."""
+    names = checkpoint_names(store)
+    have = f"models with a checkpoint: {', '.join(names)}" if names else "no model has a checkpoint"
+    return UsageError(f"--resume: no checkpoint to resume for model '{name}' ({have})")
