@@ -111,6 +111,9 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
         state = load_checkpoint(ckpt_dir)
         if state is None:
             raise no_checkpoint(store, name)
+        if state.get("early_stop") is not None and state.get("finished"):
+            raise UsageError(f"--resume: model '{name}' finished its training (early stopping, then the refit "
+                             f"on all of DATA); a refit cannot be extended: train afresh without --resume")
         if "options" not in state or not isinstance(state["options"], dict):
             raise UsageError(f"the checkpoint of '{name}' holds no options; train afresh without --resume")
         stored = TrainOptions(**{**TrainOptions().to_dict(), **state["options"]})

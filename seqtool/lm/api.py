@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..core.device import resolve_device
-from ..core.errors import UsageError
 from ..core.store import ModelStore
 from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
 from ..training.report import notice

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
