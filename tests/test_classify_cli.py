@@ -234,3 +234,11 @@ def test_resume_takes_the_recipe_from_the_checkpoint(cli, tiny_tsv):
     # hidden 12, lr 0.02, ... although no flag said so; the device is this call's
     assert info["training"]["options"] == {**opts.to_dict(), "device": "auto"}
     assert json.loads(resumed.stdout.splitlines()[-1])["epochs"] == 3
+
+
+def test_resuming_a_finished_refit_says_why_it_cannot_be_extended(cli, tiny_tsv):
+    args = ["--epochs", "1", "--hidden", "4", "--emb", "4", "--device", "cpu", "--name", "rf"]
+    assert cli("classify", "train", tiny_tsv, *args).exit_code == 0
+    again = cli("classify", "train", tiny_tsv, *args[2:], "--epochs", "2", "--resume")
+    assert again.exit_code == 2 and again.stderr.count("\n") == 1
+    assert "a refit cannot be extended" in again.stderr and "larger --epochs" not in again.stderr

@@ -143,7 +143,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
 
             def publish(trained: Trained, offer, early: dict, finished: bool, refit_info: dict | None = None,
                         history: list | None = None) -> bool:
-                epochs = len(early["history"]) + (refit_info or {}).get("epochs", 0)
+                epochs = len(early["history"])  # early-stopping epochs, as TrainSummary.epochs
                 allowed, why = may_replace(store, name, finished=finished, epochs=epochs,
                                            publish_partial=publish_partial)
                 if not allowed:
