@@ -83,7 +83,7 @@ def seqtool_round(steps: int, seed: int, name: str) -> tuple[float, float, float
     and model written as on Ctrl-C). Returns (loop tokens/s, loop tokens per CPU second,
     whole-call wall seconds)."""
     from seqtool.lm.options import resolve_options
-    from seqtool.lm.train import train_lm
+    from seqtool.lm.api import train_lm
 
     opts = resolve_options({"corpus": [str(PTB / "ptb.train.txt")], "valid": str(PTB / "ptb.valid.txt"),
                             "seed": seed, "device": "cpu", "name": name, "max_steps": steps}, "ptb-small")

@@ -181,3 +181,64 @@ def test_importing_the_classify_package_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_train_without_name_derives_it_from_the_data_and_says_so(cli, tiny_tsv):
+    # issue 18 item 7: not always 'classifier'
+    result = cli("classify", "train", tiny_tsv, "--epochs", "1", "--hidden", "4", "--emb", "4", "--device", "cpu",
+                 "--no-refit")
+    assert result.exit_code == 0, result.stderr
+    assert "model name: 'tiny-classifier'" in result.stderr
+    assert result.stdout.startswith("tiny-classifier\tvalid_accuracy\t")
+    assert ModelStore().open("tiny-classifier", ("classifier",)).name == "tiny-classifier"
+    assert not ModelStore().exists("classifier")
+
+
+def test_json_figures_have_one_rounding(cli, tiny_tsv):
+    # issue 18 item 20: the epoch line and the done line round alike
+    result = cli("classify", "train", tiny_tsv, "--epochs", "2", "--hidden", "4", "--emb", "4", "--device", "cpu",
+                 "--name", "r", "--json", "--valid-split", "0.3")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    floats = [v for row in rows for v in row.values() if isinstance(v, float)]
+    assert floats and all(v == float(f"{v:.5g}") for v in floats)
+    done = rows[-1]
+    assert done["valid_accuracy"] == max(r["valid_accuracy"] for r in rows[:-1] if not r.get("refit"))
+
+
+def test_an_interrupted_run_keeps_the_finished_classifier(tiny_tsv):
+    # issue 19 item 1, for classify: a fresh run of the same name stopped mid-epoch publishes nothing
+    from .test_classify_model import StopAfter
+
+    first = train_model(str(tiny_tsv), opts=TrainOptions(epochs=2, patience=2, refit=False, **TINY), name="keep")
+    assert first.published and first["epochs"] == 2
+    before = ModelStore().open("keep", ("classifier",)).config
+    with pytest.raises(Exception, match="interrupted"):
+        train_model(str(tiny_tsv), opts=TrainOptions(epochs=5, patience=5, refit=False, **{**TINY, "seed": 9}),
+                    name="keep", stop=StopAfter(7))  # past epoch 1's end: its better model is not published either
+    after = ModelStore().open("keep", ("classifier",)).config
+    assert after["created"] == before["created"] and after["training"]["options"]["seed"] == 3
+    assert after["training"]["finished"] is True
+
+
+def test_resume_takes_the_recipe_from_the_checkpoint(cli, tiny_tsv):
+    from .test_classify_model import StopAfter
+
+    opts = TrainOptions(epochs=3, patience=3, refit=False, **TINY)
+    with pytest.raises(Exception, match="interrupted"):
+        train_model(str(tiny_tsv), opts=opts, name="rec", stop=StopAfter(2))
+    refused = cli("classify", "train", tiny_tsv, "--resume", "--name", "rec", "--lr", "1")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1 and "--lr 1 (the run has 0.02)" in refused.stderr
+    resumed = cli("classify", "train", tiny_tsv, "--resume", "--name", "rec", "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    info = ModelStore().open("rec", ("classifier",)).config
+    # hidden 12, lr 0.02, ... although no flag said so; the device is this call's
+    assert info["training"]["options"] == {**opts.to_dict(), "device": "auto"}
+    assert json.loads(resumed.stdout.splitlines()[-1])["epochs"] == 3
+
+
+def test_resuming_a_finished_refit_says_why_it_cannot_be_extended(cli, tiny_tsv):
+    args = ["--epochs", "1", "--hidden", "4", "--emb", "4", "--device", "cpu", "--name", "rf"]
+    assert cli("classify", "train", tiny_tsv, *args).exit_code == 0
+    again = cli("classify", "train", tiny_tsv, *args[2:], "--epochs", "2", "--resume")
+    assert again.exit_code == 2 and again.stderr.count("\n") == 1
+    assert "a refit cannot be extended" in again.stderr and "larger --epochs" not in again.stderr

@@ -15,7 +15,7 @@ from seqtool.training.checkpoint import load_checkpoint
 from seqtool.lm.data import unigram_perplexity
 from seqtool.lm.store import load_torch_lm, open_lm
 from seqtool.lm.options import resolve_options
-from seqtool.lm.train import train_lm
+from seqtool.lm.api import train_lm
 from seqtool.training.runtime import StopFlag
 
 torch.set_num_threads(1)
@@ -234,3 +234,83 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, seqtool_home):
     assert "--resume --name sig" in lines[0]
     ckpt = load_checkpoint(seqtool_home / "checkpoints" / "sig")
     assert ckpt["position"]["epoch"] == 1 and ckpt["position"]["batch"] >= 1
+
+
+def test_an_interrupted_new_run_never_replaces_a_finished_model(cli, corpus, seqtool_home):
+    # issue 19 item 1: epochs 1 finished; a new run of the same name stopped at batch 1 (as on
+    # SIGINT/SIGTERM) must leave that model, and its previous version, where they are.
+    first = train_lm(small(corpus, name="lt", epochs=1))
+    assert first.status == "finished" and first.published
+    versions = sorted(p.name for p in (seqtool_home / "models" / ".versions").iterdir())
+    flag = StopFlag()
+    flag.requested = True
+    with pytest.raises(Interrupted):
+        train_lm(small(corpus, name="lt", seed=2, epochs=3), stop=flag)
+    shown = json.loads(cli("models", "show", "lt", "--json").stdout)
+    assert shown["metrics"]["epochs"] == 1
+    assert shown["metrics"]["valid_ppl"] == pytest.approx(first.best_valid_ppl)
+    assert shown["training"]["finished"] is True and shown["training"]["seed"] == 3
+    assert sorted(p.name for p in (seqtool_home / "models" / ".versions").iterdir()) == versions
+    # ... nor a run cut short by max_steps; an explicit --publish-partial may
+    stopped = train_lm(small(corpus, name="lt", seed=2, epochs=3, max_steps=2))
+    assert stopped.status == "stopped" and not stopped.published
+    partial = train_lm(small(corpus, name="lt", seed=2, epochs=3, max_steps=2, publish_partial=True))
+    assert partial.published and open_lm("lt").info.config["training"]["finished"] is False
+    # and a finished run replaces it again
+    assert train_lm(small(corpus, name="lt", seed=2, epochs=1)).published
+
+
+def test_resume_keeps_the_whole_recipe_and_refuses_to_change_it(cli, corpus):
+    # issue 18 item 2: the preset's 40 epochs survive --resume; a recipe flag is refused in one line
+    args = ["--layers", "1", "--hidden", "8", "--emb", "8", "--bptt", "10", "--batch-size", "8", "--seed", "1",
+            "--device", "cpu", "--name", "pr"]
+    assert cli("train-lm", corpus, "--preset", "ptb-small", *args, "--max-steps", "2").exit_code == 0
+    saved = load_checkpoint(ModelStore().checkpoint_dir("pr"))
+    assert saved["options"]["epochs"] == 40 and saved["options"]["optimizer"] == "sgd"
+    again = cli("train-lm", "--resume", "--name", "pr", "--max-steps", "1")
+    assert again.exit_code == 0, again.stderr
+    resumed = load_checkpoint(ModelStore().checkpoint_dir("pr"))
+    assert resumed["options"]["epochs"] == 40 and resumed["options"]["layers"] == 1
+    assert resumed["position"]["step"] == 3
+    refused = cli("train-lm", "--resume", "--name", "pr", "--lr", "1", "--cell", "gru")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "--lr 1 (the run has 20)" in refused.stderr and "--cell gru (the run has lstm)" in refused.stderr
+    same = cli("train-lm", corpus, "--resume", *args, "--max-steps", "1")  # the same values again: fine
+    assert same.exit_code == 0, same.stderr
+    longer = cli("train-lm", "--resume", "--name", "pr", "--epochs", "41", "--max-steps", "1")
+    assert longer.exit_code == 0 and load_checkpoint(ModelStore().checkpoint_dir("pr"))["options"]["epochs"] == 41
+
+
+def test_resume_of_an_unknown_name_lists_the_models_with_checkpoints(cli, corpus):
+    # issue 18 item 13
+    assert cli("train-lm", corpus, "--layers", "1", "--hidden", "8", "--emb", "8", "--device", "cpu",
+               "--name", "has-one", "--max-steps", "1").exit_code == 0
+    result = cli("train-lm", "--resume", "--name", "nosuch")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "no checkpoint to resume for model 'nosuch'" in result.stderr and "models with a checkpoint: has-one" in result.stderr
+    assert "give --name" not in result.stderr
+
+
+@pytest.mark.parametrize("plot,message", [("text.png", "is the input"), ("curve.txt", "unsupported file type"),
+                                          ("nodir/curve.png", "does not exist")])
+def test_plot_is_checked_before_any_work(cli, tmp_path, plot, message):
+    # issue 19 items 4 and 12, issue 18 item 10: refused before training, the corpus untouched
+    corpus = tiny_corpus(tmp_path / "text.png")  # a corpus that an unchecked --plot text.png would replace
+    before = corpus.read_bytes()
+    target = tmp_path / plot
+    result = cli("train-lm", corpus, "--layers", "1", "--hidden", "8", "--emb", "8", "--device", "cpu",
+                 "--name", "pl", "--plot", target)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert corpus.read_bytes() == before
+    assert not (ModelStore().models / "pl").exists()  # nothing trained, nothing stored
+
+
+def test_plot_format_follows_the_suffix_and_json_figures_are_rounded_once(cli, corpus, tmp_path):
+    svg = tmp_path / "curve.svg"
+    result = cli("train-lm", corpus, "--layers", "1", "--hidden", "8", "--emb", "8", "--epochs", "1", "--seed", "1",
+                 "--device", "cpu", "--name", "sv", "--plot", svg, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert b"<svg" in svg.read_bytes()[:400]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    floats = [v for line in lines for v in line.values() if isinstance(v, float)]
+    assert floats and all(v == float(f"{v:.5g}") for v in floats)  # issue 18 item 20

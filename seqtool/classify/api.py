@@ -6,22 +6,19 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
 from ..core import console
 from ..core.errors import InputError, ModelError, UsageError
 from ..core.io import sha256_of
-from ..core.store import ModelStore
+from ..core.store import ModelStore, name_from_inputs
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .metrics import Report, evaluate
 from .split import holdout, kfold
 from .infer import predict_logits
 from .train import Hooks, TrainOptions, Trained, fit
-
-DEFAULT_NAME = "classifier"
-
 
 def data_fingerprint(path: str) -> str | None:
     """sha256 of a data file, or of the (path, sha256) list of a folder; None for stdin."""
@@ -57,84 +54,153 @@ def hold_out(data: Dataset, opts: TrainOptions) -> tuple[Dataset, Dataset]:
     return train, valid
 
 
+@dataclass
+class TrainSummary:
+    """What `classify train` reports: the model's name, its early-stopping figures, the sizes."""
+
+    model: str
+    best_epoch: int
+    valid_accuracy: float
+    epochs: int  # early-stopping epochs trained
+    refit_epochs: int  # epochs of the refit on all of DATA (0: none)
+    classes: int
+    train_examples: int
+    valid_examples: int
+    seconds: float
+    embedding_coverage: float | None
+    published: bool  # whether this run's model is the one now stored under `model`
+    rank: int = 0  # under torchrun, only rank 0 reports
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rank"}
+
+    def __getitem__(self, key: str):  # summary["valid_accuracy"], as the API documented before 0.5
+        return getattr(self, key)
+
+
+def default_name(path: str) -> str:
+    """reviews.tsv -> 'reviews-classifier' (the one default-name policy of the store)."""
+    return name_from_inputs([path], suffix="-classifier", fallback="classifier")
+
+
 def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOptions | None = None,
                 valid_path: str | None = None, name: str | None = None, resume: bool = False,
-                report=None, stop=None) -> dict:
-    """Train, keep the best model in the store, checkpoint every epoch; returns a summary dict."""
+                report=None, stop=None, explicit: set[str] | None = None,
+                publish_partial: bool = False) -> TrainSummary:
+    """Train, keep the best model in the store, checkpoint every epoch.
+
+    On `resume` the recipe is the checkpoint's: an option in `explicit` (the ones the user
+    gave; without it, those that differ from the defaults) with another value is refused.
+    A run that has not finished never replaces a finished model (unless `publish_partial`)."""
     from ..core.device import resolve_device
     from ..training.checkpoint import load_checkpoint, save_checkpoint
+    from ..training.options import given_names, resume_options
+    from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
+    from ..training.report import notice
     from ..training.runtime import StopFlag, device_for_rank, distributed_session
     from . import store as saved
 
     read = read or ReadOptions()
     opts = opts or TrainOptions()
-    name = name or DEFAULT_NAME
+    derived = name is None
+    name = name or default_name(path)
     store = ModelStore()
-    store.checkpoint_dir(name, create=False)  # validates the name before any work
+    ckpt_dir = store.checkpoint_dir(name, create=False)  # validates the name before any work
+    state = None
+    if resume:
+        state = load_checkpoint(ckpt_dir)
+        if state is None:
+            raise no_checkpoint(store, name)
+        if state.get("early_stop") is not None and state.get("finished"):
+            raise UsageError(f"--resume: model '{name}' finished its training (early stopping, then the refit "
+                             f"on all of DATA); a refit cannot be extended: train afresh without --resume")
+        if "options" not in state or not isinstance(state["options"], dict):
+            raise UsageError(f"the checkpoint of '{name}' holds no options; train afresh without --resume")
+        stored = TrainOptions(**{**TrainOptions().to_dict(), **state["options"]})
+        opts = resume_options(stored, replace(opts), given_names(opts, TrainOptions()) if explicit is None else explicit)
     device = resolve_device(opts.device)
     with distributed_session(device) as dist:
         device = device_for_rank(device, dist)
         data, train, valid = train_valid(path, read, opts, valid_path)
-        fingerprint = {"data": data_fingerprint(path), "valid": data_fingerprint(valid_path) if valid_path else None,
-                       "options": opts.fingerprint()}
+        if derived and dist.is_main:
+            notice(f"model name: '{name}' (from {path}; --name chooses another)")
+        fingerprint = {"data": data_fingerprint(path), "valid": data_fingerprint(valid_path) if valid_path else None}
         lock = store.lock(name) if dist.is_main else _nullcontext()
         with lock:
             ckpt_dir = store.checkpoint_dir(name)
-            state = None
-            if resume:
-                state = load_checkpoint(ckpt_dir)
-                if state is None:
-                    raise UsageError(f"no checkpoint to resume for model '{name}' (in {ckpt_dir})")
-                if state.get("fingerprint") != fingerprint:
-                    raise UsageError(f"the checkpoint of '{name}' was made with other data or options; "
-                                     f"resume with the same ones or train without --resume")
-            elif (ckpt_dir / "checkpoint.pt").exists() and dist.is_main:
+            if state is not None and {k: state.get("fingerprint", {}).get(k) for k in fingerprint} != fingerprint:
+                raise UsageError(f"the checkpoint of '{name}' was made with other data; "
+                                 f"resume with the same files or train without --resume")
+            if state is None and (ckpt_dir / CHECKPOINT_FILE).exists() and dist.is_main:
                 console.warn(f"starting '{name}' afresh; its previous checkpoint will be replaced "
                              f"(use --resume to continue it)")
             training = {"data": {"path": str(path), "sha256": fingerprint["data"], "examples": len(train)},
                         "valid": {"path": str(valid_path) if valid_path else None, "sha256": fingerprint["valid"],
                                   "examples": len(valid)},
                         "options": opts.to_dict(), "format": read.format}
+            refit = opts.refit and valid_path is None
+            told = []
 
-            def publish(trained: Trained, history: list[dict], best: dict, refit_info: dict | None = None) -> None:
+            def publish(trained: Trained, offer, early: dict, finished: bool, refit_info: dict | None = None,
+                        history: list | None = None) -> bool:
+                epochs = len(early["history"])  # early-stopping epochs, as TrainSummary.epochs
+                allowed, why = may_replace(store, name, finished=finished, epochs=epochs,
+                                           publish_partial=publish_partial)
+                if not allowed:
+                    if not told:
+                        notice(why)
+                        told.append(why)
+                    return False
                 saved.save(store, name, trained.model, trained.featurizer, trained.labels,
-                           training={**training, "history": history, "best_epoch": best["best_epoch"],
-                                     "refit": refit_info},
-                           metrics={"valid_accuracy": best["valid_accuracy"],
+                           training={**training, "history": history or early["history"],
+                                     "best_epoch": early["best_epoch"], "refit": refit_info,
+                                     "status": offer.status, "finished": finished},
+                           metrics={"valid_accuracy": early["valid_accuracy"], "epochs": epochs,
                                     "embedding_coverage": trained.embedding_coverage},
-                           extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n" for r in history)})
-
-            def on_epoch_hook(record: dict, trained: Trained) -> None:
-                if record["best"]:
-                    publish(trained, trained.history, _early_stop_summary(trained))
+                           extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n"
+                                                                 for r in history or early["history"])})
+                return True
 
             def checkpoint(state_: dict) -> None:
-                save_checkpoint(ckpt_dir, {**state_, "fingerprint": fingerprint})
+                save_checkpoint(ckpt_dir, {**state_, "fingerprint": fingerprint, "options": opts.to_dict()})
 
             # A checkpoint of the refit phase carries the early-stopping phase's summary.
             stopped = state.get("early_stop") if state is not None else None
-            refit = opts.refit and valid_path is None
             flag = stop if stop is not None else StopFlag()
             installed = flag.installed() if hasattr(flag, "installed") else _nullcontext()
+            published = []
+            hint = f"continue with seqtool classify train {path} --resume --name {name}"
             with installed:
                 started = time.perf_counter()
                 if stopped is None:
-                    result = fit(train, valid, opts, hooks=Hooks(on_epoch_hook, checkpoint, flag),
+                    def offer_early(trained: Trained, offer) -> bool:
+                        done = offer.finished and not refit
+                        ok = publish(trained, offer, _early_stop_summary(trained), done)
+                        published.append(ok)
+                        return ok
+
+                    result = fit(train, valid, opts, hooks=Hooks(None, checkpoint, flag, offer_early, hint),
                                  resume_state=state, dist=dist, device=device, report=report)
                     stopped, state = _early_stop_summary(result), None
                 if refit:  # on all of DATA in its own order, as `cv` refits each fold
                     epochs = stopped["refit_epochs"]
+                    info = {"epochs": epochs, "examples": len(data)}
+
+                    def offer_refit(trained: Trained, offer) -> bool:
+                        if not offer.finished:  # an unfinished refit is not a model to keep
+                            return False
+                        ok = publish(trained, offer, stopped, True, info, stopped["history"] + trained.history)
+                        published.append(ok)
+                        return ok
+
                     result = fit(data, None, replace(opts, epochs=epochs, patience=epochs + 1),
-                                 hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag),
+                                 hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag,
+                                             offer_refit, hint),
                                  resume_state=state, dist=dist, device=device, report=report)
-                    if dist.is_main:
-                        publish(result, stopped["history"] + result.history, stopped,
-                                refit_info={"epochs": epochs, "examples": len(data)})
-    return {"model": name, "best_epoch": stopped["best_epoch"], "valid_accuracy": stopped["valid_accuracy"],
-            "epochs": len(stopped["history"]), "refit_epochs": stopped["refit_epochs"] if refit else 0,
-            "classes": len(result.labels), "train_examples": len(train),
-            "valid_examples": len(valid), "seconds": round(time.perf_counter() - started, 2),
-            "embedding_coverage": result.embedding_coverage, "rank": dist.rank}
+    return TrainSummary(name, stopped["best_epoch"], stopped["valid_accuracy"], len(stopped["history"]),
+                        stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
+                        round(time.perf_counter() - started, 2), result.embedding_coverage,
+                        bool(published and published[-1]), dist.rank)
 
 
 def _early_stop_summary(trained: Trained) -> dict:
@@ -186,7 +252,7 @@ def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | No
 
 def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = None,
                    opts: TrainOptions | None = None, valid_path: str | None = None,
-                   on_fold: Callable[[dict], None] | None = None, max_folds: int | None = None) -> dict:
+                   on_fold: Callable[[dict], None] | None = None, max_folds: int | None = None) -> "CVSummary":
     """Seeded stratified k-fold: train on k-1 folds (early stopping on a held-out part), test on one.
 
     max_folds runs only the first folds of the same split (a quicker estimate)."""
@@ -221,8 +287,27 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
             on_fold(row)
     accs = [r["accuracy"] for r in results]
     f1s = [r["macro_f1"] for r in results]
-    return {"folds": folds, "folds_run": len(results), "seed": opts.seed, "accuracy_mean": _mean(accs), "accuracy_std": _std(accs),
-            "macro_f1_mean": _mean(f1s), "macro_f1_std": _std(f1s), "per_fold": results}
+    return CVSummary(folds, len(results), opts.seed, _mean(accs), _std(accs), _mean(f1s), _std(f1s), results)
+
+
+@dataclass
+class CVSummary:
+    """k-fold cross-validation: mean and sample std of the folds' accuracy and macro-F1."""
+
+    folds: int
+    folds_run: int
+    seed: int
+    accuracy_mean: float
+    accuracy_std: float
+    macro_f1_mean: float
+    macro_f1_std: float
+    per_fold: list  # one dict per fold: fold, accuracy, macro_f1, test_examples, best_epoch, seconds
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __getitem__(self, key: str):  # cv["accuracy_mean"], as the API documented before 0.5
+        return getattr(self, key)
 
 
 def _mean(xs: list[float]) -> float:

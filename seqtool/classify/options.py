@@ -1,56 +1,63 @@
-"""Training options (torch-free, so the CLI can show the defaults without importing torch)."""
+"""Training options: one dataclass, the single place of the recipe's defaults, help and checks
+(torch-free, so the CLI can show the defaults without importing torch). The Typer parameters
+of `classify train` and `classify cv` are derived from these fields."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from ..core.errors import UsageError
+from ..training.options import EXTEND, RUN, option, validate_fields
+
+M, T = "Model", "Training"
 
 
 @dataclass
 class TrainOptions:
     """The defaults are the recipe: no tuning flags needed for sentence classification."""
 
-    cell: str = "gru"
-    bidirectional: bool = True
-    layers: int = 1
-    hidden: int = 128
-    emb: int = 128
-    dropout: float = 0.5
-    pooling: str = "max"
-    ngrams: int = 2
-    nb_scale: bool = False
-    embeddings: str | None = None
-    freeze: bool = False
-    epochs: int = 20
-    patience: int = 3
-    batch_size: int = 64
-    lr: float = 3e-3
-    ngram_lr: float | None = 0.01
-    weight_decay: float = 0.0
-    clip: float = 5.0
-    word_dropout: float = 0.0  # a in a / (a + count): rare words trained as <UNK> (0: off)
-    valid_split: float = 0.1
-    max_len: int = 400
-    min_freq: int = 1
-    seed: int = 0
-    device: str = "auto"
+    cell: str = option("gru", "Recurrent cell: lstm, gru, rnn, lstm-peephole or cifg.",
+                       choices=("lstm", "gru", "rnn", "lstm-peephole", "cifg"), panel=M)
+    bidirectional: bool = option(True, "Read the text both ways.", flag="--bidirectional/--unidirectional", panel=M)
+    layers: int = option(1, "Stacked recurrent layers.", minimum=1, panel=M)
+    hidden: int = option(128, "Hidden units per direction.", minimum=1, panel=M)
+    emb: int = option(128, "Word embedding size (taken from --embeddings when given).", minimum=1, panel=M)
+    dropout: float = option(0.5, "Dropout on embeddings and pooled features.", minimum=0.0, below=1.0, panel=M)
+    pooling: str = option("max", "Over time: max, mean or last (final states).", choices=("max", "mean", "last"),
+                          panel=M)
+    ngrams: int = option(2, "Linear bag-of-n-grams path up to this order (0 turns it off).", minimum=0, maximum=5,
+                         panel=M)
+    nb_scale: bool = option(False, "Scale n-gram features by their naive-Bayes log-count ratio.", cli=False)
+    embeddings: str | None = option(None, "Pretrained word vectors (a stored vectors model or a vectors file).",
+                                    panel=M)
+    freeze: bool = option(False, "Keep the pretrained vectors fixed.", panel=M)
+    epochs: int = option(20, "Most epochs (early stopping usually ends sooner).", minimum=1, role=EXTEND, panel=T)
+    patience: int = option(3, "Stop after this many epochs without a better validation accuracy.", minimum=1,
+                           role=EXTEND, panel=T)
+    batch_size: int = option(64, "Examples per batch.", minimum=1, panel=T)
+    lr: float = option(3e-3, "Adam learning rate.", above=0.0, panel=T)
+    ngram_lr: float | None = option(0.01, "Learning rate of the n-gram table (None: --lr).", cli=False)
+    weight_decay: float = option(0.0, "Adam weight decay of the dense weights.", minimum=0.0, cli=False)
+    clip: float = option(5.0, "Gradient norm clipping of the recurrent weights (0 = off).", minimum=0.0, cli=False)
+    # a in a / (a + count): rare words trained as <UNK> (0: off)
+    word_dropout: float = option(0.0, "Train <UNK> on rare words: word w becomes <UNK> with probability "
+                                 "a/(a + count(w)), so unseen words get a trained embedding (0 turns it off).",
+                                 minimum=0.0, panel=T)
+    valid_split: float = option(0.1, "Fraction of DATA held out (stratified) when there is no --valid.",
+                                above=0.0, below=1.0, panel=T)
+    max_len: int = option(400, "Tokens kept per text (the rest is cut).", minimum=1, panel=M)
+    min_freq: int = option(1, "Words seen fewer times become <UNK>.", minimum=1, cli=False)
+    seed: int = option(0, "Random seed; the same seed gives the same result on CPU.")
+    device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N.", role=RUN)
     # After early stopping on a held-out split, train afresh on all the data for the best
     # epoch count (what the peers' users do); the held-out accuracy is the one reported.
-    refit: bool = True
-    tokenizer: dict = field(default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
+    refit: bool = option(True, "After early stopping on the held-out split, retrain on all of DATA for the best "
+                         "epoch count (not with --valid).", flag="--refit/--no-refit", panel=T)
+    tokenizer: dict = option(help="Tokenizer settings.", cli=False,
+                             default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise UsageError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.lr <= 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
-        if self.max_len < 1:
-            raise UsageError(f"--max-len must be at least 1, got {self.max_len}")
-        if self.ngrams < 0 or self.ngrams > 5:
-            raise UsageError(f"--ngrams must be between 0 and 5, got {self.ngrams}")
+        validate_fields(self)
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
 

@@ -1,5 +1,6 @@
-"""Training: seeded batches, early stopping on validation accuracy, the best
-weights kept, exact resume from a checkpoint, Ctrl-C and DDP (torchrun).
+"""Training a classifier: seeded batches, the step, validation accuracy. The lifecycle
+(early stopping, the best weights kept, checkpoints, exact resume, Ctrl-C, DDP) is the
+shared seqtool.training.loop; ClassifierTask is the classifier's part of it.
 
 `fit` is the library core (it writes nothing itself; checkpoints and models go
 through its hooks); `seqtool.classify.api.train_model` wraps it with the model store.
@@ -8,7 +9,6 @@ through its hooks); `seqtool.classify.api.train_model` wraps it with the model s
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,10 +16,11 @@ import torch
 from torch import nn
 
 from ..core import console
-from ..core.errors import Interrupted
 from ..core.text import Tokenizer
 from ..core.vocab import UNK_ID
+from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
 from ..training.report import Field, TrainingReport
+from ..training.runtime import Distributed, seed_everything
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
 from .infer import predict_logits
@@ -180,6 +181,94 @@ def accuracy(model: RNNClassifier, enc: Encoded, targets: list[int], device: str
     return float((pred == torch.tensor(targets)).float().mean())
 
 
+class ClassifierTask:
+    """The classifier's part of the training loop (seqtool.training.loop.Task)."""
+
+    def __init__(self, train: Dataset, valid: Dataset | None, opts: TrainOptions, device: str, dist: Distributed):
+        self.opts, self.device, self.dist = opts, device, dist
+        self.rank, self.world = (dist.rank, dist.world_size) if dist.enabled else (0, 1)
+        feat, labels, cfg, model, coverage = build(train, opts)
+        self.featurizer, self.labels, self.config, self.coverage = feat, labels, cfg, coverage
+        self.model = model.to(device)
+        index = {label: i for i, label in enumerate(labels)}
+        unknown = sorted(set(valid.labels) - set(labels)) if valid is not None else []
+        if unknown:
+            console.warn(f"{valid.origin}: validation labels not in the training data: {', '.join(unknown[:5])}")
+        self.enc_train = feat.encode(train.texts)
+        self.y_train = torch.tensor([index[label] for label in train.labels])
+        self.enc_valid = feat.encode(valid.texts) if valid is not None else None
+        self.y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
+        if cfg.nb_scale:
+            model.ngram_scale.copy_(nb_feature_scale(self.enc_train, self.y_train, cfg.num_ngrams, cfg.num_classes))
+        self.optimizer = Optimizers(model, opts, sparse=self.world == 1 or not device.startswith("cuda"))
+        self.lengths = [len(t) for t in self.enc_train.tokens]
+        self.unk_prob = unk_probabilities(self.enc_train.tokens, cfg.vocab_size, opts.word_dropout, cfg.pad_id)
+        # Clipping is for the recurrent weights; the sparse tables are left alone.
+        self.dense_params = [p for p in model.parameters() if p.requires_grad and p is not model.embedding.weight
+                             and (model.ngram is None or p is not model.ngram.weight)]
+        self.net: nn.Module = model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [torch.device(device).index] if device.startswith("cuda") else None
+            self.net = DistributedDataParallel(model, device_ids=ids)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.batches: list[list[int]] = []
+
+    def start_epoch(self, epoch: int, first_batch: int) -> int:
+        self.batches = batches_for_epoch(self.lengths, self.opts.batch_size, self.opts.seed, epoch, self.rank, self.world)
+        self.net.train()
+        return len(self.batches)
+
+    def train_step(self, batch: int):
+        idx = self.batches[batch]
+        tokens, lengths, flat, offsets = collate(self.enc_train, idx, self.config.pad_id)  # tokens (B, T)
+        if self.unk_prob is not None:
+            # Rare words become <UNK> at random, so <UNK> (every unseen word at test
+            # time) gets a trained embedding rather than its random start.
+            tokens = tokens.masked_fill(torch.rand(tokens.shape) < self.unk_prob[tokens], UNK_ID)
+        d = self.device
+        logits = self.net(tokens.to(d), lengths, flat.to(d), offsets.to(d))  # (B, C)
+        loss = self.loss_fn(logits, self.y_train[idx].to(d))
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.opts.clip > 0:
+            nn.utils.clip_grad_norm_(self.dense_params, self.opts.clip)
+        self.optimizer.step()
+        return loss.detach(), len(idx)
+
+    def evaluate(self) -> float | None:
+        if self.enc_valid is None:
+            return None  # a refit: no validation, the last epoch is kept
+        return accuracy(self.model, self.enc_valid, self.y_valid, self.device)
+
+    def optimizers(self) -> list:
+        return self.optimizer.parts
+
+    def snapshot(self) -> dict:
+        return copy.deepcopy(self.model.state_dict())
+
+    def build_model(self) -> RNNClassifier:
+        return RNNClassifier(self.config)
+
+    def load_snapshot(self, model: RNNClassifier, weights: dict) -> None:
+        model.load_state_dict(weights)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict, loop: LoopState) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def record(self, end: EpochEnd) -> dict:
+        record = {"epoch": end.epoch, "train_loss": end.train_loss, "valid_accuracy": end.score,
+                  "best": end.improved, "seconds": round(end.seconds, 2)}
+        if end.score is None:
+            record["refit"] = True
+        return record
+
+
 @dataclass
 class Hooks:
     """What the caller wants to hear about (all optional)."""
@@ -187,6 +276,9 @@ class Hooks:
     on_epoch: Callable[[dict, "Trained"], None] | None = None  # after each epoch; Trained holds the best so far
     save_checkpoint: Callable[[dict], None] | None = None
     stop: object | None = None  # anything with a .requested attribute (StopFlag)
+    # offered the best model at improved epoch ends, at the end and on a stop; returns whether it was stored
+    publish: Callable[["Trained", Publication], bool] | None = None
+    resume_hint: str = "continue with --resume"
 
 
 def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
@@ -194,127 +286,37 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
     """Train on `train`, early-stop on `valid` accuracy; returns the best epoch's model.
     With `valid` None it trains exactly `opts.epochs` epochs and returns the last (a refit).
 
-    `report` is a seqtool.training.report.TrainingReport (progress bars, one summary
-    line or JSON line per epoch); None trains silently."""
+    `resume_state` is a checkpoint saved through hooks.save_checkpoint. `report` is a
+    seqtool.training.report.TrainingReport (progress bars, one summary line or JSON line
+    per epoch); None trains silently."""
     hooks = hooks or Hooks()
-    rank, world = (dist.rank, dist.world_size) if dist is not None and dist.enabled else (0, 1)
-    feat, labels, cfg, model, coverage = build(train, opts)
-    model.to(device)
-    index = {label: i for i, label in enumerate(labels)}
-    unknown = sorted(set(valid.labels) - set(labels)) if valid is not None else []
-    if unknown:
-        console.warn(f"{valid.origin}: validation labels not in the training data: {', '.join(unknown[:5])}")
-    enc_train = feat.encode(train.texts)
-    y_train = torch.tensor([index[label] for label in train.labels])
-    enc_valid = feat.encode(valid.texts) if valid is not None else None
-    if cfg.nb_scale:
-        model.ngram_scale.copy_(nb_feature_scale(enc_train, y_train, cfg.num_ngrams, cfg.num_classes))
-    y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
-    optimizer = Optimizers(model, opts, sparse=world == 1 or not device.startswith("cuda"))
-    train_lengths = [len(t) for t in enc_train.tokens]
-    unk_prob = unk_probabilities(enc_train.tokens, cfg.vocab_size, opts.word_dropout, cfg.pad_id)
-    # Clipping is for the recurrent weights; the sparse tables are left alone.
-    dense_params = [p for p in model.parameters() if p.requires_grad and p is not model.embedding.weight
-                    and (model.ngram is None or p is not model.ngram.weight)]
-    net: nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
-    loss_fn = nn.CrossEntropyLoss()
-
-    from ..training.runtime import rng_state, seed_everything, set_rng_state
-
-    epoch, start_batch, best_acc, best_epoch, bad_epochs = 0, 0, -1.0, 0, 0
-    history: list[dict] = []
-    best_state = copy.deepcopy(model.state_dict())
-    seed_everything(opts.seed)
+    dist = dist if dist is not None else Distributed()
+    task = ClassifierTask(train, valid, opts, device, dist)
+    seed_everything(opts.seed)  # after building: the batches' random stream starts at the seed
+    state = None
     if resume_state is not None:
-        model.load_state_dict(resume_state["model"])
-        optimizer.load_state_dict(resume_state["optimizer"])
-        best_state = resume_state["best_model"]
-        epoch, start_batch = int(resume_state["epoch"]), int(resume_state["batch"])
-        best_acc, best_epoch = float(resume_state["best_acc"]), int(resume_state["best_epoch"])
-        bad_epochs = int(resume_state["bad_epochs"])
-        history = list(resume_state["history"])
-        set_rng_state(resume_state["rng"])
+        state = LoopState.from_dict(resume_state)
+        task.load_state_dict(resume_state["task"], state)
 
-    def result() -> Trained:
-        # Building a module draws its initial weights from the global RNG; fork it so that
-        # asking for the best model (a hook does, each epoch) leaves training's random stream alone.
-        with torch.random.fork_rng(devices=[]):
-            best = RNNClassifier(cfg)
-        best.load_state_dict(best_state)
-        return Trained(best.eval(), feat, labels, cfg, history, best_epoch, max(best_acc, 0.0), coverage)
+    def trained(weights: dict | None = None) -> Trained:
+        s = loop.state
+        model = loop.best_model(weights if weights is not None else s.best if s.best is not None else task.snapshot())
+        return Trained(model, task.featurizer, task.labels, task.config, list(s.records), s.best_epoch,
+                       max(s.best_score or 0.0, 0.0), task.coverage)
 
-    def checkpoint(next_epoch: int, next_batch: int, loss_sum: float = 0.0, loss_count: int = 0) -> None:
-        if hooks.save_checkpoint is not None and rank == 0:
-            hooks.save_checkpoint({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "best_model": best_state,
-                "epoch": next_epoch, "batch": next_batch, "best_acc": best_acc, "best_epoch": best_epoch,
-                "bad_epochs": bad_epochs, "history": history, "rng": rng_state(),
-                "options": opts.fingerprint(), "loss_sum": loss_sum, "loss_count": loss_count,
-            })
+    publish = None
+    if hooks.publish is not None:
+        def publish(offer: Publication) -> bool:
+            return hooks.publish(trained(offer.weights), offer)
 
-    def stop_requested() -> bool:
-        flag = bool(hooks.stop is not None and getattr(hooks.stop, "requested", False))
-        if world > 1:
-            import torch.distributed as tdist
+    on_epoch = None
+    if hooks.on_epoch is not None:
+        def on_epoch(record: dict) -> None:
+            hooks.on_epoch(record, trained())
 
-            t = torch.tensor([1.0 if flag else 0.0])
-            tdist.all_reduce(t)
-            flag = bool(t.item() > 0)
-        return flag
-
-    report = report or TrainingReport(enabled=False)
-    report.restore(history)
-    per_epoch = len(batches_for_epoch(train_lengths, opts.batch_size, opts.seed, 0, rank, world))
-    with report.run(epochs=opts.epochs, batches_per_epoch=per_epoch) as live:
-        while epoch < opts.epochs and bad_epochs < opts.patience:
-            batches = batches_for_epoch(train_lengths, opts.batch_size, opts.seed, epoch, rank, world)
-            live.start_epoch(epoch + 1, first_batch=start_batch)
-            net.train()
-            started, total_loss, seen = time.perf_counter(), 0.0, 0
-            if start_batch and resume_state is not None:  # the interrupted epoch's loss so far
-                total_loss, seen = float(resume_state["loss_sum"]), int(resume_state["loss_count"])
-            for b in range(start_batch, len(batches)):
-                idx = batches[b]
-                tokens, lengths, flat, offsets = collate(enc_train, idx, cfg.pad_id)
-                if unk_prob is not None:
-                    # Rare words become <UNK> at random, so <UNK> (every unseen word at test
-                    # time) gets a trained embedding rather than its random start.
-                    tokens = tokens.masked_fill(torch.rand(tokens.shape) < unk_prob[tokens], UNK_ID)
-                logits = net(tokens.to(device), lengths, flat.to(device), offsets.to(device))
-                loss = loss_fn(logits, y_train[idx].to(device))
-                optimizer.zero_grad()
-                loss.backward()
-                if opts.clip > 0:
-                    nn.utils.clip_grad_norm_(dense_params, opts.clip)
-                optimizer.step()
-                total_loss += float(loss.detach()) * len(idx)
-                seen += len(idx)
-                live.step(b + 1, items=len(idx), mean_loss=lambda: total_loss / seen)
-                if stop_requested():
-                    checkpoint(epoch, b + 1, total_loss, seen)
-                    raise Interrupted("interrupted: checkpoint saved; continue with --resume")
-            start_batch = 0
-            acc = accuracy(model, enc_valid, y_valid, device) if enc_valid is not None else None
-            improved = acc is None or acc > best_acc  # without validation, the last epoch is kept
-            if improved:
-                best_acc, best_epoch, bad_epochs = acc if acc is not None else -1.0, epoch + 1, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad_epochs += 1
-            record = {"epoch": epoch + 1, "train_loss": round(total_loss / max(seen, 1), 5),
-                      "valid_accuracy": None if acc is None else round(acc, 5), "best": improved,
-                      "seconds": round(time.perf_counter() - started, 2)}
-            if acc is None:
-                record["refit"] = True
-            history.append(record)
-            if rank == 0:
-                report.epoch_end(record, opts.epochs, mark="refit" if acc is None else "best" if improved else "")
-            epoch += 1
-            checkpoint(epoch, 0)
-            if hooks.on_epoch is not None and rank == 0:
-                hooks.on_epoch(record, result())
-    return result()
+    loop = Loop(task, LoopConfig(epochs=opts.epochs, patience=opts.patience, higher_is_better=True), state=state,
+                rng=resume_state["rng"] if resume_state is not None else None, report=report, stop=hooks.stop,
+                dist=dist, checkpoint=hooks.save_checkpoint, publish=publish, on_epoch=on_epoch,
+                resume_hint=hooks.resume_hint)
+    loop.run()
+    return trained()

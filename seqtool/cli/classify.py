@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Annotated, List, Optional
 
 import typer
 
+from ..classify.options import TrainOptions
 from ..core import console
-from ..classify.options import DEFAULTS as D
-from .options import DeviceOpt, EncodingOpt, ErrorsOpt, JsonOpt, ModelOpt, NameOpt, SeedOpt, check_errors_mode
+from .options import (DeviceOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode,
+                      option_parameters, with_options)
 
 app = typer.Typer(
     help="Text classification with recurrent networks: train, predict, eval, cross-validate.",
@@ -28,33 +28,10 @@ TextColOpt = Annotated[Optional[str], typer.Option("--text-col", help="Text colu
                                                    "from 1 (TSV/CSV), or a JSON key.")]
 LabelColOpt = Annotated[Optional[str], typer.Option("--label-col", help="Label column: a header name or a number "
                                                     "from 1 (TSV/CSV), or a JSON key.")]
-CellOpt = Annotated[str, typer.Option("--cell", help="Recurrent cell: lstm, gru or rnn.")]
-BidiOpt = Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read the text both ways.")]
-LayersOpt = Annotated[int, typer.Option("--layers", help="Stacked recurrent layers.")]
-HiddenOpt = Annotated[int, typer.Option("--hidden", help="Hidden units per direction.")]
-EmbOpt = Annotated[int, typer.Option("--emb", help="Word embedding size (taken from --embeddings when given).")]
-DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout on embeddings and pooled features.")]
-PoolingOpt = Annotated[str, typer.Option("--pooling", help="Over time: max, mean or last (final states).")]
-NgramsOpt = Annotated[int, typer.Option("--ngrams", help="Linear bag-of-n-grams path up to this order "
-                                        "(0 turns it off).")]
-EmbeddingsOpt = Annotated[Optional[str], typer.Option("--embeddings", help="Pretrained word vectors "
-                                                      "(a stored vectors model or a vectors file).")]
-FreezeOpt = Annotated[bool, typer.Option("--freeze", help="Keep the pretrained vectors fixed.")]
-EpochsOpt = Annotated[int, typer.Option("--epochs", help="Most epochs (early stopping usually ends sooner).")]
-PatienceOpt = Annotated[int, typer.Option("--patience", help="Stop after this many epochs without a better "
-                                          "validation accuracy.")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", help="Examples per batch.")]
-LrOpt = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
 ValidOpt = Annotated[Optional[str], typer.Option("--valid", help="Validation data for early stopping "
                                                  "(default: hold out --valid-split of DATA).")]
-ValidSplitOpt = Annotated[float, typer.Option("--valid-split", help="Fraction of DATA held out (stratified) "
-                                              "when there is no --valid.")]
-RefitOpt = Annotated[bool, typer.Option("--refit/--no-refit", help="After early stopping on the held-out "
-                                         "split, retrain on all of DATA for the best epoch count (not with --valid).")]
-MaxLenOpt = Annotated[int, typer.Option("--max-len", help="Tokens kept per text (the rest is cut).")]
-WordDropoutOpt = Annotated[float, typer.Option("--word-dropout", help="Train <UNK> on rare words: word w becomes "
-                                               "<UNK> with probability a/(a + count(w)), so unseen words get a "
-                                               "trained embedding (0 turns it off).")]
+ClassifierNameOpt = Annotated[Optional[str], typer.Option("--name", help="Name in the model store (default: from "
+                                                          "DATA: reviews.tsv -> reviews-classifier).")]
 
 
 def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
@@ -64,62 +41,30 @@ def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
                        errors=check_errors_mode(errors))
 
 
-def _recipe(
-    cell: CellOpt = D.cell,
-    bidirectional: BidiOpt = D.bidirectional,
-    layers: LayersOpt = D.layers,
-    hidden: HiddenOpt = D.hidden,
-    emb: EmbOpt = D.emb,
-    dropout: DropoutOpt = D.dropout,
-    word_dropout: WordDropoutOpt = D.word_dropout,
-    pooling: PoolingOpt = D.pooling,
-    ngrams: NgramsOpt = D.ngrams,
-    embeddings: EmbeddingsOpt = None,
-    freeze: FreezeOpt = False,
-    epochs: EpochsOpt = D.epochs,
-    patience: PatienceOpt = D.patience,
-    batch_size: BatchOpt = D.batch_size,
-    lr: LrOpt = D.lr,
-    valid_split: ValidSplitOpt = D.valid_split,
-    refit: RefitOpt = D.refit,
-    max_len: MaxLenOpt = D.max_len,
-    seed: SeedOpt = None,
-    device: DeviceOpt = "auto",
-):
-    """The training recipe's options (TrainOptions), declared once for `train` and `cv`."""
-    values = dict(locals())
-    from ..classify.options import TrainOptions
-
-    return TrainOptions(**{**values, "seed": 0 if seed is None else seed})
+def _recipe(**values) -> TrainOptions:
+    """The training recipe as one TrainOptions; its parameters (shared by `train` and `cv`)
+    are derived from TrainOptions' fields by with_options."""
+    return TrainOptions(**values)
 
 
-def with_recipe(command):
-    """Give `command` the recipe's options: Typer sees them in its signature, and the
-    command receives them as one TrainOptions in its `opts` parameter."""
-    recipe = inspect.signature(_recipe, eval_str=True).parameters
-    own = inspect.signature(command, eval_str=True)
-
-    @functools.wraps(command)
-    def wrapper(**kwargs):
-        return command(opts=_recipe(**{name: kwargs.pop(name) for name in recipe}), **kwargs)
-
-    params = [p for p in own.parameters.values() if p.name != "opts"] + list(recipe.values())
-    wrapper.__signature__ = own.replace(parameters=params)
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
+_recipe.__signature__ = inspect.Signature(option_parameters(TrainOptions))
+recipe = with_options(TrainOptions)
 
 
 @app.command()
-@with_recipe
+@recipe
 def train(
     data: DataArg,
-    opts: Optional[object] = None,
+    given: Given = None,
     format: FormatOpt = "auto",
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
     valid: ValidOpt = None,
-    name: NameOpt = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted training of --name.")] = False,
+    name: ClassifierNameOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the training saved under --name: its recipe "
+                                         "is kept; --epochs, --patience and --device may change.")] = False,
+    publish_partial: Annotated[bool, typer.Option("--publish-partial", help="Let an unfinished run replace a "
+                                                  "finished model of the same name.")] = False,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     json: JsonOpt = False,
@@ -136,16 +81,19 @@ def train(
     from ..classify.api import train_model
     from ..classify.train import make_report
 
+    from ..training.report import round_figures
+
     read = _read_options(format, text_col, label_col, encoding, errors)
-    summary = train_model(data, read=read, opts=opts, valid_path=valid, name=name, resume=resume,
-                          report=make_report(json_lines=json))
-    if summary.pop("rank"):  # under torchrun only rank 0 reports
+    summary = train_model(data, read=read, opts=_recipe(**given.values), valid_path=valid, name=name,
+                          resume=resume, report=make_report(json_lines=json), explicit=given.explicit,
+                          publish_partial=publish_partial)
+    if summary.rank:  # under torchrun only rank 0 reports
         return
     if json:
-        console.emit_json({"event": "done", **summary})
+        console.emit_json(round_figures({"event": "done", **summary.to_dict()}))
     else:
-        console.emit(f"{summary['model']}\tvalid_accuracy\t{summary['valid_accuracy']:.4f}\tbest_epoch\t"
-                     f"{summary['best_epoch']}\tepochs\t{summary['epochs']}\tseconds\t{summary['seconds']}")
+        console.emit(f"{summary.model}\tvalid_accuracy\t{summary.valid_accuracy:.4f}\tbest_epoch\t"
+                     f"{summary.best_epoch}\tepochs\t{summary.epochs}\tseconds\t{summary.seconds}")
 
 
 @app.command()
@@ -231,10 +179,10 @@ def _print_report(report) -> None:
 
 
 @app.command()
-@with_recipe
+@recipe
 def cv(
     data: DataArg,
-    opts: Optional[object] = None,
+    given: Given = None,
     folds: Annotated[int, typer.Option("--folds", help="Number of folds (stratified, seeded).")] = 10,
     max_folds: Annotated[Optional[int], typer.Option("--max-folds", help="Run only the first N folds of the "
                                                      "same split (a quicker estimate).")] = None,
@@ -248,19 +196,21 @@ def cv(
 ) -> None:
     """k-fold cross-validation (for data sets without a test split): one line per fold, then mean and std."""
     from ..classify.api import cross_validate
+    from ..training.report import round_figures
 
     read = _read_options(format, text_col, label_col, encoding, errors)
 
     def on_fold(row: dict) -> None:
         if json:
-            console.emit_json({"event": "fold", **row})
+            console.emit_json(round_figures({"event": "fold", **row}))
         else:
             console.emit(f"fold\t{row['fold']}\taccuracy\t{row['accuracy']:.4f}\tmacro_f1\t{row['macro_f1']:.4f}")
 
-    summary = cross_validate(data, folds=folds, read=read, opts=opts, valid_path=valid, on_fold=on_fold,
-                             max_folds=max_folds)
+    summary = cross_validate(data, folds=folds, read=read, opts=_recipe(**given.values), valid_path=valid,
+                             on_fold=on_fold, max_folds=max_folds)
     if json:
-        console.emit_json({"event": "done", **{k: v for k, v in summary.items() if k != "per_fold"}})
+        console.emit_json(round_figures({"event": "done", **{k: v for k, v in summary.to_dict().items()
+                                                             if k != "per_fold"}}))
     else:
-        console.emit(f"mean\taccuracy\t{summary['accuracy_mean']:.4f}\tstd\t{summary['accuracy_std']:.4f}\t"
-                     f"macro_f1\t{summary['macro_f1_mean']:.4f}\tstd\t{summary['macro_f1_std']:.4f}")
+        console.emit(f"mean\taccuracy\t{summary.accuracy_mean:.4f}\tstd\t{summary.accuracy_std:.4f}\t"
+                     f"macro_f1\t{summary.macro_f1_mean:.4f}\tstd\t{summary.macro_f1_std:.4f}")

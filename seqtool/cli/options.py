@@ -1,8 +1,13 @@
-"""Option types shared by several commands (Annotated, so commands stay declarative)."""
+"""Option types shared by several commands, and the one way a command's Typer parameters
+are derived from its options dataclass (seqtool.training.options.option fields)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import functools
+import inspect
+import typing
+from dataclasses import MISSING, dataclass, fields
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -21,3 +26,79 @@ def check_errors_mode(errors: str) -> str:
     if errors not in ("strict", "replace", "ignore"):
         raise UsageError(f"--errors must be strict, replace or ignore (got {errors!r})")
     return errors
+
+
+@dataclass
+class Given:
+    """The options a command received: every value, and which of them the user typed."""
+
+    values: dict
+    explicit: set
+
+    def typed(self) -> dict:
+        return {k: v for k, v in self.values.items() if k in self.explicit}
+
+
+def option_parameters(cls: type, *, exclude: tuple = ()) -> list[inspect.Parameter]:
+    """Typer parameters for the command-line fields of options dataclass `cls`: flag, help,
+    panel and default all from the field, so what --help shows is what the code uses."""
+    hints = typing.get_type_hints(cls)
+    params = []
+    for f in fields(cls):
+        meta = f.metadata
+        if not meta.get("cli", True) or f.name in exclude or f.default is MISSING:
+            continue
+        kind = _plain(hints[f.name])
+        if meta.get("parse") == "duration":
+            kind = str
+        default = f.default
+        decls = [meta.get("flag") or "--" + f.name.replace("_", "-")] + ([meta["short"]] if meta.get("short") else [])
+        show: Any = True
+        if meta.get("default_text"):
+            show = meta["default_text"]
+        elif default is None or (kind is bool and "/" not in decls[0]):
+            show = False
+        # Rich reads [..] as markup; the help is shown as written.
+        option = typer.Option(*decls, help=meta.get("help", "").replace("[", "\\["), show_default=show,
+                              rich_help_panel=meta.get("panel"), hidden=meta.get("hidden", False))
+        annotation = Annotated[Optional[kind] if default is None else kind, option]
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=annotation))
+    return params
+
+
+def _plain(hint: Any) -> type:
+    """int | None -> int (Typer wants the value type; None is the default, not a type)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def with_options(cls: type, *, exclude: tuple = ()) -> Callable:
+    """Give `command` the parameters of options dataclass `cls`; it receives them as one
+    Given in its `given` parameter (which of them the user typed, from click's parameter
+    source: a preset's or a checkpoint's value gives way only to a typed flag)."""
+    derived = option_parameters(cls, exclude=exclude)
+    names = [p.name for p in derived]
+
+    def decorate(command: Callable) -> Callable:
+        own = inspect.signature(command, eval_str=True)
+
+        @functools.wraps(command)
+        def wrapper(ctx: typer.Context, **kwargs):
+            values = {name: kwargs.pop(name) for name in names}
+            # Typer bundles its own click: compare the source by name, not by enum identity.
+            explicit = {name for name in names
+                        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"}
+            return command(given=Given(values, explicit), **kwargs)
+
+        ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        params = [ctx_param] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind != p.KEYWORD_ONLY else p
+                                for p in own.parameters.values() if p.name != "given"] + derived
+        # Positional (argument) parameters first, as Python requires of a signature.
+        params = [ctx_param] + sorted(params[1:], key=lambda p: p.default is not inspect.Parameter.empty)
+        wrapper.__signature__ = own.replace(parameters=params)
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        wrapper.option_names = names
+        return wrapper
+
+    return decorate

@@ -1,14 +1,19 @@
-"""train-lm options, defaults and presets (no torch import here: --help stays fast)."""
+"""train-lm options: one dataclass, the single place of defaults, help, checks and presets.
+
+No torch import here: `seqtool train-lm --help` is built from these fields.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 from ..core.errors import UsageError
 from ..core.store import name_from_inputs
+from ..training.options import EXTEND, RUN, given_names, option, resume_options as _resume, validate_fields
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
+LEVELS = ("word", "char")
 
 # A preset fills every option the user did not give; each can still be overridden.
 PRESETS: dict[str, dict] = {
@@ -22,11 +27,7 @@ PRESETS: dict[str, dict] = {
 
 
 def preset_help() -> str:
-    lines = []
-    for name, values in PRESETS.items():
-        flags = " ".join(_flag(k, v) for k, v in values.items())
-        lines.append(f"{name}: {flags}")
-    return "; ".join(lines)
+    return "; ".join(f"{name}: " + " ".join(_flag(k, v) for k, v in values.items()) for name, values in PRESETS.items())
 
 
 def _flag(key: str, value) -> str:
@@ -36,44 +37,68 @@ def _flag(key: str, value) -> str:
     return f"--{opt} {value:g}" if isinstance(value, float) else f"--{opt} {value}"
 
 
+M, T, E = "Model", "Training", "Evaluation"
+
+
 @dataclass
 class TrainOptions:
-    corpus: list = field(default_factory=list)
-    valid: str | None = None
-    test: str | None = None
-    level: str = "word"
-    cell: str = "lstm"
-    layers: int = 2
-    emb: int | None = None  # None: 200, or the dimension of --embeddings
-    hidden: int = 200
-    dropout: float = 0.2
-    tie: bool | None = None  # None: tie when emb == hidden and the embedding is trained
-    bptt: int = 35
-    batch_size: int = 20
-    epochs: int = 20
-    max_time: float | None = None  # seconds for this invocation
-    lr: float | None = None  # None: 20 for sgd, 2e-3 for adam/adamw
-    optimizer: str = "adam"
-    clip: float | None = None  # None: 0.25 for sgd, 1.0 otherwise
-    max_vocab: int | None = None
-    min_freq: int = 1
-    embeddings: str | None = None
-    freeze: bool = False
-    seed: int | None = None
-    device: str = "auto"
-    name: str | None = None
-    resume: bool = False
-    encoding: str = "utf-8"
-    errors: str = "strict"
-    hold_out: float = 0.05
-    anneal: float | None = None  # lr divisor on a validation plateau (None: 4 sgd, 2 adam)
-    patience: int = 3  # stop after this many epochs in a row without improvement
-    eval_batch_size: int = 10
-    amp: bool = True  # mixed precision on CUDA
-    plot: str | None = None
-    json: bool = False
-    max_steps: int | None = None  # stop (as on Ctrl-C, checkpointed) after N steps: tests, profiling
-    preset: str | None = None
+    corpus: list = option(help="Training text: files, directories, globs or '-'.", default_factory=list,
+                          role=EXTEND, cli=False)
+    valid: str | None = option(None, "Validation text (default: hold out the last 5% of the corpus).", panel=T)
+    test: str | None = option(None, "Test text: its perplexity under the best model is reported at the end.",
+                              panel=T, role=RUN)
+    level: str = option("word", "word or char.", choices=LEVELS, panel=M)
+    cell: str = option("lstm", "rnn, rnn-relu, lstm, gru, lstm-peephole (Gers & Schmidhuber) or cifg "
+                       "(coupled input-forget gate).", choices=CELLS, panel=M)
+    layers: int = option(2, "Stacked RNN layers.", minimum=1, panel=M)
+    emb: int | None = option(None, "Embedding size.", default_text="200, or the dimension of --embeddings",
+                             minimum=1, panel=M)
+    hidden: int = option(200, "Hidden units per layer.", minimum=1, panel=M)
+    dropout: float = option(0.2, "Dropout on embeddings, between layers and before the softmax.", minimum=0.0,
+                            below=1.0, panel=M)
+    tie: bool | None = option(None, "Share the embedding and softmax weights.", flag="--tie-weights/--no-tie-weights",
+                              default_text="when --emb equals --hidden", panel=M)
+    bptt: int = option(35, "Tokens per truncated-BPTT window.", minimum=1, panel=T)
+    batch_size: int = option(20, "Parallel columns of the corpus.", minimum=1, panel=T)
+    epochs: int = option(20, "Maximum epochs (on --resume: extend the run to this many).", minimum=1, role=EXTEND,
+                         panel=T)
+    max_time: float | None = option(None, "Stop after this long (90s, 10m, 1h30m), keeping the best model.",
+                                    parse="duration", above=0.0, role=RUN, panel=T)
+    lr: float | None = option(None, "Learning rate; divided by 4 (sgd) or 2 on a validation plateau.",
+                              default_text="20 for sgd, 0.002 for adam/adamw", above=0.0, panel=T)
+    optimizer: str = option("adam", "sgd, adam or adamw.", choices=OPTIMIZERS, panel=T)
+    clip: float | None = option(None, "Gradient norm clipping (0 = off).", default_text="0.25 for sgd, 1 otherwise",
+                                minimum=0.0, panel=T)
+    patience: int = option(3, "Stop after this many epochs without validation improvement.", minimum=1,
+                           role=EXTEND, panel=T)
+    max_vocab: int | None = option(None, "Keep the N most frequent tokens; the rest become <UNK>.", minimum=1,
+                                   panel=M)
+    min_freq: int = option(1, "Tokens seen fewer times become <UNK>.", minimum=1, panel=M)
+    embeddings: str | None = option(None, "Initialise the embedding from word vectors (a file or stored vectors).",
+                                    panel=M)
+    freeze: bool = option(False, "Keep the --embeddings fixed.", panel=M)
+    seed: int | None = option(None, "Random seed; the same seed gives the same result on CPU.")
+    device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N.", role=RUN)
+    name: str | None = option(None, "Name in the model store (default: from the first CORPUS file).", role=RUN)
+    resume: bool = option(False, "Continue the run saved under --name: its whole recipe is kept; --epochs, "
+                          "--patience, --max-time, --device, --test, --plot, --json may change.", role=RUN)
+    publish_partial: bool = option(False, "Let an unfinished run (stopped or --max-time) replace a finished "
+                                   "model of the same name.", role=RUN)
+    encoding: str = option("utf-8", "Text encoding of the inputs.")
+    errors: str = option("strict", "On undecodable bytes: strict (fail, naming file and byte) or replace.",
+                         choices=("strict", "replace", "ignore"))
+    hold_out: float = option(0.05, "Share of the corpus held out without --valid.", cli=False)
+    anneal: float | None = option(None, "lr divisor on a validation plateau.", default_text="4 for sgd, 2 otherwise",
+                                  above=0.0, cli=False)
+    eval_batch_size: int = option(10, "Columns for validation.", minimum=1, cli=False)
+    amp: bool = option(True, "Mixed precision on CUDA.", cli=False)
+    plot: str | None = option(None, "Also draw train/valid perplexity per epoch into this file (.png, .svg, .pdf; "
+                              "needs matplotlib: seqtool[plot]).", role=RUN)
+    json: bool = option(False, "Write JSON lines to stdout instead of text.", role=RUN)
+    max_steps: int | None = option(None, "Stop (as on Ctrl-C, checkpointed) after N steps: tests, profiling.",
+                                   minimum=1, role=RUN, hidden=True)
+    preset: str | None = option(None, "A tested recipe: " + ", ".join(PRESETS) + " (see above).", panel=T,
+                                choices=tuple(PRESETS))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,29 +122,9 @@ class TrainOptions:
         return self.anneal if self.anneal is not None else (4.0 if self.optimizer == "sgd" else 2.0)
 
     def validate(self) -> "TrainOptions":
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"unknown --optimizer {self.optimizer!r} (choose {', '.join(OPTIMIZERS)})")
-        if self.cell not in CELLS:
-            raise UsageError(f"unknown --cell {self.cell!r} (choose {', '.join(CELLS)})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise UsageError(f"--dropout must be in [0, 1) (got {self.dropout})")
+        validate_fields(self)
         if self.tie and self.emb is not None and self.emb != self.hidden:
             raise UsageError(f"--tie-weights needs --emb equal to --hidden (got {self.emb} and {self.hidden})")
-        if self.level not in ("word", "char"):
-            raise UsageError(f"unknown --level {self.level!r} (choose word or char)")
-        for name in ("bptt", "batch_size", "epochs", "min_freq", "eval_batch_size", "hidden", "layers"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
-        if self.emb is not None and self.emb < 1:
-            raise UsageError(f"--emb must be at least 1 (got {self.emb})")
-        if self.lr is not None and not self.lr > 0:
-            raise UsageError(f"--lr must be positive (got {self.lr})")
-        if self.clip is not None and self.clip < 0:
-            raise UsageError(f"--clip must be >= 0 (got {self.clip}); 0 turns clipping off")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise UsageError(f"--max-vocab must be at least 1 (got {self.max_vocab})")
-        if self.max_time is not None and self.max_time <= 0:
-            raise UsageError("--max-time must be positive")
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
         if self.freeze and self.tie:
@@ -130,6 +135,7 @@ class TrainOptions:
 def resolve_options(given: dict, preset: str | None = None) -> TrainOptions:
     """Defaults, then the preset, then what the user gave (None = not given)."""
     values: dict = {}
+    preset = preset if preset is not None else given.get("preset")
     if preset is not None:
         if preset not in PRESETS:
             raise UsageError(f"unknown --preset {preset!r} (choose {', '.join(PRESETS)})")
@@ -137,6 +143,17 @@ def resolve_options(given: dict, preset: str | None = None) -> TrainOptions:
         values["preset"] = preset
     values.update({k: v for k, v in given.items() if v is not None})
     return TrainOptions.from_dict(values).validate()
+
+
+def resume_options(saved: TrainOptions, given: TrainOptions, explicit: set[str] | None = None) -> TrainOptions:
+    """The stored recipe with this call's run-control options (see seqtool.training.options)."""
+    if explicit is None:
+        explicit = given_names(given, TrainOptions())
+    if not given.corpus:
+        explicit = explicit - {"corpus"}
+    opts = _resume(saved, given, explicit)
+    opts.resume = True
+    return opts
 
 
 def default_model_name(corpus: list) -> str:

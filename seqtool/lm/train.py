@@ -2,10 +2,13 @@
 
 The corpus is cut into `batch_size` columns; each step reads the next `bptt`
 rows, carrying the hidden state across steps (detached) and through the whole
-epoch. After each epoch: validation, lr annealing on a plateau, early stopping,
-and an atomic publish of the best weights plus a checkpoint of everything
-needed to continue bit-for-bit (weights, optimizer, RNG states, hidden state,
-position). Ctrl-C, --max-time and max_steps stop at a batch boundary and save.
+epoch. The lifecycle (validation, lr annealing on a plateau, early stopping,
+the best model kept, checkpoints, exact resume, Ctrl-C, --max-time) is the
+shared seqtool.training.loop; this module is the LM's Task for it: its data,
+its step, its evaluation (mean cross-entropy, reported as perplexity).
+
+The store is reached only through a RunStore (seqtool.lm.api gives one), so
+this module writes nothing itself.
 """
 
 from __future__ import annotations
@@ -15,24 +18,21 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..core.device import resolve_device
-from ..core.errors import Interrupted, UsageError
+from ..core.errors import UsageError
 from ..core.io import expand_inputs, sha256_of
-from ..core.store import ModelStore
 from ..core.vocab import Vocab
-from ..training.checkpoint import load_checkpoint, save_checkpoint
+from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
+from ..training.report import TrainingReport, notice
+from ..training.runtime import Distributed, StopFlag, device_for_rank, distributed_session, seed_everything
 from .data import batchify, bptt_starts, build_corpus, encode_files, encode_sources, get_window, shard
-from .store import KIND, write_lm
 from .model import LMConfig, RNNLM, detach_hidden, hidden_from_list, hidden_to_list
-from .options import TrainOptions, default_model_name
-from ..training.report import TrainingReport, format_duration, notice
-from ..training.runtime import (Distributed, StopFlag, device_for_rank, distributed_session, rng_state, seed_everything,
-                      set_rng_state)
+from .options import TrainOptions
 
 
 @dataclass
@@ -48,21 +48,32 @@ class TrainResult:
     is_main: bool = True  # False on the other ranks of a torchrun job (they print nothing)
     loop_cpu_s: float = 0.0  # process CPU seconds spent in training batches in this call
     loop_tokens: int = 0  # tokens trained on in this call (this rank)
+    published: bool = False  # whether this run's model is the one now stored under `name`
 
 
-def train_lm(opts: TrainOptions, *, stop: StopFlag | None = None) -> TrainResult:
-    """Train (or, with opts.resume, continue) a language model; see seqtool train-lm --help."""
-    opts.validate()
-    name = opts.name or default_model_name(opts.corpus)
-    opts.name = name
-    device = resolve_device(opts.device)
-    store = ModelStore()
-    with distributed_session(device) as dist_info:
-        device = device_for_rank(device, dist_info)
-        lock = store.lock(name) if dist_info.is_main else contextlib.nullcontext()
-        flag = stop or StopFlag()
-        with lock, flag.installed():
-            return _Trainer(opts, store, device, dist_info, flag).run()
+@dataclass
+class LMPublication:
+    """One model version for the store: what write_lm takes, and how far its run got."""
+
+    tensors: dict
+    model_config: dict
+    vocab: Vocab
+    level: str
+    training: dict
+    metrics: dict
+    metrics_text: str
+    finished: bool
+    epochs: float
+
+
+class RunStore(Protocol):
+    """What training needs of the model store (seqtool.lm.api.StoreRun is the real one)."""
+
+    def lock(self): ...
+    def load_checkpoint(self) -> dict | None: ...
+    def has_checkpoint(self) -> bool: ...
+    def save_checkpoint(self, state: dict) -> None: ...
+    def publish(self, model: LMPublication) -> bool: ...
 
 
 def evaluate(model, data, bptt: int, amp_dtype=None) -> float:
@@ -82,40 +93,164 @@ def evaluate(model, data, bptt: int, amp_dtype=None) -> float:
     return total / max(count, 1)
 
 
-def _ppl(loss: float) -> float:
+def ppl(loss: float) -> float:
     return math.exp(min(loss, 700.0))
 
 
-class _Trainer:
-    def __init__(self, opts: TrainOptions, store: ModelStore, device: str, dist_info: Distributed,
-                 flag: StopFlag):
-        self.opts, self.store, self.device, self.dist, self.flag = opts, store, device, dist_info, flag
-        self.main = dist_info.is_main
-        self.ckpt_dir = store.checkpoint_dir(opts.name) if self.main else None
+def train(opts: TrainOptions, run: RunStore, *, stop: StopFlag | None = None) -> TrainResult:
+    """Train (or, with opts.resume, continue) the language model opts.name; opts is complete
+    (seqtool.lm.api.train_lm fills the name and, on resume, the stored recipe)."""
+    started = time.monotonic()
+    device = resolve_device(opts.device)
+    with distributed_session(device) as dist:
+        device = device_for_rank(device, dist)
+        flag = stop or StopFlag()
+        with (run.lock() if dist.is_main else contextlib.nullcontext()), flag.installed():
+            return _Run(opts, run, device, dist, flag, started).train()
+
+
+class LMTask:
+    """The language model's part of the training loop (seqtool.training.loop.Task)."""
+
+    def __init__(self, opts: TrainOptions, config: LMConfig, train_data, valid_data, device: str,
+                 dist: Distributed, amp_dtype, embeddings=None):
+        self.opts, self.config, self.device, self.dist, self.amp_dtype = opts, config, device, dist, amp_dtype
+        self.train_data, self.valid_data = train_data, valid_data  # (T, B) each
+        self.starts = bptt_starts(train_data.size(0), opts.bptt)
+        model = RNNLM(config)
+        self.coverage = None
+        if embeddings is not None:
+            from ..vectors.embedding import init_embedding
+
+            vocab, vectors = embeddings
+            self.coverage = init_embedding(model.embed.weight, vocab, vectors)
+        if opts.freeze:
+            model.embed.weight.requires_grad_(False)
+        self.model = model.to(device)
+        self.net = self.model
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [dist.local_rank] if device.startswith("cuda") else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        # foreach: one fused op per update instead of a Python loop over parameters (also on CPU)
+        optimizer = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opts.optimizer]
+        self.optimizer = optimizer(self.params, lr=opts.lr_value, foreach=True)
+        self.scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+        self.hidden = None
+
+    # -------------------------------------------------------------- Task
+    def start_epoch(self, epoch: int, first_batch: int) -> int:
+        if first_batch == 0 or self.hidden is None:
+            self.hidden = self.model.init_hidden(self.train_data.size(1), self.device)
+        self.model.train()
+        return len(self.starts)
+
+    def train_step(self, batch: int):
+        x, y = get_window(self.train_data, self.starts[batch], self.opts.bptt)  # (L, B) each
+        hidden = detach_hidden(self.hidden)  # truncated BPTT: the values go on, the graph stops
+        V, clip, optimizer = self.config.vocab_size, self.opts.clip_value, self.optimizer
+        if self.amp_dtype is not None:
+            with torch.autocast("cuda", dtype=self.amp_dtype):
+                logits, self.hidden = self.net(x, hidden)  # (L, B, V)
+                loss = F.cross_entropy(logits.float().view(-1, V), y.reshape(-1))
+        else:
+            logits, self.hidden = self.net(x, hidden)
+            loss = F.cross_entropy(logits.view(-1, V), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if clip:
+                self.scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(self.params, clip, foreach=True)
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(self.params, clip, foreach=True)
+            optimizer.step()
+        return loss.detach(), y.numel()
+
+    def evaluate(self) -> float:
+        return evaluate(self.model, self.valid_data, self.opts.bptt, self.amp_dtype)
+
+    def optimizers(self) -> list:
+        return [self.optimizer]
+
+    def snapshot(self) -> dict:
+        return {k: v.clone() for k, v in self.model.export_tensors().items()}
+
+    def build_model(self) -> RNNLM:
+        return RNNLM(self.config)
+
+    def load_snapshot(self, model: RNNLM, weights: dict) -> None:
+        model.import_tensors(weights)
+
+    def state_dict(self) -> dict:
+        return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "hidden": [h.detach().cpu() for h in hidden_to_list(self.hidden)] if self.hidden is not None else None}
+
+    def load_state_dict(self, state: dict, loop: LoopState) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        # Mid-epoch, the state carried between windows; each rank's differs, so DDP starts it afresh.
+        if state.get("hidden") is not None and not self.dist.enabled and loop.batch > 0:
+            self.hidden = hidden_from_list([h.to(self.device) for h in state["hidden"]], self.config.cell)
+
+    def record(self, end: EpochEnd) -> dict:
+        return {"epoch": end.epoch, "epoch_float": round(end.epoch - 1 + end.fraction, 4), "step": end.step,
+                "train_loss": end.train_loss, "train_ppl": ppl(end.train_loss), "valid_loss": end.score,
+                "valid_ppl": ppl(end.score), "lr": end.lr, "tokens_per_s": end.items / max(end.seconds, 1e-9),
+                "elapsed_s": round(end.elapsed, 1), "best": end.improved}
+
+
+class _Run:
+    """One invocation: data, model and loop set up from the options (or the checkpoint)."""
+
+    def __init__(self, opts: TrainOptions, run: RunStore, device: str, dist: Distributed, flag: StopFlag,
+                 started: float):
+        self.opts, self.run, self.device, self.dist, self.flag, self.started = opts, run, device, dist, flag, started
+        self.main = dist.is_main
         self.amp_dtype = None
         if device.startswith("cuda") and opts.amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             torch.backends.cudnn.benchmark = True
+        self.test_ppl = None
 
-    # ------------------------------------------------------------------ set-up
-    def _setup(self) -> None:
+    def train(self) -> TrainResult:
         opts = self.opts
         ckpt = None
         if opts.resume:
-            ckpt = load_checkpoint(self.store.checkpoint_dir(opts.name), map_location="cpu")
+            ckpt = self.run.load_checkpoint()
             if ckpt is None:
-                raise UsageError(f"--resume: no checkpoint for model '{opts.name}' in "
-                                 f"{self.store.checkpoint_dir(opts.name, create=False)}")
-            self.opts = opts = _merge_resumed(TrainOptions.from_dict(ckpt["options"]), opts)
-        elif self.main and (self.ckpt_dir / "checkpoint.pt").exists():
+                raise UsageError(f"--resume: no checkpoint for model '{opts.name}'")
+        elif self.main and self.run.has_checkpoint():
             notice(f"starting a new run of '{opts.name}'; its previous checkpoint will be replaced "
                    f"(--resume continues it instead)")
-        self.ckpt = ckpt
-        self.seed = opts.seed if opts.seed is not None else int.from_bytes(os.urandom(4), "little")
-        opts.seed = self.seed
-        seed_everything(self.seed)
+        if opts.seed is None:
+            opts.seed = int.from_bytes(os.urandom(4), "little")
+        seed_everything(opts.seed)
         self._load_data(ckpt)
-        self._build_model(ckpt)
+        self.task = self._build_task(ckpt)
+        state = LoopState.from_dict(ckpt) if ckpt is not None else None
+        if ckpt is not None:
+            self.task.load_state_dict(ckpt["task"], state)
+        self.report = TrainingReport(json_lines=opts.json, plot=opts.plot, enabled=self.main)
+        config = LoopConfig(epochs=opts.epochs, patience=opts.patience, anneal=opts.anneal_value,
+                            max_time=opts.max_time, max_steps=opts.max_steps)
+        self.loop = Loop(self.task, config, state=state, rng=ckpt["rng"] if ckpt else None, report=self.report,
+                         stop=self.flag, dist=self.dist, started=self.started, checkpoint=self._checkpoint,
+                         publish=self._publish,
+                         resume_hint=f"continue with seqtool train-lm --resume --name {opts.name} "
+                                     f"{' '.join(opts.corpus)}", what=f"model '{opts.name}'")
+        status = self.loop.run()
+        return self._result(status)
 
     def _load_data(self, ckpt) -> None:
         opts = self.opts
@@ -142,344 +277,70 @@ class _Trainer:
         self.n_train_tokens = int(train.size)
         if opts.valid:
             valid = encode_files([opts.valid], self.vocab, opts.level, **kw)
-        self.valid_ids = valid
         world = self.dist.world_size
         mine = shard(train, self.dist.rank, world) if world > 1 else train
         corpus_name = ", ".join(opts.corpus[:3]) + (", ..." if len(opts.corpus) > 3 else "")
         self.train_data = batchify(mine, opts.batch_size, corpus_name).to(self.device)  # (T, B)
         self.valid_data = batchify(valid, min(opts.eval_batch_size, max(1, valid.size // 4)),
                                    opts.valid or f"{corpus_name} (held-out tail)").to(self.device)
-        self.starts = bptt_starts(self.train_data.size(0), opts.bptt)
 
-    def _build_model(self, ckpt) -> None:
+    def _build_task(self, ckpt) -> LMTask:
         opts = self.opts
-        vectors = None
+        embeddings = None
         if opts.embeddings and ckpt is None:
             from ..vectors import load_vectors
             from ..vectors.embedding import vectors_dim
 
             vectors = load_vectors(opts.embeddings)
+            embeddings = (self.vocab, vectors)
             if opts.emb is None:
                 opts.emb = vectors_dim(vectors)
-        emb = opts.emb if opts.emb is not None else 200
-        opts.emb = emb
-        tie = opts.tie if opts.tie is not None else (emb == opts.hidden and not opts.freeze)
-        opts.tie = tie
-        self.config = LMConfig(vocab_size=len(self.vocab), cell=opts.cell, emb=emb, hidden=opts.hidden,
-                               layers=opts.layers, dropout=opts.dropout, tie=tie)
-        model = RNNLM(self.config)
-        self.coverage = None
-        if vectors is not None:
-            from ..vectors.embedding import init_embedding
+        # The resolved values are stored with the options, so a resume builds the same model.
+        opts.emb = opts.emb if opts.emb is not None else 200
+        if opts.tie is None:
+            opts.tie = opts.emb == opts.hidden and not opts.freeze
+        self.config = LMConfig(vocab_size=len(self.vocab), cell=opts.cell, emb=opts.emb, hidden=opts.hidden,
+                               layers=opts.layers, dropout=opts.dropout, tie=opts.tie)
+        task = LMTask(opts, self.config, self.train_data, self.valid_data, self.device, self.dist, self.amp_dtype,
+                      embeddings)
+        if task.coverage is not None and self.main:
+            notice(f"--embeddings: {task.coverage:.1%} of the {len(self.vocab) - 2:,} vocabulary words "
+                   f"found in {opts.embeddings}" + (" (frozen)" if opts.freeze else ""))
+        return task
 
-            self.coverage = init_embedding(model.embed.weight, self.vocab, vectors)
-            if self.main:
-                notice(f"--embeddings: {self.coverage:.1%} of the {len(self.vocab) - 2:,} vocabulary words "
-                       f"found in {opts.embeddings}" + (" (frozen)" if opts.freeze else ""))
-        if opts.freeze:
-            model.embed.weight.requires_grad_(False)
-        self.model = model.to(self.device)
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel
+    # -------------------------------------------------------------- store, through the RunStore
+    def _checkpoint(self, state: dict) -> None:
+        self.run.save_checkpoint({
+            **state, "options": self.opts.to_dict(), "vocab": self.vocab.to_dict(),
+            "corpus_digests": self.digests, "n_train_tokens": self.n_train_tokens, "held_out": self.held_out})
 
-            ids = [self.dist.local_rank] if self.device.startswith("cuda") else None
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
-        else:
-            self.net = self.model
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.params = params
-        # foreach: one fused op per update instead of a Python loop over parameters (also on CPU)
-        if opts.optimizer == "sgd":
-            self.optimizer = torch.optim.SGD(params, lr=opts.lr_value, foreach=True)
-        elif opts.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=opts.lr_value, foreach=True)
-        else:
-            self.optimizer = torch.optim.AdamW(params, lr=opts.lr_value, foreach=True)
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-
-    # ------------------------------------------------------------------ state
-    def _init_state(self) -> None:
-        ckpt = self.ckpt
-        self.epoch, self.batch, self.step = 1, 0, 0
-        self.best_val, self.bad_epochs, self.best_state = math.inf, 0, None
-        self.loss_sum, self.tokens, self.epoch_time = 0.0, 0, 0.0
-        self.records: list = []
-        self.elapsed_before = 0.0
-        self.hidden = None
-        self.finished = False
-        if ckpt is None:
-            return
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        if self.scaler is not None and ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
-        pos = ckpt["position"]
-        self.epoch, self.batch, self.step = pos["epoch"], pos["batch"], pos["step"]
-        self.best_val, self.bad_epochs = ckpt["plateau"]["best_val"], ckpt["plateau"]["bad_epochs"]
-        self.best_state = ckpt.get("best_state")
-        self.loss_sum, self.tokens = ckpt["accum"]["loss_sum"], ckpt["accum"]["tokens"]
-        self.epoch_time = ckpt["accum"].get("time", 0.0)
-        self.records = list(ckpt["records"])
-        self.elapsed_before = ckpt.get("elapsed", 0.0)
-        self.finished = bool(ckpt.get("finished"))
-        if ckpt.get("hidden") is not None and not self.dist.enabled and self.batch > 0:
-            self.hidden = hidden_from_list([h.to(self.device) for h in ckpt["hidden"]], self.config.cell)
-        if not self.dist.enabled:
-            set_rng_state(ckpt["rng"])
-
-    def _checkpoint(self) -> None:
-        if not self.main:
-            return
-        state = {
-            "options": self.opts.to_dict(), "vocab": self.vocab.to_dict(), "corpus_digests": self.digests,
-            "n_train_tokens": self.n_train_tokens, "held_out": self.held_out,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step},
-            "plateau": {"best_val": self.best_val, "bad_epochs": self.bad_epochs},
-            "best_state": self.best_state,
-            "accum": {"loss_sum": self.loss_sum, "tokens": self.tokens, "time": self.epoch_time},
-            "hidden": ([h.detach().cpu() for h in hidden_to_list(self.hidden)] if self.hidden is not None
-                       else None),
-            "rng": rng_state(), "records": self.records, "elapsed": self._elapsed(),
-            "finished": self.finished,
-        }
-        save_checkpoint(self.ckpt_dir, state)
-
-    def _elapsed(self) -> float:
-        return self.elapsed_before + (time.monotonic() - self.t_start)
-
-    # ------------------------------------------------------------------ publish
-    def _publish(self, tensors: dict, *, test_ppl: float | None = None) -> None:
-        if not self.main:
-            return
-        opts = self.opts
-        valid = None if math.isinf(self.best_val) else _ppl(self.best_val)
-        metrics = {"valid_ppl": valid, "test_ppl": test_ppl,
-                   "epochs": self.records[-1]["epoch_float"] if self.records else 0,
-                   "train_ppl": self.records[-1].get("train_ppl") if self.records else None}
+    def _publish(self, offer: Publication) -> bool:
+        opts, s = self.opts, offer.state
+        if offer.status in ("finished", "early-stopped", "time-limit") and opts.test:
+            test = encode_files([opts.test], self.vocab, opts.level, encoding=opts.encoding, errors=opts.errors)
+            data = batchify(test, min(opts.eval_batch_size, max(1, test.size // 4)), opts.test).to(self.device)
+            self.test_ppl = round(ppl(evaluate(self.loop.best_model(), data, opts.bptt, self.amp_dtype)), 3)
+        last = s.records[-1] if s.records else {}
+        metrics = {"valid_ppl": None if s.best_score is None else ppl(s.best_score), "test_ppl": self.test_ppl,
+                   "epochs": last.get("epoch_float", 0), "train_ppl": last.get("train_ppl")}
         training = {"corpus": [{"path": n, "sha256": d} for n, d in self.digests], "valid": opts.valid,
-                    "held_out": self.held_out, "train_tokens": self.n_train_tokens, "seed": self.seed,
+                    "held_out": self.held_out, "train_tokens": self.n_train_tokens, "seed": opts.seed,
                     "options": {k: v for k, v in opts.to_dict().items() if k not in ("json", "max_steps")},
-                    "embedding_coverage": self.coverage, "elapsed_s": round(self._elapsed(), 1),
+                    "embedding_coverage": self.task.coverage, "elapsed_s": round(self.loop.elapsed(), 1),
                     "world_size": self.dist.world_size, "device": self.device,
-                    "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None}
-        with self.store.writer(opts.name, KIND) as draft:
-            write_lm(draft, tensors, self.config.to_dict(), self.vocab, opts.level, training=training,
-                     metrics=metrics, metrics_text=self.report.metrics_text())
-        self.report.write_plot()
+                    "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None,
+                    "status": offer.status, "finished": offer.finished, "validated": offer.validated}
+        return self.run.publish(LMPublication(offer.weights, self.config.to_dict(), self.vocab, opts.level,
+                                              training, metrics, self.report.metrics_text(), offer.finished,
+                                              metrics["epochs"]))
 
-    # ------------------------------------------------------------------ loop
-    def run(self) -> TrainResult:
-        self.t_start = time.monotonic()
-        self.run_steps = 0
-        self.loop_cpu, self.loop_tokens = 0.0, 0
-        self._setup()
-        self._init_state()
-        opts = self.opts
-        self.report = TrainingReport(json_lines=opts.json, plot=opts.plot, enabled=self.main)
-        self.report.restore(self.records)
-        self.records = self.report.records
-        if self.finished and self.epoch > opts.epochs:
-            raise UsageError(f"--resume: model '{opts.name}' already finished {opts.epochs} epochs "
-                             f"(give a larger --epochs to continue)")
-        status = "finished"
-        with self.report.run(epochs=opts.epochs, batches_per_epoch=len(self.starts)) as live:
-            while self.epoch <= opts.epochs:
-                reason = self._train_epoch(live)
-                if reason in ("interrupt", "steps"):
-                    return self._stop(reason)
-                improved = self._end_epoch(partial=reason == "time" and self.batch < len(self.starts))
-                if reason == "time":
-                    status = "time-limit"
-                    break
-                if not improved and self.bad_epochs >= opts.patience:
-                    status = "early-stopped"
-                    break
-            else:
-                status = "finished"
-        return self._finish(status)
-
-    def _train_epoch(self, live) -> str | None:
-        opts, model, net, optimizer = self.opts, self.model, self.net, self.optimizer
-        data, starts, bptt = self.train_data, self.starts, opts.bptt
-        vocab_size = self.config.vocab_size
-        clip = opts.clip_value
-        if self.batch == 0 or self.hidden is None:
-            self.hidden = model.init_hidden(data.size(1), self.device)
-            if self.batch == 0:
-                self.loss_sum, self.tokens, self.epoch_time = 0.0, 0, 0.0
-        live.start_epoch(self.epoch, self.batch)
-        model.train()
-        hidden = self.hidden
-        loss_acc = torch.zeros((), dtype=torch.float64, device=self.device)
-        steps_here = 0
-        amp = self.amp_dtype
-        t0, cpu0, tokens0 = time.perf_counter(), time.process_time(), self.tokens
-        self._epoch_t0, self._epoch_b0 = t0, self.batch
-        deadline = None if opts.max_time is None else self.t_start + opts.max_time
-        reason = None
-        for bi in range(self.batch, len(starts)):
-            x, y = get_window(data, starts[bi], bptt)
-            hidden = detach_hidden(hidden)
-            if amp is not None:
-                with torch.autocast("cuda", dtype=amp):
-                    logits, hidden = net(x, hidden)
-                    loss = F.cross_entropy(logits.float().view(-1, vocab_size), y.reshape(-1))
-            else:
-                logits, hidden = net(x, hidden)
-                loss = F.cross_entropy(logits.view(-1, vocab_size), y.reshape(-1))
-            optimizer.zero_grad(set_to_none=True)
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                if clip:
-                    self.scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(self.params, clip, foreach=True)
-                self.scaler.step(optimizer)
-                self.scaler.update()
-            else:
-                loss.backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(self.params, clip, foreach=True)
-                optimizer.step()
-            n = y.numel()
-            loss_acc += loss.detach() * n
-            self.tokens += n
-            steps_here += 1
-            self.step += 1
-            self.run_steps += 1
-            self.batch = bi + 1
-            live.step(self.batch, items=n * self.dist.world_size,
-                      mean_loss=lambda: (self.loss_sum + loss_acc.item()) / max(self.tokens, 1),
-                      extra=lambda: self._eta_text())
-            reason = self._should_stop(deadline, self.run_steps)
-            if reason:
-                break
-        self.hidden = hidden
-        self.loss_sum += loss_acc.item()
-        self.epoch_time += time.perf_counter() - t0
-        self.loop_cpu += time.process_time() - cpu0
-        self.loop_tokens += self.tokens - tokens0
-        return reason
-
-    def _eta_text(self) -> str:
-        opts = self.opts
-        per_batch = self.epoch_time_estimate()
-        if per_batch is None:
-            return ""
-        left = ((opts.epochs - self.epoch) * len(self.starts) + len(self.starts) - self.batch) * per_batch
-        if opts.max_time is not None:
-            left = min(left, self.t_start + opts.max_time - time.monotonic())
-        return f"run ETA {format_duration(max(left, 0))}"
-
-    def epoch_time_estimate(self) -> float | None:
-        """Seconds per batch, measured over this epoch's batches so far."""
-        done = self.batch - self._epoch_b0
-        return (time.perf_counter() - self._epoch_t0) / done if done > 0 else None
-
-    def _should_stop(self, deadline, run_steps) -> str | None:
-        reason = 0
-        if self.flag.requested:
-            reason = 3
-        elif self.opts.max_steps is not None and run_steps >= self.opts.max_steps:
-            reason = 2
-        elif deadline is not None and time.monotonic() >= deadline:
-            reason = 1
-        if self.dist.enabled:  # every rank must stop at the same step
-            import torch.distributed as dist
-
-            t = torch.tensor([reason], dtype=torch.int32, device=self.device)
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            reason = int(t.item())
-        return {0: None, 1: "time", 2: "steps", 3: "interrupt"}[reason]
-
-    def _end_epoch(self, partial: bool) -> bool:
-        opts = self.opts
-        val_loss = evaluate(self.model, self.valid_data, opts.bptt, self.amp_dtype)
-        improved = val_loss < self.best_val
-        lr = self.optimizer.param_groups[0]["lr"]
-        if improved:
-            self.best_val, self.bad_epochs = val_loss, 0
-            self.best_state = {k: v.clone() for k, v in self.model.export_tensors().items()}
-        elif not partial:
-            self.bad_epochs += 1
-            for group in self.optimizer.param_groups:
-                group["lr"] = group["lr"] / opts.anneal_value
-        train_loss = self.loss_sum / max(self.tokens, 1)
-        frac = self.batch / len(self.starts)
-        record = {"epoch": self.epoch, "epoch_float": round(self.epoch - 1 + frac, 4), "step": self.step,
-                  "train_loss": round(train_loss, 5), "train_ppl": round(_ppl(train_loss), 3),
-                  "valid_loss": round(val_loss, 5), "valid_ppl": round(_ppl(val_loss), 3), "lr": lr,
-                  "tokens_per_s": round(self.tokens * self.dist.world_size / max(self.epoch_time, 1e-9), 1),
-                  "elapsed_s": round(self._elapsed(), 1), "best": improved}
-        mark = "*best" if improved else f"lr -> {self.optimizer.param_groups[0]['lr']:.3g}" if not partial else ""
-        self.report.epoch_end(record, None if partial else opts.epochs, mark=mark + (" (partial epoch)" if partial else ""))
-        if not partial:
-            self.epoch, self.batch, self.hidden = self.epoch + 1, 0, None
-        self._publish(self.best_state)
-        self._checkpoint()
-        return improved
-
-    def _stop(self, reason: str) -> TrainResult:
-        """Ctrl-C or max_steps: save where we are; publish current weights if nothing was published yet."""
-        if self.best_state is None and self.main:
-            self._publish({k: v.clone() for k, v in self.model.export_tensors().items()})
-        self._checkpoint()
-        if reason == "interrupt":
-            raise Interrupted(f"interrupted at epoch {self.epoch}, batch {self.batch}/{len(self.starts)}; "
-                              f"checkpoint saved: continue with seqtool train-lm --resume --name {self.opts.name} "
-                              f"{' '.join(self.opts.corpus)}")
-        return self._result("stopped")
-
-    def _finish(self, status: str) -> TrainResult:
-        self.finished = status != "time-limit"
-        test_ppl = None
-        if self.opts.test and self.main:
-            with torch.random.fork_rng(devices=[]):  # leave the checkpointed random stream as training left it
-                best = RNNLM(self.config).to(self.device)
-            best.import_tensors({k: v for k, v in self.best_state.items()})
-            test = encode_files([self.opts.test], self.vocab, self.opts.level, encoding=self.opts.encoding,
-                                errors=self.opts.errors)
-            data = batchify(test, min(self.opts.eval_batch_size, max(1, test.size // 4)), self.opts.test).to(self.device)
-            test_ppl = round(_ppl(evaluate(best, data, self.opts.bptt, self.amp_dtype)), 3)
-        if test_ppl is not None or self.finished:
-            self._publish(self.best_state, test_ppl=test_ppl)
-        self._checkpoint()
-        return self._result(status, test_ppl)
-
-    def _result(self, status: str, test_ppl: float | None = None) -> TrainResult:
-        final = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-        rates = [r["tokens_per_s"] for r in self.records if r.get("tokens_per_s")]
-        if self.batch and self.epoch_time:  # stopped mid-epoch: the rate of the epoch so far
-            rates.append(round(self.tokens * self.dist.world_size / self.epoch_time, 1))
-        return TrainResult(self.opts.name, status, self.records[-1]["epoch_float"] if self.records else 0.0,
-                           None if math.isinf(self.best_val) else _ppl(self.best_val), test_ppl,
-                           list(self.records), final, rates[-1] if rates else None, self.main,
-                           self.loop_cpu, self.loop_tokens)
-
-
-def _merge_resumed(saved: TrainOptions, given: TrainOptions) -> TrainOptions:
-    """A resumed run keeps its recipe; only run-control options may change."""
-    for key in ("epochs", "max_time", "device", "json", "plot", "max_steps", "test", "patience"):
-        setattr(saved, key, getattr(given, key))
-    if given.corpus:
-        saved.corpus = list(given.corpus)
-    saved.resume = True
-    return saved
-
-
-def evaluate_file(model_name: str | None, files: list[str], *, device: str = "cpu", bptt: int = 35,
-                  batch_size: int = 10, encoding: str = "utf-8", errors: str = "strict") -> dict:
-    """Perplexity of a stored model on text files (the same tokenization as training)."""
-    from .store import load_torch_lm, open_lm
-
-    stored = open_lm(model_name)
-    device = resolve_device(device)
-    model = load_torch_lm(stored, device)
-    ids = encode_files(files, stored.vocab, stored.level, encoding=encoding, errors=errors)
-    data = batchify(ids, min(batch_size, max(1, ids.size // 4)), ", ".join(files)).to(device)
-    loss = evaluate(model, data, bptt)
-    tokens = int(data.size(0) - 1) * data.size(1)
-    return {"model": stored.name, "files": list(files), "tokens": tokens, "loss": round(loss, 5),
-            "perplexity": round(_ppl(loss), 3), "unk_share": round(float(np.mean(ids == 0)), 5)}
+    def _result(self, status: str) -> TrainResult:
+        s, loop = self.loop.state, self.loop
+        final = {k: v.detach().cpu().clone() for k, v in self.task.model.state_dict().items()}
+        rates = [r["tokens_per_s"] for r in s.records if r.get("tokens_per_s")]
+        if s.batch and s.epoch_seconds:  # stopped mid-epoch: the rate of the epoch so far
+            rates.append(s.loss_count * self.dist.world_size / s.epoch_seconds)
+        return TrainResult(self.opts.name, status, s.records[-1]["epoch_float"] if s.records else 0.0,
+                           None if s.best_score is None else ppl(s.best_score), self.test_ppl,
+                           list(s.records), final, rates[-1] if rates else None, self.main,
+                           loop.cpu_seconds, loop.items, loop.published)

@@ -14,8 +14,8 @@ import torch
 from ..core.errors import ModelError
 from ..core.io import write_bytes_atomic
 
-CHECKPOINT_FILE = "checkpoint.pt"
-CHECKPOINT_VERSION = 1
+from .publish import CHECKPOINT_FILE
+CHECKPOINT_VERSION = 2  # 2: seqtool.training.loop's LoopState + the task's state
 
 
 def save_checkpoint(directory: Path, state: dict) -> Path:
@@ -36,5 +36,6 @@ def load_checkpoint(directory: Path, map_location: str = "cpu") -> dict | None:
     except Exception as exc:  # torch raises many types for a damaged file
         raise ModelError(f"{path}: checkpoint is corrupted or not a seqtool checkpoint ({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("checkpoint_version") != CHECKPOINT_VERSION:
-        raise ModelError(f"{path}: unsupported checkpoint version")
+        raise ModelError(f"{path}: unsupported checkpoint version (made by another seqtool version; "
+                         f"train afresh without --resume)")
     return state

@@ -8,7 +8,7 @@
                 live.step(batch + 1, items=tokens, mean_loss=lambda: ...)  # cheap: throttled
             report.epoch_end({"epoch": epoch, "train_ppl": ..., "valid_ppl": ...})
     report.write_metrics(model_dir)            # metrics.jsonl (one record per epoch)
-    report.write_plot()                        # the --plot PNG, when asked for
+    report.write_plot()                        # the --plot file, when asked for
 
 One summary line per epoch goes to stderr (or a JSON line to stdout with
 --json); the progress bars show only on a terminal and cost nothing otherwise.
@@ -48,6 +48,30 @@ def format_duration(seconds: float) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def figure(value: float) -> float:
+    """The one rounding of every reported figure: 5 significant digits (0.51667, 1504.1, 0.0002)."""
+    if not math.isfinite(value) or value == 0:
+        return value
+    return float(f"{value:.5g}")
+
+
+def round_figures(record: dict) -> dict:
+    """`record` with its floats rounded by figure() (ints, bools, strings and None as they are)."""
+    return {k: figure(v) if isinstance(v, float) else v for k, v in record.items()}
+
+
+PLOT_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
+
+
+def plot_suffixes() -> tuple[str, ...]:
+    """The suffixes --plot accepts: what this matplotlib can write (jpg needs Pillow)."""
+    check_plot_available()
+    from matplotlib.figure import Figure
+
+    supported = Figure().canvas.get_supported_filetypes()
+    return tuple("." + f for f in PLOT_FORMATS if f in supported)
 
 
 def check_plot_available() -> None:
@@ -134,7 +158,7 @@ class TrainingReport:
 
     def epoch_end(self, record: dict, epochs: int | None = None, mark: str = "") -> None:
         """Keep the record (for metrics.jsonl and the plot) and print its summary line."""
-        record = {k: v for k, v in record.items()}
+        record = round_figures(record)
         self.records.append(record)
         if not self.enabled:
             return
@@ -177,7 +201,8 @@ class TrainingReport:
 
 def plot_curves(records: Sequence[dict], path: str | Path, curves: Sequence[tuple[str, str]],
                 ylabel: str) -> None:
-    """A PNG of the curves per epoch (log scale for perplexities), written atomically."""
+    """The curves per epoch (log scale for perplexities), written atomically in the format
+    the suffix of `path` names (png, svg, pdf, jpg)."""
     check_plot_available()
     import matplotlib
 
@@ -206,6 +231,6 @@ def plot_curves(records: Sequence[dict], path: str | Path, curves: Sequence[tupl
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png")
     with atomic_write(path, "wb") as fh:
         fh.write(buffer.getvalue())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 import signal
 from dataclasses import dataclass
 from typing import Iterator
@@ -14,7 +13,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..core.errors import UsageError
+from .options import parse_duration  # noqa: F401 (its old home)
 
 
 def seed_everything(seed: int) -> None:
@@ -60,26 +59,6 @@ def _encode_numpy_state(st: tuple) -> dict:
 
 def _decode_numpy_state(d: dict) -> tuple:
     return (d["name"], d["keys"].numpy().astype(np.uint32), d["pos"], d["has_gauss"], d["cached"])
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s|ms)?")
-
-
-def parse_duration(text: str | None) -> float | None:
-    """'90s', '10m', '1h30m', '45' (seconds) -> seconds; None stays None."""
-    if text is None or text == "":
-        return None
-    pos, total = 0, 0.0
-    text = text.strip().lower()
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        value, unit = float(match.group(1)), match.group(2) or "s"
-        total += value * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-        pos = match.end()
-    if pos != len(text) or pos == 0:
-        raise UsageError(f"invalid duration {text!r} (examples: 90s, 10m, 1h30m)")
-    return total
 
 
 @dataclass(frozen=True)
