@@ -18,6 +18,9 @@ def seqtool_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("seqtool-home")
     monkeypatch.setenv("SEQTOOL_HOME", str(home))
     monkeypatch.delenv("SEQTOOL_PROGRESS", raising=False)
+    # One fixed thread count: `--threads auto` follows the machine's load, and CPU results
+    # for a seed are the same only for the same count (tests/test_threads.py tests the rule).
+    monkeypatch.setenv("SEQTOOL_THREADS", "1")
     from seqtool.core import console
 
     console.configure(quiet=False, debug=False)

@@ -14,6 +14,7 @@ from ..core import console
 from ..core.errors import InputError, ModelError, UsageError
 from ..core.io import sha256_of
 from ..core.store import ModelStore, name_from_inputs
+from ..core.threads import apply_threads
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .metrics import Report, evaluate
 from .split import holdout, kfold
@@ -118,6 +119,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
             raise UsageError(f"the checkpoint of '{name}' holds no options; train afresh without --resume")
         stored = TrainOptions(**{**TrainOptions().to_dict(), **state["options"]})
         opts = resume_options(stored, replace(opts), given_names(opts, TrainOptions()) if explicit is None else explicit)
+    apply_threads(opts.threads)
     device = resolve_device(opts.device)
     with distributed_session(device) as dist:
         device = device_for_rank(device, dist)
@@ -261,6 +263,7 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
     opts = opts or TrainOptions()
     data = read_dataset(path, read or ReadOptions())
     check_trainable(data)
+    apply_threads(opts.threads)
     device = resolve_device(opts.device)
     valid_fixed = read_dataset(valid_path, read or ReadOptions()) if valid_path else None
     results = []

@@ -49,6 +49,8 @@ class TrainOptions:
     min_freq: int = option(1, "Words seen fewer times become <UNK>.", minimum=1, cli=False)
     seed: int = option(0, "Random seed; the same seed gives the same result on CPU.")
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N.", role=RUN)
+    threads: str | None = option(None, "CPU threads: a number, or auto (one per idle core: torch's threads "
+                                 "spin-wait on a busy core).", default_text="auto, or $SEQTOOL_THREADS", role=RUN)
     # After early stopping on a held-out split, train afresh on all the data for the best
     # epoch count (what the peers' users do); the held-out accuracy is the one reported.
     refit: bool = option(True, "After early stopping on the held-out split, retrain on all of DATA for the best "
@@ -67,7 +69,7 @@ class TrainOptions:
     # Options that change the model or the batches (a resume must use the same ones).
     def fingerprint(self) -> dict:
         d = self.to_dict()
-        for key in ("device", "epochs", "patience"):
+        for key in ("device", "threads", "epochs", "patience"):
             d.pop(key)
         return d
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.device import resolve_device
 from ..core.store import ModelStore
+from ..core.threads import apply_threads
 from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
 from ..training.report import notice
 from .options import TrainOptions, default_model_name, resume_options
@@ -90,6 +91,7 @@ def train_lm(opts: TrainOptions, *, stop=None, explicit: set[str] | None = None)
     else:
         opts.name = opts.name or default_model_name(opts.corpus)
     check_outputs(opts)
+    apply_threads(opts.threads)
     return train(opts, StoreRun(store, opts.name, publish_partial=opts.publish_partial), stop=stop)
 
 

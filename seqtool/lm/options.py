@@ -14,6 +14,7 @@ from ..training.options import EXTEND, RUN, given_names, option, resume_options 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
 LEVELS = ("word", "char")
+SOFTMAXES = ("auto", "full", "adaptive")
 
 # A preset fills every option the user did not give; each can still be overridden.
 PRESETS: dict[str, dict] = {
@@ -22,7 +23,7 @@ PRESETS: dict[str, dict] = {
     # It fits a CPU hour on PTB (~1M tokens) and scales to corpora of a few million
     # words (fewer epochs fit, annealing still happens on the validation plateau).
     "ptb-small": dict(level="word", cell="lstm", layers=2, emb=200, hidden=200, dropout=0.2, tie=True,
-                      bptt=35, batch_size=20, epochs=40, optimizer="sgd", lr=20.0, clip=0.25),
+                      bptt=35, batch_size=20, epochs=40, optimizer="sgd", lr=20.0, clip=0.25, softmax="full"),
 }
 
 
@@ -37,7 +38,7 @@ def _flag(key: str, value) -> str:
     return f"--{opt} {value:g}" if isinstance(value, float) else f"--{opt} {value}"
 
 
-M, T, E = "Model", "Training", "Evaluation"
+M, R, T, E = "Model", "Regularization", "Training", "Evaluation"
 
 
 @dataclass
@@ -58,6 +59,24 @@ class TrainOptions:
                             below=1.0, panel=M)
     tie: bool | None = option(None, "Share the embedding and softmax weights.", flag="--tie-weights/--no-tie-weights",
                               default_text="when --emb equals --hidden", panel=M)
+    softmax: str = option("auto", "full, adaptive (Grave et al. 2017: frequent words in a head, rare ones in "
+                          "clusters of smaller projections; exact probabilities, several times faster on large "
+                          "vocabularies) or auto (adaptive from 5,000 words).", choices=SOFTMAXES, panel=M)
+    cutoffs: str | None = option(None, "Adaptive softmax cluster boundaries by frequency rank, e.g. 2000,10000.",
+                                 default_text="2000, 10000, 50000, ... while the vocabulary is at least twice the cut",
+                                 panel=M)
+    dropout_in: float | None = option(None, "AWD-LSTM: locked (variational) dropout on the embeddings, one mask "
+                                      "per sequence.", default_text="off: --dropout", minimum=0.0, below=1.0, panel=R)
+    dropout_hidden: float | None = option(None, "AWD-LSTM: locked dropout between layers.",
+                                          default_text="off: --dropout", minimum=0.0, below=1.0, panel=R)
+    dropout_out: float | None = option(None, "AWD-LSTM: locked dropout on the last layer's output.",
+                                       default_text="off: --dropout", minimum=0.0, below=1.0, panel=R)
+    dropout_emb: float = option(0.0, "AWD-LSTM: embedding dropout, whole words dropped (dropoute).", minimum=0.0,
+                                below=1.0, panel=R)
+    weight_drop: float = option(0.0, "AWD-LSTM: DropConnect on the hidden-to-hidden weights (wdrop).", minimum=0.0,
+                                below=1.0, panel=R)
+    alpha: float = option(0.0, "AWD-LSTM: activation regularization (AR) weight.", minimum=0.0, panel=R)
+    beta: float = option(0.0, "AWD-LSTM: temporal activation regularization (TAR) weight.", minimum=0.0, panel=R)
     bptt: int = option(35, "Tokens per truncated-BPTT window.", minimum=1, panel=T)
     batch_size: int = option(20, "Parallel columns of the corpus.", minimum=1, panel=T)
     epochs: int = option(20, "Maximum epochs (on --resume: extend the run to this many).", minimum=1, role=EXTEND,
@@ -79,6 +98,8 @@ class TrainOptions:
     freeze: bool = option(False, "Keep the --embeddings fixed.", panel=M)
     seed: int | None = option(None, "Random seed; the same seed gives the same result on CPU.")
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N.", role=RUN)
+    threads: str | None = option(None, "CPU threads: a number, or auto (one per idle core: torch's threads "
+                                 "spin-wait on a busy core).", default_text="auto, or $SEQTOOL_THREADS", role=RUN)
     name: str | None = option(None, "Name in the model store (default: from the first CORPUS file).", role=RUN)
     resume: bool = option(False, "Continue the run saved under --name: its whole recipe is kept; --epochs, "
                           "--patience, --max-time, --device, --test, --plot, --json may change.", role=RUN)
@@ -114,6 +135,15 @@ class TrainOptions:
         return self.lr if self.lr is not None else (20.0 if self.optimizer == "sgd" else 2e-3)
 
     @property
+    def cutoffs_tuple(self) -> tuple[int, ...] | None:
+        if self.cutoffs is None:
+            return None
+        try:
+            return tuple(int(part) for part in str(self.cutoffs).replace(",", " ").split())
+        except ValueError:
+            raise UsageError(f"--cutoffs takes whole numbers, e.g. 2000,10000 (got {self.cutoffs!r})") from None
+
+    @property
     def clip_value(self) -> float:
         return self.clip if self.clip is not None else (0.25 if self.optimizer == "sgd" else 1.0)
 
@@ -127,6 +157,9 @@ class TrainOptions:
             raise UsageError(f"--tie-weights needs --emb equal to --hidden (got {self.emb} and {self.hidden})")
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
+        if self.cutoffs is not None and self.softmax == "full":
+            raise UsageError("--cutoffs needs --softmax adaptive (or auto)")
+        self.cutoffs_tuple  # noqa: B018 - checks the numbers
         if self.freeze and self.tie:
             raise UsageError("--freeze cannot be combined with --tie-weights (the softmax would be frozen too)")
         return self

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
-import torch.nn.functional as F
 
 from ..core.device import resolve_device
 from ..core.errors import UsageError
 from ..core.io import expand_inputs, sha256_of
 from ..core.vocab import Vocab
+from ..layers import auto_softmax
 from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
 from ..training.report import TrainingReport, notice
 from ..training.runtime import Distributed, StopFlag, device_for_rank, distributed_session, seed_everything
@@ -86,9 +86,8 @@ def evaluate(model, data, bptt: int, amp_dtype=None) -> float:
     with torch.inference_mode(), ctx:
         for start in bptt_starts(data.size(0), bptt):
             x, y = get_window(data, start, bptt)
-            logits, hidden = core(x, hidden)
-            total += F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1),
-                                     reduction="sum").item()
+            loss, hidden = core.loss(x, y, hidden)  # the exact normalized NLL, also when adaptive
+            total += loss.float().item() * y.numel()
             count += y.numel()
     return total / max(count, 1)
 
@@ -150,14 +149,13 @@ class LMTask:
     def train_step(self, batch: int):
         x, y = get_window(self.train_data, self.starts[batch], self.opts.bptt)  # (L, B) each
         hidden = detach_hidden(self.hidden)  # truncated BPTT: the values go on, the graph stops
-        V, clip, optimizer = self.config.vocab_size, self.opts.clip_value, self.optimizer
+        clip, optimizer = self.opts.clip_value, self.optimizer
+        # targets through forward (not .loss) so a DDP wrapper sees the call
         if self.amp_dtype is not None:
             with torch.autocast("cuda", dtype=self.amp_dtype):
-                logits, self.hidden = self.net(x, hidden)  # (L, B, V)
-                loss = F.cross_entropy(logits.float().view(-1, V), y.reshape(-1))
+                loss, self.hidden = self.net(x, hidden, targets=y)
         else:
-            logits, self.hidden = self.net(x, hidden)
-            loss = F.cross_entropy(logits.view(-1, V), y.reshape(-1))
+            loss, self.hidden = self.net(x, hidden, targets=y)
         optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -299,8 +297,14 @@ class _Run:
         opts.emb = opts.emb if opts.emb is not None else 200
         if opts.tie is None:
             opts.tie = opts.emb == opts.hidden and not opts.freeze
+        if opts.softmax == "auto":
+            opts.softmax = auto_softmax(len(self.vocab))
         self.config = LMConfig(vocab_size=len(self.vocab), cell=opts.cell, emb=opts.emb, hidden=opts.hidden,
-                               layers=opts.layers, dropout=opts.dropout, tie=opts.tie)
+                               layers=opts.layers, dropout=opts.dropout, tie=opts.tie, softmax=opts.softmax,
+                               cutoffs=opts.cutoffs_tuple, dropout_in=opts.dropout_in,
+                               dropout_hidden=opts.dropout_hidden, dropout_out=opts.dropout_out,
+                               dropout_emb=opts.dropout_emb, weight_drop=opts.weight_drop, alpha=opts.alpha,
+                               beta=opts.beta)
         task = LMTask(opts, self.config, self.train_data, self.valid_data, self.device, self.dist, self.amp_dtype,
                       embeddings)
         if task.coverage is not None and self.main:
