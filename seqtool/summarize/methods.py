@@ -92,7 +92,8 @@ def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = 
     if threshold is not None:
         w.data = (w.data > threshold).astype(np.float64)
         w.eliminate_zeros()
-    self_loops = (np.asarray(pair.left.multiply(pair.left).sum(axis=1)).ravel() > 0).astype(np.float64)
+    unit = pair.left  # (N, V) unit rows, or zero rows for sentences without a weighted term
+    self_loops = (np.asarray(abs(unit).sum(axis=1)).ravel() > 0).astype(np.float64)
     return (w + diags(self_loops)).tocsr()
 
 
