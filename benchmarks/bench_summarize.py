@@ -147,7 +147,9 @@ def method_system(method: str, **params):
     def run(text: str, k: int) -> list[str]:
         # summarize_sentences with the scorer chosen by method (stemmed terms, the default options)
         sentences = split_document(text)
-        scores = sentence_scores(method, document_terms(sentences, stop, True), **params)
+        # Lead-k needs no terms: the number of sentences is all it reads.
+        terms = [()] * len(sentences) if method == "lead" else document_terms(sentences, stop, True)
+        scores = sentence_scores(method, terms, **params)
         return [sentences[i] for i in select(sentences, rank_order(scores), SummaryOptions(sentences=k))]
 
     return run

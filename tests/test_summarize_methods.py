@@ -26,18 +26,25 @@ def hand_cosine(x, y):
     return num / (norm(x) * norm(y))
 
 
+def walk(w):
+    """D^-1 W, a row without weight jumping uniformly (PageRank's dangling nodes)."""
+    strength = w.sum(axis=1, keepdims=True)
+    return np.where(strength > 0, w / np.where(strength > 0, strength, 1), 1 / len(w))
+
+
 def stationary(w, d=0.85):
-    """p = (1 - d)/N + d (D^-1 W)^T p, solved directly (every row here has weight)."""
+    """p = (1 - d)/N + d (D^-1 W)^T p, solved directly."""
     n = len(w)
-    p = w / w.sum(axis=1, keepdims=True)
-    return np.linalg.solve(np.eye(n) - d * p.T, np.full(n, (1 - d) / n))
+    return np.linalg.solve(np.eye(n) - d * walk(w).T, np.full(n, (1 - d) / n))
 
 
 def test_lexrank_cosines_are_the_papers_idf_modified_cosine():
-    cos = m.lexrank_graph(DOC4, threshold=None)
+    cos = m.lexrank_graph(DOC4, threshold=None, self_loops=True)
     expected = np.array([[hand_cosine(x, y) for y in DOC4] for x in DOC4])
     np.testing.assert_allclose(cos, expected, atol=1e-12)
-    np.testing.assert_allclose(np.diag(cos), 1.0)  # the paper keeps each sentence's edge to itself
+    np.testing.assert_allclose(np.diag(cos), 1.0)  # the paper's Algorithm 3 keeps cos(x, x) = 1
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(m.lexrank_graph(DOC4, threshold=None), expected, atol=1e-12)
     # The values the threshold test below relies on:
     assert cos[0, 1] == pytest.approx(0.734608, abs=1e-6)
     assert cos[0, 2] == pytest.approx(0.303431, abs=1e-6)
@@ -47,16 +54,20 @@ def test_lexrank_cosines_are_the_papers_idf_modified_cosine():
 
 
 def test_thresholded_lexrank_is_the_stationary_walk_on_edges_above_the_threshold():
-    w = m.lexrank_graph(DOC4)  # t = 0.1: edges 0-1, 0-2 and the self-loops; 0-3 (0.057), 1-3 (0.078) fall
-    np.testing.assert_array_equal(w, [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]])
+    w = m.lexrank_graph(DOC4)  # t = 0.1: edges 0-1 and 0-2; 0-3 (0.057) and 1-3 (0.078) fall below
+    np.testing.assert_array_equal(w, [[0, 1, 1, 0], [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
     scores = m.lexrank_scores(DOC4)
     np.testing.assert_allclose(scores, stationary(w), atol=1e-12)
-    # Sentence 3 links only to itself: its walk keeps what it gets, p3 = (1 - d)/4 + d p3 = 1/4.
-    assert scores[3] == pytest.approx(0.25)
-    # By symmetry p1 = p2 and p0 + 2 p1 = 3/4; p1 = 0.15/4 + 0.85 (p0/3 + p1/2) then gives
-    # p1 = 30/137 and p0 = 171/548: the hub first, then the isolated sentence (the walk never leaves it).
-    np.testing.assert_allclose(scores, [171 / 548, 30 / 137, 30 / 137, 1 / 4], atol=1e-12)
-    assert list(tr.rank_order(scores)) == [0, 3, 1, 2]
+    # By hand, d = 0.85: sentence 3 has no edge and jumps uniformly, p3 = 0.15/4 + 0.85 p3/4 = 1/21;
+    # p1 = p2 = 0.15/4 + 0.85 (p0/2 + p3/4) and p0 + 2 p1 = 20/21 give p0 = 120/259, p1 = 190/777.
+    np.testing.assert_allclose(scores, [120 / 259, 190 / 777, 190 / 777, 1 / 21], atol=1e-12)
+    assert list(tr.rank_order(scores)) == [0, 1, 2, 3]
+    # The paper's Algorithm 3 literally (self-loops): sentence 3 then keeps what it gets, p3 = 1/4, and
+    # outranks the linked sentences 1 and 2 (p1 = 0.15/4 + 0.85 (p0/3 + p1/2), p0 + 2 p1 = 3/4).
+    looped = m.lexrank_scores(DOC4, self_loops=True)
+    np.testing.assert_array_equal(m.lexrank_graph(DOC4, self_loops=True), w + np.eye(4))
+    np.testing.assert_allclose(looped, [171 / 548, 30 / 137, 30 / 137, 1 / 4], atol=1e-12)
+    assert list(tr.rank_order(looped)) == [0, 3, 1, 2]
     # Lower the threshold under 0.078 and 1-3 joins; under 0.057, 0-3 too.
     assert m.lexrank_graph(DOC4, threshold=0.06)[1, 3] == 1.0
     assert m.lexrank_graph(DOC4, threshold=0.06)[0, 3] == 0.0
@@ -64,17 +75,20 @@ def test_thresholded_lexrank_is_the_stationary_walk_on_edges_above_the_threshold
 
 
 def test_continuous_lexrank_weighs_edges_by_cosine_and_matches_a_power_iteration():
-    cos = np.array([[hand_cosine(x, y) for y in DOC4] for x in DOC4])
+    cos = np.array([[hand_cosine(x, y) if i != j else 0.0 for j, y in enumerate(DOC4)]
+                    for i, x in enumerate(DOC4)])
     scores = m.lexrank_scores(DOC4, threshold=None)
     np.testing.assert_allclose(scores, stationary(cos), atol=1e-12)
     # The paper's power method with damping, run to convergence from the uniform vector.
-    p = cos / cos.sum(axis=1, keepdims=True)
+    p = walk(cos)
     x = np.full(4, 0.25)
     for _ in range(500):
         x = 0.15 / 4 + 0.85 * p.T @ x
     np.testing.assert_allclose(scores, x, atol=1e-12)
     assert scores.sum() == pytest.approx(1.0)
     assert int(np.argmax(scores)) == 0
+    np.fill_diagonal(cos, 1.0)
+    np.testing.assert_allclose(m.lexrank_scores(DOC4, None, self_loops=True), stationary(cos), atol=1e-12)
 
 
 def test_lexrank_of_a_sentence_without_terms_and_of_a_single_sentence():
@@ -100,14 +114,16 @@ def grouped_sentences(groups=6, size=10, seed=0):
 
 
 @pytest.mark.parametrize("threshold", [0.1, None])
-def test_bounded_sparse_lexrank_equals_the_dense_graph_when_no_edge_is_cut(threshold):
+@pytest.mark.parametrize("self_loops", [False, True])
+def test_bounded_sparse_lexrank_equals_the_dense_graph_when_no_edge_is_cut(threshold, self_loops):
     sents = grouped_sentences()  # 60 sentences, at most 9 neighbours each
-    dense = m.lexrank_graph(sents, threshold, max_neighbors=100)
-    sparse = m.lexrank_graph(sents, threshold, max_neighbors=20)  # 60 > 21: the bounded path
+    dense = m.lexrank_graph(sents, threshold, self_loops=self_loops, max_neighbors=100)
+    sparse = m.lexrank_graph(sents, threshold, self_loops=self_loops, max_neighbors=20)  # 60 > 21: bounded
     assert isinstance(dense, np.ndarray) and not isinstance(sparse, np.ndarray)
     np.testing.assert_allclose(sparse.toarray(), dense, atol=1e-12)
-    np.testing.assert_allclose(m.lexrank_scores(sents, threshold, max_neighbors=20),
-                               m.lexrank_scores(sents, threshold, max_neighbors=100), atol=1e-5)
+    np.testing.assert_allclose(m.lexrank_scores(sents, threshold, self_loops=self_loops, max_neighbors=20),
+                               m.lexrank_scores(sents, threshold, self_loops=self_loops, max_neighbors=100),
+                               atol=1e-5)
 
 
 def test_lexrank_on_a_sparse_term_matrix_equals_the_dense_one(monkeypatch):
