@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqtool.summarize import SummaryOptions, split_document, summarize_text
-from seqtool.summarize.html import html_to_text, is_html_name, looks_like_html
+from seqtool.core.errors import UsageError
+from seqtool.summarize.html import html_to_text, is_html_name, looks_like_html, prepare_text
 
 # The page of the issue: today it summarizes to "The cat ran.</p></body></html>".
 PAGE = ("<!DOCTYPE html>\n<html><head><title>Pets</title><style>p { color: red; }</style></head>\n"
@@ -77,6 +78,17 @@ def test_html_detection_by_name_and_content():
     assert not looks_like_html("The <html> tag starts a page.") and not looks_like_html("<p>fragment</p>")
     assert is_html_name("page.HTML") and is_html_name("a/b.htm") and is_html_name("x.xhtml")
     assert not is_html_name("notes.txt") and not is_html_name("html")
+
+
+def test_prepare_text_by_format_name_and_content():
+    fragment = "<p>A fragment.</p>"
+    assert prepare_text(PAGE) == "The cat ran.\n"                        # auto: content sniffed
+    assert prepare_text(fragment, name="notes/frag.htm") == "A fragment.\n"  # auto: by name
+    assert prepare_text(fragment) == fragment                              # auto: plain text stays
+    assert prepare_text(fragment, "html") == "A fragment.\n"
+    assert prepare_text(PAGE, "text", name="page.html") == PAGE
+    with pytest.raises(UsageError, match="unknown --format 'pdf'"):
+        prepare_text("x", "pdf")
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,7 +17,11 @@ with the `hidden` attribute. A drop that is never closed ends at </body> or
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Optional
 
+from ..core.errors import UsageError
+
+FORMATS = ("auto", "text", "html")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # Blocks: each starts and ends a paragraph.
 BLOCKS = frozenset("""
@@ -41,6 +45,15 @@ def looks_like_html(text: str) -> bool:
 
 def is_html_name(name: str) -> bool:
     return name.lower().endswith(HTML_SUFFIXES)
+
+
+def prepare_text(text: str, fmt: str = "auto", name: Optional[str] = None) -> str:
+    """The text to summarize: `fmt` html always, text never, auto for an .html/.htm name or HTML content."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if fmt == "html" or (fmt == "auto" and ((name is not None and is_html_name(name)) or looks_like_html(text))):
+        return html_to_text(text)
+    return text
 
 
 class _TextExtractor(HTMLParser):
