@@ -60,7 +60,7 @@ from .textrank import (_bounded_graph, _doc_freq, _Pairwise, _scale_columns, _sc
 
 METHODS = ("textrank", "lexrank", "lsa", "lead")
 DEFAULT_METHOD = "textrank"
-LEXRANK_THRESHOLD = 0.1  # Erkan & Radev: 0.1 gave their best ROUGE on DUC 2004
+LEXRANK_THRESHOLD = 0.1  # Erkan & Radev's choice for thresholded LexRank
 LSA_HALF = 0.5           # "half": keep sigma_k >= LSA_HALF * sigma_1
 LSA_SPARSE_TOP = 50      # sparse (very large) documents: at most this many singular triplets
 
