@@ -1,5 +1,10 @@
 """seqtool summarize vs sumy (TextRank, LexRank, LSA) and Lead-k on BBC News Summary.
 
+Each of seqtool's methods (seqtool.summarize.methods: textrank, lexrank with
+the paper's threshold 0.1 and continuous, lsa, lead) is scored beside sumy's
+same method; sumy has no Lead-k, so seqtool's lead is timed beside the naive
+`split_document(text)[:k]`.
+
 Protocol (issue 6): drop each article's title line; k = number of sentences
 in the reference summary; every system returns k sentences in document
 order; ROUGE-1/2/L F1 (rouge-score, Porter stemming), averaged over articles.
@@ -126,6 +131,36 @@ def lead_system(text: str, k: int) -> list[str]:
     return split_document(text)[:k]
 
 
+def method_system(method: str, **params):
+    """seqtool's --method `method`: summarize_text once SummaryOptions has `method`, else the same steps."""
+    from seqtool.summarize.pipeline import document_terms, load_stopwords, select
+    from seqtool.summarize.methods import sentence_scores
+    from seqtool.summarize.textrank import rank_order
+
+    if "method" in SummaryOptions.__dataclass_fields__:
+        def run(text: str, k: int) -> list[str]:
+            return summarize_text(text, SummaryOptions(sentences=k, method=method, **params)).sentences
+
+        return run
+    stop = load_stopwords(None)
+
+    def run(text: str, k: int) -> list[str]:
+        # summarize_sentences with the scorer chosen by method (stemmed terms, the default options)
+        sentences = split_document(text)
+        # Lead-k needs no terms: the number of sentences is all it reads.
+        terms = [()] * len(sentences) if method == "lead" else document_terms(sentences, stop, True)
+        scores = sentence_scores(method, terms, **params)
+        return [sentences[i] for i in select(sentences, rank_order(scores), SummaryOptions(sentences=k))]
+
+    return run
+
+
+# (seqtool's system, its peer): the pairs compared on quality and speed
+PAIRS = [("seqtool (default)", "sumy-textrank"), ("seqtool lexrank", "sumy-lexrank"),
+         ("seqtool lexrank continuous", "sumy-lexrank"), ("seqtool lsa", "sumy-lsa"),
+         ("seqtool lead", "lead-k")]
+
+
 # ---------------------------------------------------------------- scoring
 class Rouge:
     """rouge-score's F1 with its stemming tokenizer, caching the reference tokens."""
@@ -169,6 +204,11 @@ def evaluate(systems, docs, rouge) -> list[dict]:
 SYSTEMS = {
     "lead-k": lambda: lead_system,
     "seqtool (default)": lambda: seqtool_system(),
+    "seqtool lexrank": lambda: method_system("lexrank"),
+    "seqtool lexrank continuous": lambda: method_system("lexrank", lexrank_threshold=None),
+    "seqtool lsa": lambda: method_system("lsa"),
+    "seqtool lsa, 1 dimension": lambda: method_system("lsa", lsa_dimensions=1),
+    "seqtool lead": lambda: method_system("lead"),
     "sumy-textrank": lambda: sumy_system("sumy-textrank"),
     "sumy-lexrank": lambda: sumy_system("sumy-lexrank"),
     "sumy-lsa": lambda: sumy_system("sumy-lsa"),
@@ -221,6 +261,8 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="also score every --similarity")
     ap.add_argument("--no-sumy", action="store_true")
     ap.add_argument("--no-batch", action="store_true")
+    ap.add_argument("--no-methods", action="store_true", help="skip seqtool's lexrank/lsa/lead rows")
+    ap.add_argument("--no-speed", action="store_true", help="ROUGE only (the speed runs take longest)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--rounds", type=int, default=2, help="speed runs per system (the best counts)")
@@ -237,10 +279,14 @@ def main() -> None:
     systems = [("lead-k", lead_system), ("seqtool (default)", seqtool_system())]
     if args.variants:
         systems += [(f"seqtool --similarity {s}", seqtool_system(s)) for s in ("overlap", "bm25", "tfidf")]
+        systems += [("seqtool lsa, 1 dimension", SYSTEMS["seqtool lsa, 1 dimension"]())]
+    if not args.no_methods:
+        systems += [(n, SYSTEMS[n]()) for n, _ in PAIRS if n != "seqtool (default)"]
     if not args.no_sumy:
         systems += [(n, sumy_system(n)) for n in ("sumy-textrank", "sumy-lexrank", "sumy-lsa")]
     results = evaluate(systems, docs, rouge)
-    rates = speed([n for n in SYSTEMS if n in {name for name, _ in systems}], args.limit, args.rounds)
+    rates = {} if args.no_speed else speed([n for n in SYSTEMS if n in {name for name, _ in systems}],
+                                           args.limit, args.rounds)
     print(f"{'system':28} {'ROUGE-1':>8} {'ROUGE-2':>8} {'ROUGE-L':>8} {'docs/s':>9}", flush=True)
     for r in results:
         name = r["system"]
@@ -250,16 +296,29 @@ def main() -> None:
     by = {r["system"]: r for r in results}
     ours = by["seqtool (default)"]
     report: dict = {"articles": len(docs), "results": results}
-    if "sumy-textrank" in by:
+    if "sumy-textrank" in by and rates:
         ratio = ours["docs_per_s"] / by["sumy-textrank"]["docs_per_s"]
         report["speed_ratio_vs_sumy_textrank"] = ratio
         print(f"speed: seqtool {ours['docs_per_s']:.0f} docs/s vs sumy TextRank "
               f"{by['sumy-textrank']['docs_per_s']:.0f} docs/s = {ratio:.1f}x (target >= 10x)")
+    if "sumy-textrank" in by:
         beaten = {m: all(ours[m] > by[s][m] for s in ("sumy-textrank", "sumy-lexrank", "sumy-lsa"))
                   for m in ("rouge1", "rouge2", "rougeL")}
         report["beats_every_sumy_method"] = beaten
         print(f"quality: seqtool default beats every sumy method on "
               f"{', '.join(m for m, ok in beaten.items() if ok) or 'nothing'}")
+    pairs = [(ours_name, peer) for ours_name, peer in PAIRS if ours_name in by and peer in by]
+    if pairs:
+        report["methods"] = []
+        print(f"{'method (ours vs peer)':44} {'dR-1':>7} {'dR-2':>7} {'dR-L':>7} {'speed':>7}")
+    for ours_name, peer in pairs:
+        a, p = by[ours_name], by[peer]
+        delta = {m: a[m] - p[m] for m in ("rouge1", "rouge2", "rougeL")}
+        ratio = a["docs_per_s"] / p["docs_per_s"] if rates else float("nan")
+        report["methods"].append({"ours": ours_name, "peer": peer, "delta": delta, "speed_ratio": ratio,
+                                  "as_good": all(v >= 0 for v in delta.values())})
+        print(f"{ours_name + ' vs ' + peer:44} {delta['rouge1']:+7.4f} {delta['rouge2']:+7.4f} "
+              f"{delta['rougeL']:+7.4f} {ratio:6.1f}x")
     if not args.no_batch and args.limit is None:
         b = batch_run(args.jobs)
         report["batch"] = b
