@@ -140,9 +140,11 @@ def test_jsonl_round_trip(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["x1", 7, "e"]
-    assert set(out[0]) == {"id", "summary", "scores"}
+    # One record shape for every JSON output of summarize (issue 18.9).
+    assert set(out[0]) == {"id", "summary", "scores", "indices", "sentences"}
     assert len(out[0]["summary"]) == 2 and all(s in DOC for s in out[0]["summary"])
-    assert out[1]["summary"] == ["Tiny text."] and out[2] == {"id": "e", "summary": [], "scores": []}
+    assert out[1]["summary"] == ["Tiny text."]
+    assert out[2] == {"id": "e", "summary": [], "scores": [], "indices": [], "sentences": 0}
     # The output is valid input again (as {"id", "text"} after a join).
     again = "\n".join(json.dumps({"id": o["id"], "text": " ".join(o["summary"])}) for o in out)
     result = cli("summarize", "--jsonl", "-", "-n", "2", "--jobs", "2", input=again)
