@@ -10,14 +10,32 @@ import sys
 import traceback
 from typing import Annotated, Any, Optional
 
-import typer
-from typer import exceptions as typer_exc
-from typer._click import exceptions as click_exc
-from typer.core import TyperGroup
 
-from .. import __version__
-from ..core import console
-from ..core.errors import OutputError, SeqtoolError
+def _interrupted_at_startup(signum: int, frame: Any) -> None:
+    # Nothing has been read or written yet: stop with the one line, not an import traceback.
+    os.write(2, b"seqtool: error: interrupted\n")
+    os._exit(130)
+
+
+def _started_as_the_cli() -> bool:
+    first = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return os.path.basename(first) == "seqtool" or (
+        os.path.basename(first) == "__main__.py" and os.path.basename(os.path.dirname(first)) == "seqtool")
+
+
+if _started_as_the_cli():  # the slow imports below (Typer, rich) are inside the Ctrl-C promise too
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, _interrupted_at_startup)
+        signal.signal(signal.SIGTERM, _interrupted_at_startup)
+
+import typer  # noqa: E402
+from typer import exceptions as typer_exc  # noqa: E402
+from typer._click import exceptions as click_exc  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from ..core import console  # noqa: E402
+from ..core.errors import OutputError, SeqtoolError  # noqa: E402
 
 
 class _ReaderGone(Exception):
@@ -37,14 +55,24 @@ def _terminate(signum: int, frame: Any) -> None:
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
     try:
-        old = signal.signal(signal.SIGTERM, _terminate)
+        old_term = signal.signal(signal.SIGTERM, _terminate)
+        old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (an embedding application): leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
+
+
+def _forget_interrupt_in_eval() -> None:
+    # CPython 3.11: a KeyboardInterrupt escaping an eval() of a string (typing resolves
+    # annotations that way while Typer reads the signatures) sets a flag that makes the
+    # interpreter end by re-raising SIGINT (exit -2) even though we caught it; the next
+    # eval() of a string clears it.
+    eval("None")
 
 
 class _ClosedStdout:
@@ -91,6 +119,12 @@ def _guard_standard_streams() -> None:
 class SeqtoolGroup(TyperGroup):
     """Runs the CLI in non-standalone mode so errors are reported our way."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -113,6 +147,7 @@ class SeqtoolGroup(TyperGroup):
                 rv = super().main(args=argv, prog_name=prog_name or "seqtool", standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
             if code == 130:  # Typer's silent exit for an interrupt outside a command
+                _forget_interrupt_in_eval()
                 console.error_line("interrupted")
         except click_exc.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
@@ -129,9 +164,12 @@ class SeqtoolGroup(TyperGroup):
                 traceback.print_exc()
             console.error_line(exc.message)
             code = exc.exit_code
+            if code == 130:
+                _forget_interrupt_in_eval()
             if isinstance(exc, OutputError):
                 _silence_stdout()
         except (KeyboardInterrupt, _Interrupted):
+            _forget_interrupt_in_eval()
             console.error_line("interrupted")
             code = 130
         except (BrokenPipeError, _ReaderGone):
