@@ -324,12 +324,19 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
         os.fchmod(fd, _default_mode(path))
     except OSError as exc:
+        if tmp is not None:
+            _unlink_quietly(tmp)
         raise StoreError(f"{path}: cannot write ({exc.strerror})") from None
+    except BaseException:  # Ctrl-C or SIGTERM right after the temp file was made
+        if tmp is not None:
+            _unlink_quietly(tmp)
+        raise
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": encoding, "newline": "\n"})) as fh:
             yield fh

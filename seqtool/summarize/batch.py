@@ -273,9 +273,11 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
             tasks.append((j.path, j.rel, str(out / rel_out), known))
         last_save = time.monotonic()
         try:
-            with console.progress() as bar:
+            # closing(): on an interrupt in this loop the workers are stopped here, before cleanup.
+            with console.progress() as bar, contextlib.closing(
+                    ordered_map(_summarize_file, tasks, jobs=jobs, state=state)) as results:
                 task = bar.add_task("summarize", total=len(tasks), status="")
-                for rel, status, sha, message in ordered_map(_summarize_file, tasks, jobs=jobs, state=state):
+                for rel, status, sha, message in results:
                     bar.advance(task)
                     if status == "failed":
                         files.pop(rel, None)
@@ -295,6 +297,9 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
                         last_save = time.monotonic()
         except KeyboardInterrupt:
             result.interrupted = True
+            # A temp file whose creation the signal interrupted has no owner left to remove
+            # it; we still hold the lock, so clear this run's folders now.
+            clean_stale_temps(out, outputs)
             raise
         finally:
             # Even on Ctrl-C or SIGTERM: what was written is recorded, so --incremental resumes.
