@@ -197,11 +197,12 @@ def test_a_retrain_of_the_same_kind_keeps_the_previous_version():
     assert first.path.is_dir() and first.path != second.path  # the replaced version is kept
 
 
-def _set_defaults(root, kind, rounds, start):
+def _set_defaults(root, who, rounds, start):
     store = ModelStore(root)
     start.wait()
     for i in range(rounds):
-        store.set_default(kind, f"{kind}-{i}")
+        # A new key each time: any read-change-write that overlaps another one loses a key.
+        store.set_default(f"{who}{i}", f"{who}-model")
 
 
 def test_defaults_set_by_two_processes_at_once_lose_nothing(seqtool_home):
@@ -209,14 +210,14 @@ def test_defaults_set_by_two_processes_at_once_lose_nothing(seqtool_home):
 
     ctx = multiprocessing.get_context("fork")
     start = ctx.Barrier(2)
-    procs = [ctx.Process(target=_set_defaults, args=(seqtool_home, kind, 60, start)) for kind in ("lm", "ngram")]
+    procs = [ctx.Process(target=_set_defaults, args=(seqtool_home, who, 40, start)) for who in ("lm", "ngram")]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
     data = json.loads((seqtool_home / "defaults.json").read_text())
-    assert {k: v["name"] for k, v in data.items()} == {"lm": "lm-59", "ngram": "ngram-59"}
+    assert sorted(data) == sorted(f"{who}{i}" for who in ("lm", "ngram") for i in range(40))
 
 
 def test_broken_entries_are_listed_as_broken_and_removable(cli, seqtool_home, tmp_path):
@@ -336,3 +337,40 @@ def test_a_read_only_store_is_one_line_naming_the_path(seqtool_home):
             ModelStore().set_default("lm", "m")
     finally:
         seqtool_home.chmod(0o700)
+
+
+def _child_sleeps(release, ready):
+    from seqtool.core.locking import release_inherited_locks
+
+    if release:
+        release_inherited_locks()
+    ready.set()
+    import time
+
+    time.sleep(30)
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_a_forked_worker_does_not_keep_its_parents_lock(release):
+    """What a --jobs worker does first (release_inherited_locks): once the parent is done
+    (or dead), the lock is free even while the worker lives."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    store = ModelStore()
+    ready = ctx.Event()
+    with store.lock("m"):
+        child = ctx.Process(target=_child_sleeps, args=(release, ready))
+        child.start()
+        assert ready.wait(20)
+    try:
+        if release:
+            with store.lock("m"):
+                pass
+        else:  # without it, the child's inherited copy keeps the lock (the bug of issue 19.5)
+            with pytest.raises(StoreError, match="no longer running|in use"):
+                with store.lock("m"):
+                    pass
+    finally:
+        child.kill()
+        child.join()
