@@ -61,9 +61,15 @@ def list_models(
 ) -> None:
     """List stored models: name, kind, default, created, size, checkpoint size, status.
 
-    Tab-separated without a header when stdout is not a terminal (`| cut -f1` gives
-    names); sizes are bytes there, human-readable on a terminal. Broken entries (a
-    dangling link, a damaged config) are listed as broken; `models rm` removes them.
+    Tab-separated without a header when stdout is not a terminal (`| cut -f1` gives names); sizes are bytes there, human-readable on a terminal. Broken entries (a dangling link, a damaged config) are listed as broken; `models rm` removes them.
+
+    Examples:
+
+      seqtool models list
+
+      seqtool models list --kind lm | cut -f1
+
+      seqtool models list --json
     """
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown --kind {kind!r} (choose from {', '.join(KINDS)})")
@@ -116,7 +122,7 @@ def path(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
 
 @app.command("default")
 def set_default(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
-    """Make NAME the default model of its kind (what `sample`, `ngram score`... use without --model).
+    """Make NAME the default model of its kind (what `sample` and the other commands use without --model).
 
     Examples:
 
@@ -135,7 +141,14 @@ def remove(
     name: Annotated[str, typer.Argument(help="Model name (a broken entry too).")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")] = False,
 ) -> None:
-    """Remove a model, its old versions and its checkpoints."""
+    """Remove a model (or a broken entry), its old versions and its checkpoints.
+
+    Without a terminal to confirm on, --yes is required (exit 2 otherwise).
+
+    Examples:
+
+      seqtool models rm old-model --yes
+    """
     store = ModelStore()
     entry = next((e for e in store.entries() if e.name == name), None)
     if entry is None:
@@ -175,12 +188,15 @@ def checkpoint_finished(folder) -> bool:
 def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
 ) -> None:
-    """Remove the checkpoints of finished runs and print what was freed.
+    """Remove the checkpoints of finished runs; prints NAME<TAB>bytes for each.
 
-    Kept: the checkpoint of every run that did not finish (interrupted, stopped by
-    --max-time: `--resume` continues it) and checkpoints that record no "finished"
-    flag (classify). A pruned finished run can no longer be extended with
-    `train-lm --resume --epochs N`; its model stays.
+    Kept: the checkpoint of every run that did not finish (interrupted, stopped by --max-time: `--resume` continues it) and checkpoints that record no "finished" flag (classify). A pruned finished run can no longer be extended with `train-lm --resume --epochs N`; its model stays.
+
+    Examples:
+
+      seqtool models prune --dry-run
+
+      seqtool models prune
     """
     store = ModelStore()
     freed = 0
