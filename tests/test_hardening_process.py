@@ -139,7 +139,9 @@ def test_a_signalled_batch_records_its_state_and_exits_130_with_one_line(env, tm
     assert err.strip().splitlines() == ["seqtool: error: interrupted"]
     state = json.loads((out / ".seqtool-summarize-state.json").read_text())["files"]
     written = {p.name for p in out.glob("doc*.txt")}
-    assert written and set(state) <= written and len(state) >= 20
+    # Everything written is recorded, but for the one summary renamed into place as the
+    # signal came (it is redone by --incremental: nothing lost).
+    assert set(state) <= written and len(written - set(state)) <= 1 and len(state) >= 19
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
 
 
