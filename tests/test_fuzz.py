@@ -126,3 +126,35 @@ def test_jsonl_inputs_never_crash(tmp_path_factory, records, garbage):
         read_dataset(str(path), ReadOptions(format="jsonl"))
     except SeqtoolError as exc:
         assert_clean_error(exc, str(path))
+
+
+@fuzz_settings
+@given(items=st.lists(json_values | st.text(max_size=30), max_size=8), digest_gz=st.booleans())
+def test_json_record_reader_and_digest_never_crash(tmp_path_factory, items, digest_gz):
+    """core.io.iter_json_records: every non-blank line is a record or an error naming FILE:LINE;
+    the Digest read alongside equals the file's sha256."""
+    import hashlib
+
+    from seqtool.core.io import Digest, iter_json_records
+
+    path = tmp_path_factory.mktemp("fz") / "records.jsonl"
+    lines = [item if isinstance(item, str) else json.dumps(item) for item in items]
+    data = "\n".join(lines).encode()
+    path.write_bytes(gzip.compress(data) if digest_gz else data)
+    digest = Digest()
+    source = Source(str(path))
+    try:
+        from seqtool.core.io import iter_source_lines as _lines
+
+        list(_lines(source, digest=digest))
+        records = list(iter_json_records([source]))
+    except SeqtoolError as exc:
+        assert_clean_error(exc, str(path))
+        return
+    assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(records) == sum(1 for line in "\n".join(lines).split("\n") if line.strip())
+    for record in records:
+        if record.error is None:
+            assert isinstance(record.data, dict) and isinstance(record.text, str)
+        else:
+            assert record.error.startswith(f"{path}:{record.lineno}: ") and "\n" not in record.error

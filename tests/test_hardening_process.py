@@ -3,6 +3,7 @@ processes racing for the same model or output folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -105,3 +106,112 @@ def test_two_batch_summaries_into_one_folder(env, tmp_path):
             assert len(err.strip().splitlines()) == 1
     assert len(list(out.glob("d*.txt"))) == 40
     assert all(f.read_text().strip() for f in out.glob("d*.txt"))
+
+
+# ---------------------------------------------------------------- issue 19: signals, orphans, stdout
+def _corpus_dir(root, count=240):
+    root.mkdir()
+    for i in range(count):
+        (root / f"doc{i:03d}.txt").write_text(
+            "\n\n".join(f"Paragraph {p} of document {i} talks about topic {p % 3}. It has a second sentence "
+                        f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
+    return root
+
+
+def _wait_for_outputs(out, at_least, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if out.is_dir() and len(list(out.glob("doc*.txt"))) >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{out}: fewer than {at_least} summaries after {timeout}s")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_batch_records_its_state_and_exits_130_with_one_line(env, tmp_path, sig):
+    src, out = _corpus_dir(tmp_path / "in"), tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", "summarize", str(src), "--out-dir", str(out),
+                             "-n", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_outputs(out, 20)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["seqtool: error: interrupted"]
+    state = json.loads((out / ".seqtool-summarize-state.json").read_text())["files"]
+    written = {p.name for p in out.glob("doc*.txt")}
+    # Everything written is recorded, but for the one summary renamed into place as the
+    # signal came (it is redone by --incremental: nothing lost).
+    assert set(state) <= written and len(written - set(state)) <= 1 and len(state) >= 19
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_a_parallel_batch_kills_its_workers_and_frees_the_lock(env, tmp_path, sig):
+    src, out = _corpus_dir(tmp_path / "in"), tmp_path / "out"
+    args = [sys.executable, "-m", "seqtool", "summarize", str(src), "--out-dir", str(out), "-n", "2", "--jobs", "2"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_outputs(out, 20)
+    workers = _children(proc.pid)
+    assert workers, "no worker processes seen"
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    deadline = time.time() + 10
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "workers outlived their parent"
+    again = subprocess.run(args[:-2] + ["--incremental"], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(list(out.glob("doc*.txt"))) == 240
+
+
+def test_sigterm_while_waiting_on_stdin_exits_130_with_one_line(env):
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", "summarize", "-"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["seqtool: error: interrupted"]
+
+
+def test_ctrl_c_in_a_prompt_free_command_always_says_interrupted(env):
+    # `models rm` reaches Typer's own interrupt handling when the signal lands there
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", "ngram", "score", "ngram-fixture", "-"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["models", "list"], ["summarize", "DOC"], ["models", "show", "ngram-fixture"]])
+@pytest.mark.parametrize("redirect", [">&-", ">/dev/full"])
+def test_closed_or_full_stdout_is_one_line_never_a_traceback(env, tmp_path, argv, redirect):
+    doc = tmp_path / "d1.txt"
+    doc.write_text("Rivers carry water to the sea. The sea feeds clouds. Clouds bring rain.\n")
+    argv = [str(doc) if a == "DOC" else a for a in argv]
+    cmd = " ".join([sys.executable, "-m", "seqtool", *argv]) + " " + redirect
+    out = subprocess.run(["bash", "-c", cmd], env=env, capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in out.stderr and "unexpected" not in out.stderr, out.stderr
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "seqtool: error: cannot write to stdout: it is closed" if redirect == ">&-"
+        else "seqtool: error: cannot write to stdout (No space left on device)"]

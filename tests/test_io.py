@@ -168,3 +168,90 @@ def test_check_output_path_refuses_an_input_a_folder_and_a_missing_parent(tmp_pa
     with pytest.raises(UsageError, match="unsupported file type"):
         check_output_path(tmp_path / "c.bmp", option="--plot", suffixes=(".png", ".svg"))
     assert check_output_path(tmp_path / "new.arpa", inputs=[Source(str(corpus))]) == tmp_path / "new.arpa"
+
+
+# ---------------------------------------------------------------- issue 19: read once, temp names
+def test_digest_while_reading_equals_the_file_hash(tmp_path):
+    from seqtool.core.io import Digest, sha256_of
+
+    for name, data in (("p.txt", b"one\r\ntwo\nthree"), ("g.txt.gz", gzip.compress(b"alpha\nbeta\n" * 500))):
+        p = tmp_path / name
+        p.write_bytes(data)
+        digest = Digest()
+        assert read_text(Source(str(p)), digest=digest).count("\n") in (2, 1000)
+        assert digest.hexdigest() == sha256_of(p) and digest.size == len(data)
+
+
+def test_a_digest_is_not_given_before_the_end():
+    from seqtool.core.io import Digest
+
+    with pytest.raises(RuntimeError):
+        Digest().hexdigest()
+
+
+def test_a_fifo_is_read_once_with_its_hash(tmp_path):
+    import hashlib
+    import threading
+
+    from seqtool.core.io import Digest
+
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    data = b"first line\nsecond line\n"
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    digest = Digest()
+    # Opening a FIFO twice (once to hash it) would block forever: a second read never comes.
+    assert list(iter_source_lines(Source(str(fifo)), digest=digest)) == ["first line", "second line"]
+    writer.join(5)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_dev_zero_is_binary_data_at_once():
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(InputError, match="/dev/zero: binary data"):
+        read_text(Source("/dev/zero"))
+    assert time.monotonic() - start < 5
+
+
+def test_atomic_write_temps_have_seqtool_names_and_only_those_are_cleaned(tmp_path):
+    from seqtool.core.io import is_seqtool_temp, remove_stale_temps
+
+    seen = []
+    with atomic_write(tmp_path / "out.txt") as fh:
+        seen = [p.name for p in tmp_path.iterdir()]
+        fh.write("x")
+    assert len(seen) == 1 and seen[0].startswith(".seqtool-tmp-out.txt.") and is_seqtool_temp(seen[0])
+    foreign = [".cache.tmp", ".report.docx.tmp", ".out.txt.abcdefgh.tmp", "seqtool-tmp-x.abcdefgh.tmp"]
+    for name in foreign:
+        (tmp_path / name).write_text("keep me")
+    (tmp_path / ".seqtool-tmp-out.txt.ab12cd_9.tmp").write_text("stale")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".seqtool-tmp-y.abcdefgh.tmp").write_text("not this folder")
+    assert remove_stale_temps(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(foreign + ["out.txt"])
+    assert (tmp_path / "sub" / ".seqtool-tmp-y.abcdefgh.tmp").exists()
+
+
+def test_display_name_escapes_bytes_that_are_not_utf8():
+    from seqtool.core.io import display_name
+
+    name = os.fsdecode(b"caf\xe9.txt")
+    assert display_name(name) == "caf\\xe9.txt"
+    assert Source(name).name == "caf\\xe9.txt"
+    assert display_name("plain ü.txt") == "plain ü.txt"
+
+
+def test_json_records_one_reader(tmp_path):
+    from seqtool.core.io import iter_json_records
+
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"id": "a", "text": "x"}\n\n{"text": "no id"}\nnot json\n[1]\n{"id": 5, "text": 3}\n')
+    records = list(iter_json_records([Source(str(p))]))
+    assert [(r.lineno, r.id, r.text, r.error is None) for r in records[:2]] == [(1, "a", "x", True), (3, 3, "no id", True)]
+    assert records[2].error == f"{p}:4: not valid JSON (Expecting value)"
+    assert records[3].error == f"{p}:5: expected a JSON object"
+    assert records[4].error == f'{p}:6: expected an object with a string "text"'
+    assert [r.data for r in iter_json_records([Source(str(p))], text_key=None) if r.data][-1] == {"id": 5, "text": 3}

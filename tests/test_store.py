@@ -166,10 +166,225 @@ def test_models_cli_list_show_rm(cli):
     result = cli("models", "list")
     assert result.exit_code == 0
     rows = [line.split("\t") for line in result.stdout.splitlines()]
-    assert [(r[0], r[1]) for r in rows] == [("bi*", "ngram"), ("tri", "ngram")]
+    # The default has its own column (issue 18.6): `cut -f1` gives names `models path` accepts.
+    assert [(r[0], r[1], r[2]) for r in rows] == [("bi", "ngram", "default"), ("tri", "ngram", "")]
     shown = cli("models", "show", "tri", "--json")
     assert json.loads(shown.stdout)["config"] == {"value": 1.0}
     assert cli("models", "rm", "tri", "--yes").exit_code == 0
-    assert [line.split("\t")[0] for line in cli("models", "list").stdout.splitlines()] == ["bi*"]
+    assert [line.split("\t")[0] for line in cli("models", "list").stdout.splitlines()] == ["bi"]
     missing = cli("models", "show", "tri")
     assert missing.exit_code == 1 and missing.stderr.startswith("seqtool: error: model 'tri' not found")
+
+
+# ---------------------------------------------------------------- issue 18: kinds, defaults, list
+def test_a_name_holding_another_kind_is_refused_unless_forced():
+    store = ModelStore()
+    save_np_model(store, "clash", 1.0, kind="ngram")
+    with pytest.raises(UsageError, match="model 'clash' is a ngram model; refusing to replace it with a vectors"):
+        save_np_model(store, "clash", 2.0, kind="vectors")
+    assert load_value(store, "clash") == 1.0
+    assert [p.name for p in store.versions.iterdir() if p.name.endswith(".tmp")] == []
+    with store.writer("clash", "vectors", force=True) as draft:
+        save_tensors({"w": np.full((3, 4), 3.0, dtype=np.float32)}, draft.path / "model.safetensors", framework="np")
+    assert store.open("clash", ("vectors",)).kind == "vectors"
+
+
+def test_a_retrain_of_the_same_kind_keeps_the_previous_version():
+    store = ModelStore()
+    first = save_np_model(store, "same", 1.0)
+    second = save_np_model(store, "same", 2.0)
+    assert load_value(store, "same") == 2.0
+    assert first.path.is_dir() and first.path != second.path  # the replaced version is kept
+
+
+def _set_defaults(root, who, rounds, start):
+    store = ModelStore(root)
+    start.wait()
+    for i in range(rounds):
+        # A new key each time: any read-change-write that overlaps another one loses a key.
+        store.set_default(f"{who}{i}", f"{who}-model")
+
+
+def test_defaults_set_by_two_processes_at_once_lose_nothing(seqtool_home):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_set_defaults, args=(seqtool_home, who, 40, start)) for who in ("lm", "ngram")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    data = json.loads((seqtool_home / "defaults.json").read_text())
+    assert sorted(data) == sorted(f"{who}{i}" for who in ("lm", "ngram") for i in range(40))
+
+
+def test_broken_entries_are_listed_as_broken_and_removable(cli, seqtool_home, tmp_path):
+    store = ModelStore()
+    save_np_model(store, "good", 1.0)
+    (tmp_path / "elsewhere").mkdir()
+    (store.models / "dangling").symlink_to(".versions/nothing-here")
+    (store.models / "outside").symlink_to(tmp_path / "elsewhere")
+    entries = {e.name: e for e in store.entries()}
+    assert not entries["good"].broken
+    assert entries["dangling"].broken and "dangling link" in entries["dangling"].problem
+    assert entries["outside"].broken and "outside the model store" in entries["outside"].problem
+    rows = {r.split("\t")[0]: r.split("\t") for r in cli("models", "list").stdout.splitlines()}
+    assert rows["dangling"][1] == "broken" and rows["dangling"][-1].startswith("broken: dangling link")
+    assert rows["good"][-1] == "ok"
+    for name in ("dangling", "outside"):
+        result = cli("models", "rm", name, "--yes")
+        assert result.exit_code == 0, result.stderr
+        assert not (store.models / name).is_symlink()
+    assert (tmp_path / "elsewhere").is_dir()  # the target of a link out of the store is never touched
+    assert [e.name for e in store.entries()] == ["good"]
+
+
+def test_a_corrupt_defaults_file_does_not_hide_the_models(cli, seqtool_home):
+    store = ModelStore()
+    save_np_model(store, "kept", 1.0)
+    (seqtool_home / "defaults.json").write_text("{not json")
+    with pytest.raises(ModelError) as err:
+        store.open(None, ["ngram"])
+    assert "defaults.json: cannot read the default models (not valid JSON)" in err.value.message
+    assert "kept" in err.value.message
+    listed = cli("models", "list")
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[0] == "kept"
+    assert "defaults.json" in listed.stderr
+    assert cli("models", "default", "kept").exit_code == 0  # rewrites the file
+    assert store.open(None, ["ngram"]).name == "kept"
+
+
+def test_models_list_columns_json_kinds_and_sizes(cli, seqtool_home):
+    store = ModelStore()
+    save_np_model(store, "a", 1.0)
+    save_np_model(store, "b", 2.0, kind="vectors")
+    (store.checkpoint_dir("a") / "checkpoint.pt").write_bytes(b"x" * 1000)
+    rows = [line.split("\t") for line in cli("models", "list").stdout.splitlines()]
+    assert [r[:3] for r in rows] == [["a", "ngram", "default"], ["b", "vectors", "default"]]
+    size_a = sum(f.stat().st_size for f in store.open("a", ["ngram"]).path.iterdir())
+    assert rows[0][4] == str(size_a) and rows[0][5] == "1000" and rows[1][5] == ""
+    records = [json.loads(line) for line in cli("models", "list", "--json", "--kind", "vectors").stdout.splitlines()]
+    assert [(r["name"], r["kind"], r["default"], r["size"]) for r in records] == [
+        ("b", "vectors", True, sum(f.stat().st_size for f in store.open("b", ["vectors"]).path.iterdir()))]
+    bad = cli("models", "list", "--kind", "foo")
+    assert bad.exit_code == 2 and "unknown --kind 'foo'" in bad.stderr
+
+
+def test_models_default_sets_the_default_of_its_kind(cli):
+    store = ModelStore()
+    save_np_model(store, "old", 1.0)
+    save_np_model(store, "new", 2.0)
+    assert store.default_name(["ngram"]) == "new"
+    result = cli("models", "default", "old")
+    assert result.exit_code == 0, result.stderr
+    assert store.default_name(["ngram"]) == "old"
+    assert cli("models", "default", "nosuch").exit_code == 1
+
+
+def test_models_rm_without_a_terminal_and_without_yes_is_a_usage_error(cli):
+    save_np_model(ModelStore(), "keep", 1.0)
+    result = cli("models", "rm", "keep", input="")
+    assert result.exit_code == 2
+    assert "pass --yes" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert ModelStore().exists("keep")
+
+
+def test_prune_removes_only_checkpoints_of_finished_runs(cli):
+    import torch
+
+    store = ModelStore()
+    for name, state in (("done", {"finished": True}), ("halfway", {"finished": False}), ("clf", {})):
+        torch.save({"checkpoint_version": 1, "epoch": 3, **state}, store.checkpoint_dir(name) / "checkpoint.pt")
+    dry = cli("models", "prune", "--dry-run")
+    assert dry.stdout.split("\t")[0] == "done" and store.checkpoint_dir("done", create=False).exists()
+    result = cli("models", "prune")
+    assert result.exit_code == 0, result.stderr
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["done"]
+    assert sorted(p.name for p in store.checkpoint_dirs()) == ["clf", "halfway"]
+
+
+# ---------------------------------------------------------------- issue 19: where the store lives
+def test_a_relative_xdg_data_home_is_ignored(monkeypatch, tmp_path):
+    from seqtool.core.store import home
+
+    monkeypatch.delenv("SEQTOOL_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    assert home() == tmp_path / ".local" / "share" / "seqtool"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "abs"))
+    assert home() == tmp_path / "abs" / "seqtool"
+
+
+def test_xdg_data_home_pointing_at_a_file_is_one_line_naming_the_path(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("SEQTOOL_HOME")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setenv("XDG_DATA_HOME", str(afile))
+    with pytest.raises(StoreError, match=f"{afile}/seqtool/locks: cannot create the model store folder"):
+        with ModelStore().lock("m"):
+            pass
+    with pytest.raises(StoreError, match="cannot create the model store folder"):
+        ModelStore().set_default("lm", "m")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_store_is_one_line_naming_the_path(seqtool_home):
+    seqtool_home.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match=str(seqtool_home)):
+            ModelStore().set_default("lm", "m")
+    finally:
+        seqtool_home.chmod(0o700)
+
+
+def _child_sleeps(release, ready):
+    from seqtool.core.locking import release_inherited_locks
+
+    if release:
+        release_inherited_locks()
+    ready.set()
+    import time
+
+    time.sleep(30)
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_a_forked_worker_does_not_keep_its_parents_lock(release):
+    """What a --jobs worker does first (release_inherited_locks): once the parent is done
+    (or dead), the lock is free even while the worker lives."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    store = ModelStore()
+    ready = ctx.Event()
+    with store.lock("m"):
+        child = ctx.Process(target=_child_sleeps, args=(release, ready))
+        child.start()
+        assert ready.wait(20)
+    try:
+        if release:
+            with store.lock("m"):
+                pass
+        else:  # without it, the child's inherited copy keeps the lock (the bug of issue 19.5)
+            with pytest.raises(StoreError, match="no longer running|in use"):
+                with store.lock("m"):
+                    pass
+    finally:
+        child.kill()
+        child.join()
+
+
+def test_models_list_on_a_terminal_is_an_aligned_table_with_a_header(cli, monkeypatch):
+    from seqtool.cli import models as models_cli
+
+    store = ModelStore()
+    save_np_model(store, "tri", 1.0)
+    (store.checkpoint_dir("tri") / "checkpoint.pt").write_bytes(b"x" * 3000)
+    monkeypatch.setattr(models_cli, "_stdout_is_tty", lambda: True)
+    lines = cli("models", "list").stdout.splitlines()
+    assert lines[0].split() == ["name", "kind", "default", "created", "size", "checkpoint", "status"]
+    assert lines[1].split()[:3] == ["tri", "ngram", "default"] and "2.9 KB" in lines[1]
+    assert "\t" not in "".join(lines)
+    assert lines[-1].startswith("checkpoints: 2.9 KB in all")

@@ -199,7 +199,7 @@ def test_cli_json_and_keywords(cli, tmp_path):
     result = cli("summarize", doc, "--json", "-n", "2", "--keywords", "3", "--similarity", "bm25")
     assert result.exit_code == 0, result.stderr
     obj = json.loads(result.stdout)
-    assert obj["source"] == str(doc) and len(obj["summary"]) == 2 and len(obj["scores"]) == 2
+    assert obj["id"] == str(doc) and len(obj["summary"]) == 2 and len(obj["scores"]) == 2
     assert obj["sentences"] == 6 and obj["keywords"][0] == "solar"
 
 

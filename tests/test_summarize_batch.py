@@ -140,9 +140,11 @@ def test_jsonl_round_trip(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["x1", 7, "e"]
-    assert set(out[0]) == {"id", "summary", "scores"}
+    # One record shape for every JSON output of summarize (issue 18.9).
+    assert set(out[0]) == {"id", "summary", "scores", "indices", "sentences"}
     assert len(out[0]["summary"]) == 2 and all(s in DOC for s in out[0]["summary"])
-    assert out[1]["summary"] == ["Tiny text."] and out[2] == {"id": "e", "summary": [], "scores": []}
+    assert out[1]["summary"] == ["Tiny text."]
+    assert out[2] == {"id": "e", "summary": [], "scores": [], "indices": [], "sentences": 0}
     # The output is valid input again (as {"id", "text"} after a join).
     again = "\n".join(json.dumps({"id": o["id"], "text": " ".join(o["summary"])}) for o in out)
     result = cli("summarize", "--jsonl", "-", "-n", "2", "--jobs", "2", input=again)
@@ -186,3 +188,146 @@ def test_eval_scores_against_references_with_the_same_names(cli, inbox, tmp_path
     assert text.exit_code == 0
     assert text.stdout.splitlines() == ["document\trouge1\trouge2\trougeL", "b.txt\t1.0000\t1.0000\t1.0000",
                                         "MEAN\t1.0000\t1.0000\t1.0000"]
+
+
+# ---------------------------------------------------------------- issues 18 and 19: the batch's edges
+def test_stale_temp_cleanup_removes_only_seqtool_temps(cli, inbox, tmp_path):
+    out = tmp_path / "out"
+    (out / "notes" / "deep").mkdir(parents=True)
+    (out / "sub").mkdir()
+    foreign = [out / ".cache.tmp", out / "notes" / "deep" / ".report.docx.tmp", out / "sub" / ".b.txt.x1y2z3w4.tmp"]
+    for path in foreign:
+        path.write_text("someone else's")
+    stale = out / "sub" / ".seqtool-tmp-b.txt.ab12cd34.tmp"
+    stale.write_text("left by a killed run")
+    assert cli("summarize", inbox, "--out-dir", out).exit_code == 0
+    assert all(p.read_text() == "someone else's" for p in foreign)
+    assert not stale.exists()
+
+
+def test_a_symlink_in_the_output_tree_is_refused(cli, inbox, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.txt").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    result = cli("summarize", inbox, "--out-dir", out)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"seqtool: error: {out / 'sub'}: a symbolic link inside the output folder; refusing to write through it "
+        f"(remove it or choose another --out-dir)"]
+    assert (elsewhere / "b.txt").read_text() == "keep" and sorted(os.listdir(elsewhere)) == ["b.txt"]
+    assert not (out / "a.txt").exists()
+
+
+def test_a_link_planted_after_the_check_is_caught_by_the_worker(inbox, tmp_path):
+    from seqtool.summarize.parallel import _init
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere).mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    _init({"options": SummaryOptions(), "json": False, "encoding": "utf-8", "errors": "strict",
+           "out_real": os.path.realpath(out)})
+    rel, status, _, message = batch_mod._summarize_file((str(inbox / "sub" / "b.txt"), "sub/b.txt",
+                                                          str(out / "sub" / "b.txt"), None))
+    assert status == "failed" and "leads outside the output folder" in message
+    assert os.listdir(elsewhere) == []
+
+
+@pytest.mark.parametrize("where", ["inbox", "."])
+def test_out_dir_holding_every_input_says_so(cli, inbox, where, monkeypatch):
+    monkeypatch.chdir(inbox.parent)
+    result = cli("summarize", "inbox", "--out-dir", where)
+    assert result.exit_code == 2
+    assert "every input is inside the output folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_inputs_inside_the_out_dir_are_named_when_skipped(cli, inbox, tmp_path):
+    out = inbox / "summaries"
+    assert cli("summarize", inbox, "--out-dir", out).exit_code == 0
+    again = cli("summarize", inbox, "--out-dir", out)
+    assert again.exit_code == 0
+    assert "skipped 3 input(s) inside the output folder" in again.stderr
+
+
+def test_json_files_have_the_json_suffix_and_the_stdout_shape(cli, inbox, tmp_path):
+    out = tmp_path / "out"
+    result = cli("summarize", inbox, "--out-dir", out, "--json", "-n", "2")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.name.startswith(".")
+                  and p.is_file()) == ["a.json", "c.json", "sub/b.json"]
+    from_file = json.loads((out / "a.json").read_text())
+    from_stdout = json.loads(cli("summarize", inbox / "a.txt", "--json", "-n", "2").stdout)
+    assert set(from_file) == set(from_stdout) == {"id", "summary", "scores", "indices", "sentences"}
+    assert from_file["summary"] == from_stdout["summary"] and from_file["id"] == "a.txt"
+
+
+def test_batch_logs_one_summary_line_even_without_a_terminal(cli, inbox, tmp_path):
+    result = cli("summarize", inbox, "--out-dir", tmp_path / "out")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("seqtool: summarize: 3 summarized, 0 unchanged, 0 failed of 3 in ")
+    assert lines[0].endswith(" s")
+    assert cli("--quiet", "summarize", inbox, "--out-dir", tmp_path / "out2").stderr == ""
+
+
+def test_names_that_are_not_utf8_work_with_shards_and_json(cli, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    raw = os.fsencode(str(src)) + b"/caf\xe9.txt"
+    with open(raw, "wb") as fh:
+        fh.write(DOC.encode())
+    (src / "plain.txt").write_text(DOC)
+    seen = []
+    for k in (1, 2):
+        result = cli("summarize", src, "--out-dir", tmp_path / f"o{k}", "--shard", f"{k}/2", "--json")
+        assert result.exit_code == 0, result.stderr
+        seen += [p.name for p in (tmp_path / f"o{k}").iterdir() if not p.name.startswith(".")]
+    assert sorted(seen) == sorted([os.fsdecode(b"caf\xe9.json"), "plain.json"])
+    out = next(p for p in (tmp_path / "o1").iterdir() if "caf" in p.name) if any(
+        "caf" in p.name for p in (tmp_path / "o1").iterdir()) else next(
+        p for p in (tmp_path / "o2").iterdir() if "caf" in p.name)
+    assert json.loads(out.read_text())["id"] == "caf\\xe9.txt"
+
+
+def test_dev_zero_in_batch_mode_fails_quickly_with_a_clear_error(cli, tmp_path):
+    import time
+
+    start = time.monotonic()
+    result = cli("summarize", "/dev/zero", "--out-dir", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "/dev/zero: binary data (NUL byte) at byte 0" in result.stderr
+    assert time.monotonic() - start < 10
+
+
+def test_batch_reads_each_input_once_so_a_fifo_works(cli, tmp_path):
+    import threading
+
+    src = tmp_path / "in"
+    src.mkdir()
+    fifo = src / "f.txt"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(DOC))
+    writer.start()
+    result = cli("summarize", fifo, "--out-dir", tmp_path / "o", "-n", "1")
+    writer.join(5)
+    assert not writer.is_alive()
+    assert result.exit_code == 0, result.stderr
+    assert len((tmp_path / "o" / "f.txt").read_text().splitlines()) == 1
+
+
+def test_batch_line_limit_is_the_plain_mode_one(cli, tmp_path, monkeypatch):
+    from seqtool.core import io as sio
+
+    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1000)
+    big = tmp_path / "in" / "big.txt"
+    big.parent.mkdir()
+    big.write_text("word " * 1000)
+    plain = cli("summarize", big)
+    batch = cli("summarize", big.parent, "--out-dir", tmp_path / "o")
+    assert plain.exit_code == batch.exit_code == 1
+    assert "line 1 is longer than" in plain.stderr and "line 1 is longer than" in batch.stderr

@@ -3,31 +3,133 @@ where library errors become exit codes and one-line messages."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import traceback
 from typing import Annotated, Any, Optional
 
-import typer
-from typer import exceptions as typer_exc
-from typer._click import exceptions as click_exc
-from typer.core import TyperGroup
 
-from ..core.version import __version__
-from ..core import console
-from ..core.errors import SeqtoolError
+def _interrupted_at_startup(signum: int, frame: Any) -> None:
+    # Nothing has been read or written yet: stop with the one line, not an import traceback.
+    os.write(2, b"seqtool: error: interrupted\n")
+    os._exit(130)
+
+
+def _started_as_the_cli() -> bool:
+    first = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return os.path.basename(first) == "seqtool" or (
+        os.path.basename(first) == "__main__.py" and os.path.basename(os.path.dirname(first)) == "seqtool")
+
+
+if _started_as_the_cli():  # the slow imports below (Typer, rich) are inside the Ctrl-C promise too
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, _interrupted_at_startup)
+        signal.signal(signal.SIGTERM, _interrupted_at_startup)
+
+import typer  # noqa: E402
+from typer import exceptions as typer_exc  # noqa: E402
+from typer._click import exceptions as click_exc  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from ..core.version import __version__  # noqa: E402
+from ..core import console  # noqa: E402
+from ..core.errors import OutputError, SeqtoolError  # noqa: E402
 
 
 class _ReaderGone(Exception):
     """stdout's reader went away; raised past Typer, which would turn EPIPE into exit 1."""
 
 
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM; raised past Typer, which would turn it into a silent exit 130."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    # SIGTERM takes the path of Ctrl-C: every `finally` and `except BaseException`
+    # (store drafts, atomic_write temp files, batch state) runs, then exit 130.
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    try:
+        old_term = signal.signal(signal.SIGTERM, _terminate)
+        old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
+
+
+def _forget_interrupt_in_eval() -> None:
+    # CPython 3.11: a KeyboardInterrupt escaping an eval() of a string (typing resolves
+    # annotations that way while Typer reads the signatures) sets a flag that makes the
+    # interpreter end by re-raising SIGINT (exit -2) even though we caught it; the next
+    # eval() of a string clears it.
+    eval("None")
+
+
+class _ClosedStdout:
+    """Stands for a stdout that was closed (`>&-`): data written to it is one clear error."""
+
+    encoding = "utf-8"
+
+    @property
+    def buffer(self) -> "_ClosedStdout":
+        return self
+
+    def write(self, data: Any) -> int:
+        raise console.stdout_error()
+
+    def writelines(self, lines: Any) -> None:
+        raise console.stdout_error()
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise console.stdout_error()
+
+
+def _guard_standard_streams() -> None:
+    """A closed fd 0/1/2 would be reused by the next file opened (a lock file, a model)
+    and then written as if it were stdout: hold them with /dev/null instead."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                got = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+                if got != fd:
+                    os.dup2(got, fd)
+                    os.close(got)
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()  # type: ignore[assignment]
+
+
 class SeqtoolGroup(TyperGroup):
     """Runs the CLI in non-standalone mode so errors are reported our way."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
         except BrokenPipeError:
             raise _ReaderGone() from None
         except EOFError as exc:
@@ -39,9 +141,14 @@ class SeqtoolGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
         console.configure(debug=debug)
+        _guard_standard_streams()
         try:
-            rv = super().main(args=argv, prog_name=prog_name or "seqtool", standalone_mode=False, **extra)
+            with _sigterm_as_interrupt():
+                rv = super().main(args=argv, prog_name=prog_name or "seqtool", standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
+            if code == 130:  # Typer's silent exit for an interrupt outside a command
+                _forget_interrupt_in_eval()
+                console.error_line("interrupted")
         except click_exc.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             console.error_line(f"{exc.format_message()}{hint}")
@@ -57,7 +164,12 @@ class SeqtoolGroup(TyperGroup):
                 traceback.print_exc()
             console.error_line(exc.message)
             code = exc.exit_code
-        except KeyboardInterrupt:
+            if code == 130:
+                _forget_interrupt_in_eval()
+            if isinstance(exc, OutputError):
+                _silence_stdout()
+        except (KeyboardInterrupt, _Interrupted):
+            _forget_interrupt_in_eval()
             console.error_line("interrupted")
             code = 130
         except (BrokenPipeError, _ReaderGone):
@@ -72,6 +184,10 @@ class SeqtoolGroup(TyperGroup):
             sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()
+        except OSError as exc:  # /dev/full, an I/O error: the data did not arrive
+            console.error_line(console.stdout_error(exc).message)
+            _silence_stdout()
+            code = code or 1
         except ValueError:
             pass
         sys.exit(code)
@@ -81,8 +197,9 @@ def _silence_stdout() -> None:
     # The reader went away (`seqtool sample | head -1`): stop quietly.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
         pass
 
 

@@ -43,8 +43,8 @@ def summarize(
     keywords: Annotated[int, typer.Option("--keywords", help="Also list this many TextRank keywords.")] = 0,
     stopwords: Annotated[Optional[str], typer.Option("--stopwords", help="Stop-word file (one word a line), or 'none'. Default: the shipped English list.")] = None,
     as_json: JsonOpt = False,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help='Inputs are JSON lines {"id", "text"}; writes {"id", "summary", "scores"} lines.')] = False,
-    out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch mode: one summary file per input at the same relative path.")] = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='Inputs are JSON lines {"id", "text"}; writes {"id", "summary", "scores", "indices", "sentences"} lines.')] = False,
+    out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch mode: one summary file per input at the same relative path (with --json: NAME.json). Ends with one summary line on stderr.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for --out-dir and --jsonl (0: one per CPU).")] = 1,
     incremental: Annotated[bool, typer.Option("--incremental", help="With --out-dir: skip inputs whose content is unchanged since the last run.")] = False,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Only the K-th of N stable slices (K/N, 1-based): split a collection across machines.")] = None,
@@ -80,12 +80,14 @@ def summarize(
     from ..summarize.parallel import resolve_jobs
 
     jobs = resolve_jobs(jobs)
-    if out_dir:
-        from ..summarize.batch import check_result, run_batch
+    from ..summarize import api
 
-        result = run_batch(inputs, out_dir, options, jobs=jobs, incremental=incremental, shard=shard,
-                           as_json=as_json, encoding=encoding, errors=errors, vectors=vectors)
-        console.info(f"{result.written} summarized, {result.skipped} unchanged, {len(result.failed)} failed")
+    if out_dir:
+        from ..summarize.batch import check_result
+
+        result = api.folder(inputs, out_dir, options, jobs=jobs, incremental=incremental, shard=shard,
+                            as_json=as_json, encoding=encoding, errors=errors, vectors=vectors)
+        console.note(result.summary_line())  # also when stderr is a log file (cron)
         check_result(result)
         return
     from ..core.io import expand_inputs
@@ -118,21 +120,21 @@ def _load_vectors(similarity: str, spec: Optional[str]):
 
 def _run_plain(sources, options, as_json, encoding, errors, vectors) -> None:
     from ..core import console
-    from ..core.io import read_text
-    from ..summarize import summarize_text
+    from ..summarize import api
 
     many = len(sources) > 1
-    for number, source in enumerate(sources):
-        summary = summarize_text(read_text(source, encoding=encoding, errors=errors), options, vectors)
+    for number, doc in enumerate(api.documents(sources, options, encoding=encoding, errors=errors,
+                                               vectors=vectors)):
+        summary = doc.summary
         if not summary.sentences:
-            console.warn(f"{source.name}: no sentences; the summary is empty")
+            console.warn(f"{doc.name}: no sentences; the summary is empty")
         if as_json:
-            console.emit_json(summary.to_json(source=source.name))
+            console.emit_json(doc.to_json())
             continue
         if many:
             if number:
                 console.emit("")
-            console.emit(f"==> {source.name} <==")
+            console.emit(f"==> {doc.name} <==")
         for sentence in summary.sentences:
             console.emit(sentence)
         if summary.keywords:
@@ -141,30 +143,32 @@ def _run_plain(sources, options, as_json, encoding, errors, vectors) -> None:
 
 def _run_jsonl(sources, options, jobs, shard, encoding, errors, vectors) -> None:
     from ..core import console
-    from ..summarize.jsonl import JsonlResult, check_failures, summarize_jsonl
+    from ..summarize import api
+    from ..summarize.jsonl import JsonlResult, check_failures
 
     result = JsonlResult()
-    for record, error in summarize_jsonl(sources, options, jobs=jobs, shard=shard, encoding=encoding,
-                                         errors=errors, vectors=vectors):
+    for item in api.records(sources, options, jobs=jobs, shard=shard, encoding=encoding, errors=errors,
+                            vectors=vectors):
         result.records += 1
-        if error is not None:
-            result.failed.append(error)
-            console.error_line(error)
+        if item.error is not None:
+            result.failed.append(item.error)
+            console.error_line(item.error)
         else:
-            console.emit_json(record)
+            console.emit_json(item.record)
     check_failures(result)
 
 
 def _run_eval(inputs, references, options, as_json, encoding, errors, vectors) -> None:
     from ..core import console
     from ..core.errors import InputError
-    from ..summarize.evaluate import METRICS, EvalResult, evaluate
+    from ..summarize import api
+    from ..summarize.evaluate import METRICS, EvalResult
 
     result = EvalResult()
     if not as_json:
         console.emit("document\t" + "\t".join(METRICS))
-    for name, scores, error in evaluate(inputs, references, options, encoding=encoding, errors=errors,
-                                        vectors=vectors):
+    for row in api.evaluation(inputs, references, options, encoding=encoding, errors=errors, vectors=vectors):
+        name, scores, error = row.document, row.scores, row.error
         if error is not None:
             result.failed.append(error)
             console.error_line(error)

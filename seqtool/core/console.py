@@ -56,6 +56,13 @@ def warn(message: str) -> None:
         print(f"seqtool: warning: {message}", file=sys.stderr, flush=True)
 
 
+def note(message: str) -> None:
+    """A log line that goes to stderr whether or not it is a terminal (a cron job's
+    `2>>log` keeps it), unless --quiet."""
+    if not is_quiet() and sys.stderr is not None:
+        print(f"seqtool: {message}", file=sys.stderr, flush=True)
+
+
 def info(message: str) -> None:
     """A log line for people watching; hidden when stderr is not a terminal."""
     if show_progress() or os.environ.get("SEQTOOL_VERBOSE") == "1":
@@ -63,16 +70,42 @@ def info(message: str) -> None:
 
 
 def error_line(message: str) -> None:
-    print(f"seqtool: error: {message}", file=sys.stderr, flush=True)
+    if sys.stderr is None:  # stderr closed too: the exit code is all that is left
+        return
+    try:
+        print(f"seqtool: error: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def stdout_error(exc: OSError | None = None) -> "OutputError":
+    from .errors import OutputError
+
+    if exc is None:
+        return OutputError("cannot write to stdout: it is closed")
+    return OutputError(f"cannot write to stdout ({exc.strerror or exc})")
+
+
+def write_stdout(text: str) -> None:
+    """Data to stdout; a closed or failing stdout is one OutputError, not a traceback
+    (a reader that went away, EPIPE, stays a BrokenPipeError: the CLI exits quietly)."""
+    if sys.stdout is None:
+        raise stdout_error()
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise stdout_error(exc) from None
 
 
 def emit(line: str) -> None:
     """Write one line of data to stdout."""
-    sys.stdout.write(line + "\n")
+    write_stdout(line + "\n")
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    write_stdout(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 class _NoProgress:

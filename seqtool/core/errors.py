@@ -36,6 +36,10 @@ class StoreError(SeqtoolError):
     """The model store could not be read or written (locks, disk full, permissions)."""
 
 
+class OutputError(SeqtoolError):
+    """stdout cannot take the data: closed (`>&-`), a full disk (/dev/full), an I/O error."""
+
+
 class NotBuiltError(SeqtoolError):
     """A command whose feature is not implemented yet."""
 

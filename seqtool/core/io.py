@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import glob
 import gzip
+import hashlib
+import json
 import os
+import re
 import sys
 import tempfile
 import zlib
@@ -28,6 +31,20 @@ MAX_LINE_BYTES = int(os.environ.get("SEQTOOL_MAX_LINE_BYTES", 16 * 1024 * 1024))
 MAX_GZIP_RATIO = 200
 GZIP_RATIO_FLOOR = 1 << 30
 STDIN = "-"
+# Every temp file seqtool writes beside an output starts with this: stale-temp
+# cleanup removes only names of this shape, never another program's `.x.tmp`.
+TEMP_PREFIX = ".seqtool-tmp-"
+TEMP_SUFFIX = ".tmp"
+
+
+def display_name(path: str) -> str:
+    """A path as text that can always be printed or put in JSON: bytes that are not
+    UTF-8 (kept by Python as surrogate escapes) are shown as \\xNN."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -38,7 +55,7 @@ class Source:
 
     @property
     def name(self) -> str:
-        return "<stdin>" if self.path == STDIN else self.path
+        return "<stdin>" if self.path == STDIN else display_name(self.path)
 
     @property
     def is_stdin(self) -> bool:
@@ -93,6 +110,50 @@ def _is_readable_special(path: Path) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
+class Digest:
+    """The sha256 of a source's bytes (as stored: a .gz is hashed compressed, like
+    sha256_of), computed while the source is read, so it is read once. Pass one to
+    iter_source_lines (or read_text); `hexdigest()` is valid once the lines are exhausted."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.complete = False
+
+    def update(self, block: bytes) -> None:
+        self._hash.update(block)
+        self.size += len(block)
+
+    def hexdigest(self) -> str:
+        if not self.complete:
+            raise RuntimeError("Digest.hexdigest() before the source was read to its end")
+        return self._hash.hexdigest()
+
+
+class _HashingReader:
+    """A binary file seen through a Digest: every byte handed out is hashed once."""
+
+    def __init__(self, raw: IO[bytes], digest: Digest):
+        self._raw = raw
+        self._digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._raw.read(size)
+        self._digest.update(block)
+        return block
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._raw.readline(limit)
+        self._digest.update(line)
+        return line
+
+    def peek(self, size: int = 0) -> bytes:
+        return self._raw.peek(size) if hasattr(self._raw, "peek") else b""
+
+    def close(self) -> None:
+        pass
+
+
 class _GzipGuard:
     """Wraps a GzipFile to stop gzip bombs and turn zlib failures into InputErrors."""
 
@@ -124,11 +185,16 @@ class _GzipGuard:
 
 
 @contextlib.contextmanager
-def open_binary(source: Source) -> Iterator[object]:
-    """Yield an object with readline(limit) over the (decompressed) bytes of a source."""
+def open_binary(source: Source, digest: Digest | None = None) -> Iterator[object]:
+    """Yield an object with readline(limit) over the (decompressed) bytes of a source;
+    with a `digest`, the stored bytes are hashed as they are read."""
     if source.is_stdin:
+        if sys.stdin is None:
+            raise InputError("<stdin>: stdin is closed")
         raw = sys.stdin.buffer
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if digest is not None:
+            raw = _HashingReader(raw, digest)
         if head == b"\x1f\x8b":
             guard = _GzipGuard(raw, source.name, None)
             yield guard
@@ -147,15 +213,16 @@ def open_binary(source: Source) -> Iterator[object]:
         raise InputError(f"{source.name}: cannot open ({exc.strerror})") from None
     try:
         head = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+        size = os.fstat(fh.fileno()).st_size
+        raw = fh if digest is None else _HashingReader(fh, digest)
         if head == b"\x1f\x8b":
-            size = os.fstat(fh.fileno()).st_size
-            guard = _GzipGuard(fh, source.name, size)
+            guard = _GzipGuard(raw, source.name, size)
             try:
                 yield guard
             finally:
                 guard.close()
         else:
-            yield fh
+            yield raw
     finally:
         fh.close()
 
@@ -167,29 +234,33 @@ def iter_source_lines(
     errors: str = "strict",
     keep_newlines: bool = False,
     max_line_bytes: int | None = None,
+    digest: Digest | None = None,
 ) -> Iterator[str]:
     """Stream the lines of one source as str, CRLF and LF alike.
 
     Lines are returned without their line ending unless keep_newlines, in
     which case every line ends with exactly "\\n" (except possibly the last).
+    With `digest`, the source's sha256 is computed in the same single read
+    (FIFOs and stdin work: nothing is opened twice).
     """
     limit = max_line_bytes or MAX_LINE_BYTES
     offset = 0
     lineno = 0
-    with open_binary(source) as fh:
+    with open_binary(source, digest) as fh:
         while True:
             raw = fh.readline(limit + 1)
             if not raw:
                 break
             lineno += 1
+            # NUL first: /dev/zero or a sparse file is binary data, not a long line.
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                raise InputError(f"{source.name}: binary data (NUL byte) at byte {offset + nul}; expected text")
             if len(raw) > limit:
                 raise InputError(
                     f"{source.name}: line {lineno} is longer than {limit >> 20} MiB "
                     f"(SEQTOOL_MAX_LINE_BYTES raises the limit)"
                 )
-            nul = raw.find(b"\x00")
-            if nul >= 0:
-                raise InputError(f"{source.name}: binary data (NUL byte) at byte {offset + nul}; expected text")
             try:
                 text = raw.decode(encoding, errors)
             except UnicodeDecodeError as exc:
@@ -207,6 +278,8 @@ def iter_source_lines(
             if keep_newlines and has_nl:
                 text += "\n"
             yield text
+        if digest is not None:  # readline gave b"": every stored byte went through the digest
+            digest.complete = True
 
 
 def iter_lines(sources: Iterable[Source], **kwargs) -> Iterator[str]:
@@ -221,8 +294,8 @@ def read_text(source: Source, **kwargs) -> str:
 
 
 def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    import hashlib
-
+    """sha256 of a regular file, read a second time. For an input that is also read
+    for its lines, pass a Digest to iter_source_lines instead (one read: FIFOs, '-')."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -251,12 +324,19 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
         os.fchmod(fd, _default_mode(path))
     except OSError as exc:
+        if tmp is not None:
+            _unlink_quietly(tmp)
         raise StoreError(f"{path}: cannot write ({exc.strerror})") from None
+    except BaseException:  # Ctrl-C or SIGTERM right after the temp file was made
+        if tmp is not None:
+            _unlink_quietly(tmp)
+        raise
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": encoding, "newline": "\n"})) as fh:
             yield fh
@@ -272,6 +352,33 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+# mkstemp's random part: 8 characters of [a-z0-9_].
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r".*\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + "$", re.S)
+
+
+def is_seqtool_temp(name: str) -> bool:
+    """True for the name of a temp file that atomic_write made (and only for those)."""
+    return bool(_TEMP_NAME.match(name))
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> int:
+    """Remove atomic_write's temp files left in `folder` (not below it) by a killed run.
+
+    Call it only on a folder seqtool writes and while holding the lock that keeps
+    other seqtool writers out. Other programs' files (`.x.tmp`) are never touched."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if is_seqtool_temp(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def _default_mode(path: Path) -> int:
@@ -339,3 +446,53 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[Source] = (),
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
             raise UsageError(f"{option} {out}: is the input {source.name}; choose another output file")
     return out
+
+
+# ---------------------------------------------------------------- JSON lines
+@dataclass(frozen=True)
+class JsonRecord:
+    """One non-blank line of a JSON-lines input: the parsed object, or why it is not one."""
+
+    source: str                  # the input's display name
+    lineno: int
+    data: dict | None            # None when `error` says what is wrong
+    error: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.lineno}"
+
+    @property
+    def id(self) -> object:
+        """The record's "id", or its line number when it has none."""
+        return self.data.get("id", self.lineno) if self.data is not None else None
+
+    @property
+    def text(self) -> str | None:
+        return self.data.get("text") if self.data is not None else None
+
+
+def iter_json_records(sources: Iterable[Source], *, encoding: str = "utf-8", errors: str = "strict",
+                      text_key: str | None = "text") -> Iterator[JsonRecord]:
+    """The one reader of `{"id", "text"}` JSON lines: a JsonRecord per non-blank line.
+
+    A line that is not a JSON object (or, when `text_key` is given, lacks a string
+    under it) comes back with `error` set, so callers decide whether to skip it or
+    stop; an unreadable input (bad encoding, a giant line) raises InputError."""
+    for source in sources:
+        for lineno, line in enumerate(iter_source_lines(source, encoding=encoding, errors=errors), 1):
+            if not line.strip():
+                continue
+            where = f"{source.name}:{lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield JsonRecord(source.name, lineno, None, f"{where}: not valid JSON ({exc.msg})")
+                continue
+            if not isinstance(obj, dict):
+                yield JsonRecord(source.name, lineno, None, f"{where}: expected a JSON object")
+                continue
+            if text_key is not None and not isinstance(obj.get(text_key), str):
+                yield JsonRecord(source.name, lineno, None, f'{where}: expected an object with a string "{text_key}"')
+                continue
+            yield JsonRecord(source.name, lineno, obj)

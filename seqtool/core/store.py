@@ -44,8 +44,33 @@ def home() -> Path:
     env = os.environ.get("SEQTOOL_HOME")
     if env:
         return Path(env).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    data = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(data):  # the XDG spec: a relative path is invalid and ignored
+        data = os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(data) / "seqtool"
+
+
+def _ensure_dir(path: Path) -> Path:
+    """mkdir -p, or one line naming the folder and why it cannot be made."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the model store folder ({exc.strerror}); "
+                         f"set SEQTOOL_HOME to a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StoreError(f"{path}: the model store folder is not writable; set SEQTOOL_HOME to a writable folder")
+    return path
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of the regular files below `path` (links not followed)."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(folder, name))
+                total += st.st_size
+    return total
 
 
 def validate_name(name: str) -> str:
@@ -101,6 +126,19 @@ class ModelInfo:
 
 
 @dataclass
+class StoreEntry:
+    """What `models/NAME` holds: a loadable model (`info`), or why it is broken."""
+
+    name: str
+    info: ModelInfo | None
+    problem: str = ""
+
+    @property
+    def broken(self) -> bool:
+        return self.info is None
+
+
+@dataclass
 class ModelDraft:
     """A model being written: put files in `path`, fill `config`; committed on exit."""
 
@@ -128,8 +166,15 @@ class ModelStore:
     def checkpoint_dir(self, name: str, create: bool = True) -> Path:
         path = self.root / "checkpoints" / validate_name(name)
         if create:
-            path.mkdir(parents=True, exist_ok=True)
+            _ensure_dir(path)
         return path
+
+    def checkpoint_dirs(self) -> list[Path]:
+        """Every model name's checkpoint folder (a model may be gone: a first run interrupted)."""
+        folder = self.root / "checkpoints"
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and _NAME.match(p.name))
 
     def exists(self, name: str) -> bool:
         return (self.models / validate_name(name)).exists()
@@ -138,20 +183,38 @@ class ModelStore:
     @contextlib.contextmanager
     def lock(self, name: str, what: str = "model") -> Iterator[None]:
         """Hold an exclusive lock on `name`; a second holder fails at once with a clear message."""
-        locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
+        locks = _ensure_dir(self.root / "locks")
         path = locks / f"{validate_name(name)}.lock"
         with exclusive_lock(path, lambda pid: f"{what} '{name}' is in use by another seqtool process "
                                               f"(pid {pid}); wait for it to finish or choose another --name"):
             yield
 
     # ---------------------------------------------------------------- write
+    def check_replace(self, name: str, kind: str, *, force: bool = False) -> None:
+        """Refuse to publish a `kind` model under a name that holds a model of another kind
+        (unless `force`). Call it before any work; writer() calls it again before writing.
+        A model of the same kind is replaced, and its previous version is kept."""
+        validate_name(name)
+        if force:
+            return
+        try:
+            current = self.open(name, KINDS)
+        except (ModelError, UsageError):
+            return  # nothing there, or a broken entry: nothing a user could lose
+        if current.kind != kind:
+            raise UsageError(f"model '{name}' is a {current.kind} model; refusing to replace it with a "
+                             f"{kind} model (choose another name, or force it with --force)")
+
     @contextlib.contextmanager
-    def writer(self, name: str, kind: str, *, set_default: bool = True) -> Iterator[ModelDraft]:
-        """Build a new version of model `name` and publish it atomically on success."""
+    def writer(self, name: str, kind: str, *, set_default: bool = True, force: bool = False) -> Iterator[ModelDraft]:
+        """Build a new version of model `name` and publish it atomically on success.
+
+        A name holding a model of another kind is refused unless `force`. The version
+        replaced stays in .versions (KEEP_VERSIONS), so a reader on it is not cut off."""
         validate_name(name)
         if kind not in KINDS:
             raise ValueError(f"unknown model kind {kind!r}")
+        self.check_replace(name, kind, force=force)
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", suffix=".tmp", dir=self.versions))
@@ -205,19 +268,56 @@ class ModelStore:
                 pass
 
     # ---------------------------------------------------------------- defaults
-    def _defaults(self) -> dict:
-        path = self.root / "defaults.json"
+    @property
+    def defaults_file(self) -> Path:
+        return self.root / "defaults.json"
+
+    def _defaults(self, *, strict: bool = False) -> dict:
+        """defaults.json as a dict; {} when missing. Corrupt: {} or, if `strict`, a ModelError."""
+        path = self.defaults_file
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return {}
+        except (OSError, ValueError) as exc:
+            if strict:
+                why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+                raise ModelError(f"{path}: cannot read the default models ({why})") from None
+            return {}
+        if not isinstance(data, dict):
+            if strict:
+                raise ModelError(f"{path}: cannot read the default models (not a JSON object)")
+            return {}
+        return data
+
+    def defaults_problem(self) -> str:
+        """'' when defaults.json is missing or readable, else the one-line problem."""
+        try:
+            self._defaults(strict=True)
+        except ModelError as exc:
+            return exc.message
+        return ""
+
+    @contextlib.contextmanager
+    def _defaults_update(self) -> Iterator[dict]:
+        """Read, change and rewrite defaults.json under a lock: two processes setting the
+        defaults of different kinds at once both keep their entry."""
+        locks = _ensure_dir(self.root / "locks")
+        with exclusive_lock(locks / ".defaults.lock", lambda pid: f"{self.defaults_file} is being updated "
+                                                                 f"by another seqtool process (pid {pid})",
+                            wait=30.0):
+            data = self._defaults()  # a corrupt file is rewritten from what is known now
+            yield data
+            with atomic_write(self.defaults_file) as fh:
+                json.dump(data, fh, indent=1)
 
     def set_default(self, kind: str, name: str) -> None:
-        data = self._defaults()
-        data[kind] = {"name": name, "time": _dt.datetime.now(_dt.timezone.utc).timestamp()}
-        with atomic_write(self.root / "defaults.json") as fh:
-            json.dump(data, fh, indent=1)
+        with self._defaults_update() as data:
+            data[kind] = {"name": name, "time": _dt.datetime.now(_dt.timezone.utc).timestamp()}
+
+    def default_of_kind(self) -> dict[str, str]:
+        """kind -> name of its default model (only defaults whose model still exists)."""
+        return {kind: name for kind in KINDS if (name := self.default_name([kind])) is not None}
 
     def default_name(self, kinds: Iterable[str]) -> str | None:
         """The most recently trained model among `kinds` that still exists."""
@@ -235,6 +335,11 @@ class ModelStore:
         kinds = tuple(kinds)
         if name is None:
             name = self.default_name(kinds)
+            if name is None and self.defaults_problem():
+                names = [i.name for i in self.list() if i.kind in kinds]
+                raise ModelError(f"{self.defaults_problem()}; "
+                                 + (f"models of this kind: {', '.join(names)} (give one by name, or "
+                                    f"`seqtool models default NAME`)" if names else "no model of this kind either"))
             if name is None:
                 raise ModelError(f"no {' or '.join(kinds)} model found in {self.models}" + (f"; {hint}" if hint else ""))
         validate_name(name)
@@ -251,20 +356,35 @@ class ModelStore:
                              f"{' or '.join(kinds)} model")
         return ModelInfo(name, real, config)
 
-    def list(self) -> list[ModelInfo]:
-        infos = []
+    def entries(self) -> list[StoreEntry]:
+        """Everything under models/, broken entries (a dangling link, one pointing outside
+        the store, a bad config) included, each with its problem."""
+        out: list[StoreEntry] = []
         if not self.models.is_dir():
-            return infos
+            return out
         for entry in sorted(self.models.iterdir()):
             if entry.name.startswith("."):
                 continue
-            try:
-                infos.append(self.open(entry.name, KINDS))
-            except (ModelError, UsageError):
+            if not _NAME.match(entry.name):
+                out.append(StoreEntry(entry.name, None, "not a valid model name"))
                 continue
-        return infos
+            if entry.is_symlink() and not entry.exists():
+                out.append(StoreEntry(entry.name, None, f"dangling link to {os.readlink(entry)}"))
+                continue
+            try:
+                out.append(StoreEntry(entry.name, self.open(entry.name, KINDS)))
+            except (ModelError, UsageError) as exc:
+                problem = exc.message.removeprefix(f"model '{entry.name}': ")
+                out.append(StoreEntry(entry.name, None, problem))
+        return out
+
+    def list(self) -> list[ModelInfo]:
+        """The loadable models (see entries() for broken ones too)."""
+        return [e.info for e in self.entries() if e.info is not None]
 
     def remove(self, name: str) -> None:
+        """Remove a model (or a broken entry: only the link itself, never what it points to),
+        its versions and its checkpoints."""
         validate_name(name)
         link = self.models / name
         if not link.exists() and not link.is_symlink():
@@ -274,11 +394,10 @@ class ModelStore:
             for path in self._versions_of(name):
                 shutil.rmtree(path, ignore_errors=True)
             shutil.rmtree(self.root / "checkpoints" / name, ignore_errors=True)
-        data = self._defaults()
-        cleaned = {k: v for k, v in data.items() if not (isinstance(v, dict) and v.get("name") == name)}
-        if cleaned != data:
-            with atomic_write(self.root / "defaults.json") as fh:
-                json.dump(cleaned, fh, indent=1)
+        if self._defaults():
+            with self._defaults_update() as data:
+                for kind in [k for k, v in data.items() if isinstance(v, dict) and v.get("name") == name]:
+                    del data[kind]
 
 
 def read_config(path: Path, origin: str) -> dict:

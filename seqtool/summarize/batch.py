@@ -1,10 +1,15 @@
 """Folders in, folders out: the cron job.
 
 `run_batch` writes one summary per input at the same relative path under
-OUT, each atomically. A lock file in OUT makes a second overlapping run fail
-at once; a state file in OUT (content sha256 + options per input, written
-atomically) lets --incremental skip what is unchanged. A failing input is
-reported and the batch goes on; the caller gets the count.
+OUT (with --json: the same path with a .json suffix), each atomically. A lock
+file in OUT makes a second overlapping run fail at once; a state file in OUT
+(content sha256 + options per input, written atomically) lets --incremental
+skip what is unchanged. A failing input is reported and the batch goes on; the
+caller gets the count.
+
+Nothing escapes OUT: every output path is checked to stay inside it, and a
+symbolic link anywhere in the output tree is refused. Each input is read once,
+streamed with the same line limit as plain mode, and hashed while it is read.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Iterator, Optional
 
 from ..core import console
 from ..core.errors import InputError, SeqtoolError, StoreError, UsageError
-from ..core.io import Source, atomic_write, expand_inputs, read_text
+from ..core.io import Digest, Source, atomic_write, display_name, expand_inputs, read_text, remove_stale_temps
 from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
 
@@ -36,14 +41,29 @@ class Job:
     path: str
     rel: str
 
+    def output(self, as_json: bool) -> str:
+        """The summary's path relative to OUT: the input's, or with --json its .json twin."""
+        return str(Path(self.rel).with_suffix(".json")) if as_json else self.rel
+
 
 @dataclass
 class BatchResult:
     written: int = 0
-    skipped: int = 0
+    skipped: int = 0            # unchanged since the last run (--incremental)
     empty: int = 0
     failed: list = field(default_factory=list)  # (relative name, message)
     total: int = 0
+    inside_out_dir: list = field(default_factory=list)  # inputs not read: they are in OUT
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def summary_line(self) -> str:
+        parts = [f"{self.written} summarized", f"{self.skipped} unchanged", f"{len(self.failed)} failed"]
+        if self.empty:
+            parts.append(f"{self.empty} empty")
+        if self.inside_out_dir:
+            parts.append(f"{len(self.inside_out_dir)} skipped inside the output folder")
+        return f"summarize: {', '.join(parts)} of {self.total} in {self.seconds:.1f} s"
 
 
 def parse_shard(spec: Optional[str]) -> Optional[tuple[int, int]]:
@@ -64,7 +84,8 @@ def in_shard(key: str, shard: Optional[tuple[int, int]]) -> bool:
     if shard is None:
         return True
     k, n = shard
-    return zlib.crc32(key.encode("utf-8")) % n == k - 1
+    # surrogateescape: a file name that is not UTF-8 hashes by its bytes, like any other
+    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % n == k - 1
 
 
 def _base_of(spec: str) -> Path:
@@ -78,8 +99,11 @@ def _base_of(spec: str) -> Path:
     return Path(*base) if base else Path(".")
 
 
-def collect_jobs(specs: list[str], out_dir: Path) -> list[Job]:
-    """Inputs with their names relative to the directory (or glob base) they came from."""
+def collect_jobs(specs: list[str], out_dir: Path, skipped: list | None = None) -> list[Job]:
+    """Inputs with their names relative to the directory (or glob base) they came from.
+
+    Inputs inside OUT (OUT within an input folder) are left out, never summarized
+    again; their paths are appended to `skipped` when given."""
     if any(spec == "-" for spec in specs):
         raise UsageError("--out-dir needs files or directories, not '-' (stdin)")
     out_real = out_dir.resolve()
@@ -98,12 +122,15 @@ def collect_jobs(specs: list[str], out_dir: Path) -> list[Job]:
         for source in expand_inputs([spec], allow_stdin=False):
             real = Path(source.path).resolve()
             if real == out_real or out_real in real.parents:
-                continue  # OUT inside an input folder: never summarize our own summaries
+                if skipped is not None:  # OUT inside an input folder: never summarize our own summaries
+                    skipped.append(source.path)
+                continue
             rel = os.path.relpath(source.path, base)
             if rel.startswith(".."):
                 rel = Path(source.path).name
             if rel in seen and seen[rel] != source.path:
-                raise UsageError(f"{source.path} and {seen[rel]} would both be written to {out_dir / rel}")
+                raise UsageError(f"{display_name(source.path)} and {display_name(seen[rel])} would both be "
+                                 f"written to {display_name(str(out_dir / rel))}")
             seen[rel] = source.path
             jobs.append(Job(source.path, rel))
     return jobs
@@ -146,16 +173,40 @@ def save_state(out_dir: Path, files: dict) -> None:
         json.dump({"version": STATE_VERSION, "files": files}, fh, sort_keys=True)
 
 
-def _clean_stale_temps(out_dir: Path) -> None:
-    # Temp files of a run that was killed (atomic_write names them .NAME.*.tmp); we hold the lock.
-    for tmp in out_dir.rglob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+def clean_stale_temps(out_dir: Path, outputs: list[str]) -> int:
+    """Remove atomic_write temp files (.seqtool-tmp-*) a killed run left in OUT and in
+    the folders this run writes to; we hold OUT's lock. Nothing else is touched."""
+    folders = {out_dir} | {out_dir / Path(rel).parent for rel in outputs}
+    return sum(remove_stale_temps(folder) for folder in sorted(folders))
+
+
+def check_output_tree(out_dir: Path, outputs: list[str]) -> None:
+    """Refuse, before any write, a symbolic link on the way to an output (it would let a
+    write land outside OUT) or an output path that leaves OUT."""
+    checked: set[Path] = set()
+    for rel in outputs:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise UsageError(f"{display_name(rel)}: an output path outside {out_dir}; refusing to write it")
+        path = out_dir
+        for part in Path(rel).parts:
+            path = path / part
+            if path in checked:
+                continue
+            checked.add(path)
+            if path.is_symlink():
+                raise StoreError(f"{display_name(str(path))}: a symbolic link inside the output folder; "
+                                 f"refusing to write through it (remove it or choose another --out-dir)")
+
+
+def _inside(out_real: str, path: str) -> bool:
+    """Whether the folder of `path`, links resolved, is OUT or below it."""
+    real = os.path.realpath(os.path.dirname(path))
+    return real == out_real or real.startswith(out_real.rstrip(os.sep) + os.sep)
 
 
 def format_summary(summary, as_json: bool, name: str) -> str:
     if as_json:
-        return json.dumps(summary.to_json(id=name), ensure_ascii=False) + "\n"
+        return json.dumps(summary.to_json(id=display_name(name)), ensure_ascii=False) + "\n"
     lines = list(summary.sentences)
     if summary.keywords:
         lines.append("keywords: " + ", ".join(summary.keywords))
@@ -167,51 +218,71 @@ def _summarize_file(job: tuple) -> tuple:
     path, rel, out, known = job
     st = worker_state()
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        return rel, "failed", None, f"{path}: cannot read ({exc.strerror})"
-    sha = hashlib.sha256(raw).hexdigest()
-    if known is not None and known == sha and os.path.exists(out):
-        return rel, "skipped", sha, ""
-    try:
-        text = read_text(Source(path), encoding=st["encoding"], errors=st["errors"])
+        # One streamed read: the line limit holds (/dev/zero fails at once) and FIFOs work.
+        digest = Digest()
+        text = read_text(Source(path), encoding=st["encoding"], errors=st["errors"], digest=digest)
+        sha = digest.hexdigest()
+        if known is not None and known == sha and os.path.exists(out):
+            return rel, "skipped", sha, ""
         summary = summarize_text(text, st["options"], st.get("vectors"))
+        if not _inside(st["out_real"], out):  # a link planted after the check at the start
+            raise StoreError(f"{display_name(out)}: its folder leads outside the output folder "
+                             f"(a symbolic link); refusing to write it")
         with atomic_write(out) as fh:
             fh.write(format_summary(summary, st["json"], rel))
     except SeqtoolError as exc:
         return rel, "failed", None, exc.message
+    except OSError as exc:
+        return rel, "failed", None, f"{display_name(path)}: {exc.strerror or exc}"
     except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
-        return rel, "failed", None, f"{path}: unexpected {type(exc).__name__}: {exc}"
+        return rel, "failed", None, f"{display_name(path)}: unexpected {type(exc).__name__}: {exc}"
     return rel, ("empty" if not summary.sentences else "written"), sha, ""
 
 
 def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOptions, *, jobs: int = 1,
               incremental: bool = False, shard: Optional[str] = None, as_json: bool = False,
               encoding: str = "utf-8", errors: str = "strict", vectors=None) -> BatchResult:
+    start = time.monotonic()
     out = Path(out_dir)
     shard_spec = parse_shard(shard)
-    state = {"options": options, "json": as_json, "encoding": encoding, "errors": errors, "vectors": vectors}
     key = _options_key(options, {"json": as_json, "encoding": encoding, "errors": errors})
+    inside: list[str] = []
     with out_dir_lock(out):
-        _clean_stale_temps(out)
-        todo = [j for j in collect_jobs(specs, out) if in_shard(j.rel, shard_spec)]
+        out_real = os.path.realpath(out)
+        state = {"options": options, "json": as_json, "encoding": encoding, "errors": errors,
+                 "vectors": vectors, "out_real": out_real}
+        todo = [j for j in collect_jobs(specs, out, inside) if in_shard(j.rel, shard_spec)]
+        if inside:
+            shown = display_name(inside[0]) + (f" and {len(inside) - 1} more" if len(inside) > 1 else "")
+            if not todo:
+                raise UsageError(f"--out-dir {display_name(str(out))}: every input is inside the output folder "
+                                 f"({shown}) and summaries are never summarized again; "
+                                 f"choose an output folder outside the inputs")
+            console.warn(f"skipped {len(inside)} input(s) inside the output folder {display_name(str(out))} "
+                         f"({shown}): summaries are never summarized again")
+        outputs = [j.output(as_json) for j in todo]
+        _check_unique(todo, outputs, out)
+        check_output_tree(out, outputs)
+        clean_stale_temps(out, outputs)
         files = load_state(out)
-        result = BatchResult(total=len(todo))
+        result = BatchResult(total=len(todo), inside_out_dir=inside)
         tasks = []
-        for j in todo:
+        for j, rel_out in zip(todo, outputs):
             entry = files.get(j.rel) if incremental else None
             known = entry.get("sha256") if isinstance(entry, dict) and entry.get("options") == key else None
-            tasks.append((j.path, j.rel, str(out / j.rel), known))
+            tasks.append((j.path, j.rel, str(out / rel_out), known))
         last_save = time.monotonic()
         try:
-            with console.progress() as bar:
+            # closing(): on an interrupt in this loop the workers are stopped here, before cleanup.
+            with console.progress() as bar, contextlib.closing(
+                    ordered_map(_summarize_file, tasks, jobs=jobs, state=state)) as results:
                 task = bar.add_task("summarize", total=len(tasks), status="")
-                for rel, status, sha, message in ordered_map(_summarize_file, tasks, jobs=jobs, state=state):
+                for rel, status, sha, message in results:
                     bar.advance(task)
                     if status == "failed":
                         files.pop(rel, None)
                         result.failed.append((rel, message))
-                        console.error_line(message)
+                        console.error_line(display_name(message))
                         continue
                     files[rel] = {"sha256": sha, "options": key}
                     if status == "skipped":
@@ -220,14 +291,31 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
                         result.written += 1
                         if status == "empty":
                             result.empty += 1
-                            console.warn(f"{rel}: no sentences; wrote an empty summary")
+                            console.warn(f"{display_name(rel)}: no sentences; wrote an empty summary")
                     if time.monotonic() - last_save > SAVE_EVERY_S:
                         save_state(out, files)
                         last_save = time.monotonic()
+        except KeyboardInterrupt:
+            result.interrupted = True
+            # A temp file whose creation the signal interrupted has no owner left to remove
+            # it; we still hold the lock, so clear this run's folders now.
+            clean_stale_temps(out, outputs)
+            raise
         finally:
-            # Even on Ctrl-C: what was written is recorded, so --incremental resumes.
+            # Even on Ctrl-C or SIGTERM: what was written is recorded, so --incremental resumes.
             save_state(out, files)
+            result.seconds = time.monotonic() - start
     return result
+
+
+def _check_unique(jobs: list[Job], outputs: list[str], out: Path) -> None:
+    """With --json, a.txt and a.md would both become a.json: refuse before writing."""
+    seen: dict[str, str] = {}
+    for job, rel in zip(jobs, outputs):
+        if rel in seen:
+            raise UsageError(f"{display_name(job.path)} and {display_name(seen[rel])} would both be "
+                             f"written to {display_name(str(out / rel))}")
+        seen[rel] = job.path
 
 
 def check_result(result: BatchResult) -> None:

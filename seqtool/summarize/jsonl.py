@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
 from ..core.errors import InputError, SeqtoolError
-from ..core.io import Source, iter_source_lines
+from ..core.io import Source, iter_json_records
 from .batch import in_shard, parse_shard
 from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
@@ -21,20 +21,8 @@ class JsonlResult:
 
 def _records(sources: Iterable[Source], encoding: str, errors: str) -> Iterator[tuple]:
     """(where, id, text, None) per non-blank line, or (where, None, None, error message)."""
-    for source in sources:
-        for lineno, line in enumerate(iter_source_lines(source, encoding=encoding, errors=errors), 1):
-            if not line.strip():
-                continue
-            where = f"{source.name}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield where, None, None, f"{where}: not valid JSON ({exc.msg})"
-                continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                yield where, None, None, f'{where}: expected an object with a string "text"'
-                continue
-            yield where, obj.get("id", lineno), obj["text"], None
+    for record in iter_json_records(sources, encoding=encoding, errors=errors):
+        yield record.where, record.id, record.text, record.error
 
 
 def _summarize_record(item: tuple) -> tuple:
@@ -46,10 +34,7 @@ def _summarize_record(item: tuple) -> tuple:
         summary = summarize_text(text, st["options"], st.get("vectors"))
     except SeqtoolError as exc:
         return None, f"{where}: {exc.message}"
-    out = {"id": ident, "summary": summary.sentences, "scores": [round(s, 6) for s in summary.scores]}
-    if summary.keywords:
-        out["keywords"] = summary.keywords
-    return out, None
+    return summary.to_json(id=ident), None
 
 
 def summarize_jsonl(sources: list[Source], options: SummaryOptions, *, jobs: int = 1,

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..core.locking import die_with_parent, release_inherited_locks
+
 _state: dict[str, Any] = {}
+
+
+def _init_worker(state: dict) -> None:
+    # A worker must neither outlive its parent nor keep the parent's lock alive
+    # (a forked child shares the lock's open file); Ctrl-C is the parent's to handle.
+    release_inherited_locks()
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init(state)
 
 
 def _init(state: dict) -> None:
@@ -46,7 +58,7 @@ def ordered_map(fn: Callable, items: Iterable, *, jobs: int, state: dict, chunk:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init,
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                              initargs=(state,)) as pool:
         batch: list = []
         try:
