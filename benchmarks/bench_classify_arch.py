@@ -3,7 +3,7 @@
     python benchmarks/bench_classify_arch.py                                # trec,sst2 x cnn,cnn-rnn,rnn, seed 0
     python benchmarks/bench_classify_arch.py --sets trec --archs cnn --seeds 0,1,2
     python benchmarks/bench_classify_arch.py --archs cnn --cnn-ngrams 2     # CNN with the linear n-gram path on
-    python benchmarks/bench_classify_arch.py --predict                      # + sentences/s of the module path
+    python benchmarks/bench_classify_arch.py --predict                      # + sentences/s of prediction
 
 Harness: seqtool.classify.train.fit itself (its batches, Adam/SparseAdam, gradient clipping, early
 stopping, best-epoch weights), with the changes the `--arch` wiring makes patched in for the run:
@@ -119,15 +119,22 @@ def test_accuracy(trained, data) -> float:
     return float((logits.argmax(1) == gold).float().mean())
 
 
-def predict_speed(trained, data, n: int = 5000) -> float:
-    """Sentences/s of infer.predict_logits (the path `classify predict` takes), features excluded."""
-    from seqtool.classify.infer import predict_logits
+def predict_speed(trained, data, n: int = 5000) -> dict:
+    """Sentences/s of infer.predict_logits (the path `classify predict` takes today: the module for
+    the CNNs) and, for `cnn`, of infer_cnn.predict_logits; featurization excluded, same sentences."""
+    from seqtool.classify import infer, infer_cnn
 
     enc = trained.featurizer.encode([data.texts[i % len(data)] for i in range(n)])
-    predict_logits(trained.model, enc)  # warm-up
-    started = time.perf_counter()
-    predict_logits(trained.model, enc)
-    return n / (time.perf_counter() - started)
+    paths = {"predict_per_s": infer.predict_logits}
+    if infer_cnn.supported(trained.model, "cpu"):
+        paths["predict_fast_path_per_s"] = infer_cnn.predict_logits
+    out = {}
+    for key, predict in paths.items():
+        predict(trained.model, enc)  # warm-up
+        started = time.perf_counter()
+        predict(trained.model, enc)
+        out[key] = round(n / (time.perf_counter() - started))
+    return out
 
 
 def main() -> None:
@@ -171,7 +178,7 @@ def main() -> None:
                        "valid_curve": [r["valid_accuracy"] for r in trained.history], "options": {k: v for k, v in opts.to_dict().items()
                                                                    if k in ("emb", "batch_size", "lr", "ngrams")}}
                 if args.predict and seed == seeds[0]:
-                    row["predict_per_s"] = round(predict_speed(trained, test))
+                    row.update(predict_speed(trained, test))
                 print(json.dumps(row), flush=True)
                 if args.out:
                     with open(args.out, "a", encoding="utf-8") as fh:

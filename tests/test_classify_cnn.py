@@ -218,3 +218,34 @@ def test_bad_conv_options_are_usage_errors():
                 {"max_norm": -1.0}):
         with pytest.raises(UsageError):
             tiny(**{"arch": "cnn", **bad})
+
+
+# ----------------------------------------------------------------------------- CPU inference path
+@pytest.mark.parametrize("widths", [(1,), (3, 4, 5), (2, 6)])
+def test_the_cpu_inference_path_gives_the_modules_logits_in_input_order(widths):
+    from seqtool.classify import infer_cnn
+
+    torch.manual_seed(0)
+    model = CNNClassifier(tiny(widths=widths, num_ngrams=10, nb_scale=True)).eval()
+    with torch.no_grad():
+        model.ngram.weight.normal_()
+        model.ngram_scale.uniform_(0.5, 2.0)
+        # Map 0 of every width is negative on every window: a max that read the windows of
+        # padding (all zero) would see 0 there.
+        model.embedding.weight.abs_()
+        for conv in model.convs:
+            conv.weight[0].copy_(-conv.weight[0].abs())
+            conv.bias.fill_(1.0)
+    rng = random.Random(0)
+    seqs = [[rng.randrange(3, 30) for _ in range(rng.randint(1, 12))] for _ in range(37)]
+    grams = [sorted(rng.sample(range(10), rng.randint(0, 3))) for _ in range(37)]
+    enc = Encoded(seqs, grams)
+    expected = model(*collate(enc, range(37), model.cfg.pad_id))
+    assert infer_cnn.supported(model, "cpu") and not infer_cnn.supported(model.train(), "cpu")
+    model.eval()
+    infer_cnn.BATCH, batch = 8, infer_cnn.BATCH  # several length-sorted batches
+    try:
+        torch.testing.assert_close(infer_cnn.predict_logits(model, enc), expected, rtol=1e-5, atol=1e-5)
+    finally:
+        infer_cnn.BATCH = batch
+    assert not infer_cnn.supported(CNNRNNClassifier(tiny("cnn-rnn")).eval(), "cpu")
