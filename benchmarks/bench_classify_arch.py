@@ -104,7 +104,7 @@ def load_set(name: str):
 def options_for(arch: str, seed: int, args):
     from seqtool.classify.options import TrainOptions
 
-    extra = {"cnn": {**CNN_OPTIONS, "ngrams": args.cnn_ngrams}, "cnn-rnn": CNN_RNN_OPTIONS, "rnn": {}}[arch]
+    extra = {"cnn": {**CNN_OPTIONS, "ngrams": args.cnn_ngrams, "lr": args.cnn_lr}, "cnn-rnn": CNN_RNN_OPTIONS, "rnn": {}}[arch]
     return TrainOptions(**extra, epochs=args.epochs, patience=args.patience, seed=seed, device="cpu")
 
 
@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--cnn-ngrams", type=int, default=0, help="the CNN's linear n-gram path (0: off, Kim's model)")
+    ap.add_argument("--cnn-lr", type=float, default=CNN_OPTIONS["lr"], help="the CNN's Adam learning rate")
     ap.add_argument("--predict", action="store_true", help="also measure predict_logits sentences/s")
     ap.add_argument("--out", help="append one JSON line per run here")
     args = ap.parse_args()

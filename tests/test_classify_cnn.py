@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,7 +13,8 @@ from seqtool.classify.cnn import CNNClassifier, CNNRNNClassifier, ConvConfig, bu
 from seqtool.classify.features import Encoded, Featurizer, collate
 from seqtool.classify.model import ClassifierConfig, RNNClassifier
 from seqtool.core.errors import UsageError
-from seqtool.core.tensors import load_tensors, save_tensors
+from seqtool.core.errors import ModelError
+from seqtool.core.tensors import check_module_shapes, check_safetensors, load_tensors, save_tensors
 from seqtool.core.text import Tokenizer
 
 torch.set_num_threads(1)
@@ -197,6 +199,10 @@ def test_config_and_weights_round_trip_through_json_and_safetensors(arch, tmp_pa
     save_tensors({k: v.detach() for k, v in model.state_dict().items()}, tmp_path / "model.safetensors")
     cfg2 = config_from_dict(json.loads(json.dumps(cfg.to_dict())))  # what config.json gives back
     assert cfg2 == cfg and type(cfg2) is ConvConfig
+    header = check_safetensors(tmp_path / "model.safetensors", "m")
+    check_module_shapes(lambda: build_classifier(cfg2), header, "m")  # what the store checks before loading
+    with pytest.raises(ModelError, match="the model is corrupted"):
+        check_module_shapes(lambda: build_classifier(replace(cfg2, maps=5)), header, "m")
     torch.manual_seed(1)  # other random weights, all overwritten
     loaded = build_classifier(cfg2).eval()
     loaded.load_state_dict(load_tensors(tmp_path / "model.safetensors"))
@@ -211,6 +217,9 @@ def test_configs_saved_before_the_cnns_still_load_as_rnns():
     cfg = config_from_dict(old)
     assert type(cfg) is ClassifierConfig and type(build_classifier(cfg)) is RNNClassifier
     assert type(config_from_dict({**old, "arch": "rnn"})) is ClassifierConfig
+    for corrupted in ({**old, "arch": "lenet"}, {**old, "cell": "tree"}, {**old, "arch": "cnn", "maps": 0}):
+        with pytest.raises(ValueError):  # the store turns it into "config.json is not a valid classifier config"
+            config_from_dict(corrupted)
 
 
 def test_bad_conv_options_are_usage_errors():

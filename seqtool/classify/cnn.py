@@ -67,11 +67,15 @@ class ConvConfig(ClassifierConfig):
 
 def config_from_dict(d: dict) -> ClassifierConfig:
     """The config a stored model was saved with: arch "cnn" or "cnn-rnn" -> ConvConfig; "rnn" or
-    no arch at all (every model saved before the CNNs) -> ClassifierConfig."""
-    if d.get("arch", "rnn") != "rnn":
-        return ConvConfig(**d)
-    known = {f.name for f in fields(ClassifierConfig)}
-    return ClassifierConfig(**{k: v for k, v in d.items() if k in known})
+    no arch at all (every model saved before the CNNs) -> ClassifierConfig. A stored config that
+    fails validation raises ValueError (the store reports it as a corrupted model, not a usage error)."""
+    try:
+        if d.get("arch", "rnn") != "rnn":
+            return ConvConfig(**d)
+        known = {f.name for f in fields(ClassifierConfig)}
+        return ClassifierConfig(**{k: v for k, v in d.items() if k in known})
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def build_classifier(cfg: ClassifierConfig) -> nn.Module:
