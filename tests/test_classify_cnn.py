@@ -258,3 +258,21 @@ def test_the_cpu_inference_path_gives_the_modules_logits_in_input_order(widths):
     finally:
         infer_cnn.BATCH = batch
     assert not infer_cnn.supported(CNNRNNClassifier(tiny("cnn-rnn")).eval(), "cpu")
+
+
+@pytest.mark.parametrize("arch", ["cnn", "cnn-rnn"])
+def test_classify_train_arch_through_the_cli_then_predict(cli, tmp_path, arch):
+    """--arch reaches the model: the stored config says so, and predict loads and uses it."""
+    import json
+
+    from seqtool.core.store import ModelStore
+
+    data = tmp_path / "toy.tsv"
+    data.write_text("".join(f"pos\tgreat fine film {i}\nneg\tdull bad plot {i}\n" for i in range(30)))
+    result = cli("classify", "train", str(data), "--arch", arch, "--epochs", "3", "--name", "c", "--seed", "1")
+    assert result.exit_code == 0, result.stderr
+    config = json.loads((ModelStore().open("c", kinds=("classifier",)).path / "config.json").read_text())
+    assert config["config"]["model"]["arch"] == arch
+    out = cli("classify", "predict", "-", "--model", "c", input="great fine film\ndull bad plot\n")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.split() == ["pos", "neg"]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .features import Encoded, collate
+from . import infer_cnn
 from .model import RNNClassifier
 
 GATES = {"gru": 3, "lstm": 4, "rnn": 1}
@@ -29,7 +30,8 @@ BATCH = 512  # sentences per batch: long enough steps to amortise the per-step o
 
 
 def supported(model: RNNClassifier, device: str) -> bool:
-    return model.cfg.layers == 1 and model.cfg.cell in GATES and str(device) == "cpu" and not model.training
+    return (type(model) is RNNClassifier and model.cfg.layers == 1 and model.cfg.cell in GATES
+            and str(device) == "cpu" and not model.training)
 
 
 def _flat(seqs: Sequence[Sequence[int]]) -> np.ndarray:
@@ -128,6 +130,8 @@ def _tanh_(x: torch.Tensor) -> torch.Tensor:
 def predict_logits(model: RNNClassifier, enc: Encoded, device: str = "cpu", batch_size: int = 256) -> torch.Tensor:
     """Logits (N, C) in input order; batches are length-sorted for speed."""
     model.eval()
+    if infer_cnn.supported(model, device):
+        return infer_cnn.predict_logits(model, enc)
     n = len(enc)
     out = torch.empty(n, model.cfg.num_classes)
     order = sorted(range(n), key=lambda i: len(enc.tokens[i]))

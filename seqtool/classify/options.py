@@ -16,6 +16,15 @@ M, T = "Model", "Training"
 class TrainOptions:
     """The defaults are the recipe: no tuning flags needed for sentence classification."""
 
+    arch: str = option("rnn", "rnn (recurrent), cnn (Kim 2014 CNN-rand: widths 3,4,5 x 100 maps, max over time) "
+                       "or cnn-rnn (convolution and pooling, then the recurrent stack).",
+                       choices=("rnn", "cnn", "cnn-rnn"), panel=M)
+    widths: str = option("3,4,5", "cnn, cnn-rnn: convolution filter widths.", panel=M)
+    maps: int = option(100, "cnn, cnn-rnn: feature maps per filter width.", minimum=1, panel=M)
+    max_norm: float = option(3.0, "cnn: l2 bound on each output-layer row after every update (0 = off).",
+                             minimum=0.0, panel=M)
+    pool: int = option(2, "cnn-rnn: max-pool size and stride over time before the RNN (1 = none).", minimum=1,
+                       panel=M)
     cell: str = option("gru", "Recurrent cell: lstm, gru, rnn, lstm-peephole or cifg.",
                        choices=("lstm", "gru", "rnn", "lstm-peephole", "cifg"), panel=M)
     bidirectional: bool = option(True, "Read the text both ways.", flag="--bidirectional/--unidirectional", panel=M)
@@ -60,8 +69,19 @@ class TrainOptions:
 
     def __post_init__(self) -> None:
         validate_fields(self)
+        self.width_tuple  # noqa: B018 - checks the numbers
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
+
+    @property
+    def width_tuple(self) -> tuple[int, ...]:
+        try:
+            widths = tuple(int(w) for w in str(self.widths).replace(",", " ").split())
+        except ValueError:
+            widths = ()
+        if not widths or min(widths) < 1:
+            raise UsageError(f"--widths takes whole numbers of at least 1, e.g. 3,4,5 (got {self.widths!r})")
+        return widths
 
     def to_dict(self) -> dict:
         return asdict(self)

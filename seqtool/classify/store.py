@@ -18,6 +18,7 @@ from ..core.tensors import check_module_shapes, check_safetensors, load_tensors,
 from ..core.text import Tokenizer
 from ..core.vocab import Vocab
 from .features import Featurizer
+from .cnn import build_classifier, config_from_dict
 from .model import ClassifierConfig, RNNClassifier
 
 KIND = "classifier"
@@ -74,7 +75,7 @@ def load_info(info: ModelInfo, device: str = "cpu") -> Classifier:
     origin = f"model '{info.name}'"
     try:
         conf = info.config["config"]
-        cfg = ClassifierConfig(**conf["model"])
+        cfg = config_from_dict(conf["model"])
         feats = conf["features"]
         tokenizer = Tokenizer.from_dict(info.config["tokenizer"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -90,8 +91,8 @@ def load_info(info: ModelInfo, device: str = "cpu") -> Classifier:
     if len(vocab) != cfg.vocab_size or (ngram_vocab is not None and len(ngram_vocab) != cfg.num_ngrams):
         raise ModelError(f"{origin}: vocabulary size does not match the weights")
     header = check_safetensors(info.file("model.safetensors"), origin)
-    check_module_shapes(lambda: RNNClassifier(cfg), header, origin)
-    model = RNNClassifier(cfg)
+    check_module_shapes(lambda: build_classifier(cfg), header, origin)
+    model = build_classifier(cfg)
     state = load_tensors(info.file("model.safetensors"), origin=origin)
     try:
         model.load_state_dict(state)

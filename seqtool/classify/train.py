@@ -24,6 +24,7 @@ from ..training.runtime import Distributed, seed_everything
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
 from .infer import predict_logits
+from .cnn import ConvConfig, build_classifier
 from .model import ClassifierConfig, RNNClassifier
 from .options import TrainOptions
 
@@ -64,12 +65,17 @@ def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], Cl
 
         vectors = load_vectors(opts.embeddings)
         emb = vectors_dim(vectors)
-    cfg = ClassifierConfig(vocab_size=len(feat.vocab), num_classes=len(labels), num_ngrams=feat.num_ngrams,
-                           pad_id=feat.vocab.pad_id, cell=opts.cell, bidirectional=opts.bidirectional,
-                           layers=opts.layers, hidden=opts.hidden, emb=emb, dropout=opts.dropout,
-                           pooling=opts.pooling, nb_scale=opts.nb_scale and feat.num_ngrams > 0)
+    common = dict(vocab_size=len(feat.vocab), num_classes=len(labels), num_ngrams=feat.num_ngrams,
+                  pad_id=feat.vocab.pad_id, cell=opts.cell, bidirectional=opts.bidirectional, layers=opts.layers,
+                  hidden=opts.hidden, emb=emb, dropout=opts.dropout, pooling=opts.pooling,
+                  nb_scale=opts.nb_scale and feat.num_ngrams > 0)
+    if opts.arch == "rnn":
+        cfg = ClassifierConfig(**common)
+    else:
+        cfg = ConvConfig(**common, arch=opts.arch, widths=opts.width_tuple, maps=opts.maps, max_norm=opts.max_norm,
+                         pool=opts.pool)
     torch.manual_seed(opts.seed)
-    model = RNNClassifier(cfg)
+    model = build_classifier(cfg)
     coverage = None
     if vectors is not None:
         from ..vectors.embedding import init_embedding
@@ -235,6 +241,8 @@ class ClassifierTask:
         if self.opts.clip > 0:
             nn.utils.clip_grad_norm_(self.dense_params, self.opts.clip)
         self.optimizer.step()
+        if hasattr(self.model, "apply_constraints"):  # cnn's max-norm; on the module, not a DDP wrapper
+            self.model.apply_constraints()
         return loss.detach(), len(idx)
 
     def evaluate(self) -> float | None:
@@ -248,8 +256,8 @@ class ClassifierTask:
     def snapshot(self) -> dict:
         return copy.deepcopy(self.model.state_dict())
 
-    def build_model(self) -> RNNClassifier:
-        return RNNClassifier(self.config)
+    def build_model(self) -> nn.Module:
+        return build_classifier(self.config)
 
     def load_snapshot(self, model: RNNClassifier, weights: dict) -> None:
         model.load_state_dict(weights)
