@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seqtool.core.errors import InputError, ModelError, UsageError
 from seqtool.core.store import ModelStore
@@ -35,6 +37,19 @@ def test_lines_are_documents_named_by_line_number(tmp_path):
     docs = read_documents([str(path)])
     assert [(d.id, d.text) for d in docs] == [("1", "first doc"), ("4", "fourth doc"), ("5", "fifth")]
     assert docs[1].where == f"{path}:4"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["", "  ", "a b", "c", "\td e\t", "é"]), min_size=1, max_size=12))
+def test_line_ids_are_the_numbers_of_the_non_blank_lines(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("lines") / "docs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = [(str(n), line) for n, line in enumerate(lines, 1) if line.strip()]
+    if not expected:
+        with pytest.raises(UsageError):
+            read_documents([str(path)])
+    else:
+        assert [(d.id, d.text) for d in read_documents([str(path)])] == expected
 
 
 def test_several_line_files_prefix_their_ids(tmp_path):
