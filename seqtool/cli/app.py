@@ -36,6 +36,7 @@ from typer.core import TyperGroup  # noqa: E402
 from ..core.version import __version__  # noqa: E402
 from ..core import console  # noqa: E402
 from ..core.errors import OutputError, SeqtoolError  # noqa: E402
+from .options import examples  # noqa: E402
 
 
 class _ReaderGone(Exception):
@@ -116,6 +117,26 @@ def _guard_standard_streams() -> None:
         sys.stdout = _ClosedStdout()  # type: ignore[assignment]
 
 
+GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """`seqtool train-lm c.txt -q` means `seqtool -q train-lm c.txt`: global flags are
+    accepted after the subcommand too (up to a `--`), as users of git and pip expect."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    return head + [a for a in argv[:end] if a not in GLOBAL_FLAGS] + argv[end:]
+
+
+def _accept_click_completion_names() -> None:
+    # click documents _SEQTOOL_COMPLETE=bash_source; Typer's own completion says source_bash.
+    var = "_SEQTOOL_COMPLETE"
+    value = os.environ.get(var, "")
+    shell, _, what = value.partition("_")
+    if what == "source" and shell in ("bash", "zsh", "fish"):
+        os.environ[var] = f"source_{shell}"
+
+
 class SeqtoolGroup(TyperGroup):
     """Runs the CLI in non-standalone mode so errors are reported our way."""
 
@@ -138,7 +159,8 @@ class SeqtoolGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: Optional[str] = None, **extra: Any) -> Any:
         extra.pop("standalone_mode", None)
-        argv = list(sys.argv[1:] if args is None else args)
+        argv = _hoist_global_flags(list(sys.argv[1:] if args is None else args))
+        _accept_click_completion_names()
         debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
         console.configure(debug=debug)
         _guard_standard_streams()
@@ -149,6 +171,9 @@ class SeqtoolGroup(TyperGroup):
             if code == 130:  # Typer's silent exit for an interrupt outside a command
                 _forget_interrupt_in_eval()
                 console.error_line("interrupted")
+        except click_exc.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help())  # the help is the answer: no empty "error:" line after it
+            code = 2
         except click_exc.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             console.error_line(f"{exc.format_message()}{hint}")
@@ -209,15 +234,13 @@ app = typer.Typer(
     help="Sequence models and text tools for the shell: n-gram and neural language models, "
     "word vectors, TextRank summaries and text classifiers.\n\n"
     "Data goes to stdout, progress and messages to stderr; '-' reads stdin.",
-    epilog="Examples:\n\n"
-    "  seqtool train-lm corpus.txt --cell gru\n\n"
-    "  seqtool sample --temp 0.8\n\n"
-    "  cat docs/*.txt | seqtool summarize - -n 3\n\n"
-    "  seqtool ngram train corpus.txt -n 3 --name tri && seqtool ngram score tri test.txt",
+    epilog=examples("seqtool train-lm corpus.txt --cell gru", "seqtool sample --temp 0.8", "cat docs/*.txt | seqtool summarize - -n 3", "seqtool ngram train corpus.txt -n 3 --name tri && seqtool ngram score tri test.txt"),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Plain click help: rich markup read "[default: 5]" or "seqtool[plot]" as tags and ate them
+    # (issue 18 item 3), and its boxes are not text for a pipe.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

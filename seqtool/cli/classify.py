@@ -9,15 +9,12 @@ import typer
 
 from ..classify.options import TrainOptions
 from ..core import console
-from .options import (DeviceOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode,
+from .options import (DeviceOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode, examples,
                       option_parameters, with_options)
 
 app = typer.Typer(
     help="Text classification with recurrent networks: train, predict, eval, cross-validate.",
-    epilog="Examples:\n\n  seqtool classify train reviews.tsv --name sentiment\n\n"
-    "  cat new.txt | seqtool classify predict - --prob\n\n"
-    "  seqtool classify eval test.tsv --model sentiment --json\n\n"
-    "  seqtool classify cv reviews.tsv --folds 10",
+    epilog=examples("seqtool classify train reviews.tsv --name sentiment", "cat new.txt | seqtool classify predict - --prob", "seqtool classify eval test.tsv --model sentiment --json", "seqtool classify cv reviews.tsv --folds 10"),
     no_args_is_help=True,
 )
 
@@ -51,7 +48,7 @@ _recipe.__signature__ = inspect.Signature(option_parameters(TrainOptions))
 recipe = with_options(TrainOptions)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train data/ --format folder --valid dev.tsv --epochs 10"))
 @recipe
 def train(
     data: DataArg,
@@ -96,7 +93,7 @@ def train(
                      f"{summary.best_epoch}\tepochs\t{summary.epochs}\tseconds\t{summary.seconds}")
 
 
-@app.command()
+@app.command(epilog=examples("cat new.txt | seqtool classify predict - --prob", "seqtool classify predict texts.txt --model sentiment --top-k 2 --json"))
 def predict(
     inputs: Annotated[Optional[List[str]], typer.Argument(help="Files, or '-' for stdin (the default).")] = None,
     model: ModelOpt = None,
@@ -134,7 +131,7 @@ def predict(
         sys.stdout.flush()
 
 
-@app.command("eval")
+@app.command("eval", epilog=examples("seqtool classify eval test.tsv --model sentiment", "seqtool classify eval test.ft --model topics --json"))
 def eval_(
     data: DataArg,
     model: ModelOpt = None,
@@ -178,7 +175,7 @@ def _print_report(report) -> None:
     out.print(matrix)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool classify cv reviews.tsv --folds 10", "seqtool classify cv mr.ft --folds 10 --max-folds 2 --json"))
 @recipe
 def cv(
     data: DataArg,

@@ -7,17 +7,13 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, check_errors_mode
+from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, check_errors_mode, examples
 
 app = typer.Typer(
     help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.\n\n"
     "VECTORS is the name of stored vectors (seqtool models list) or a vector file: word2vec binary "
     "or text, GloVe text or fastText .vec, optionally .gz, detected from the content.",
-    epilog="Examples:\n\n  seqtool embed train corpus.txt --algo glove --name g100\n\n"
-    "  seqtool embed neighbors g100 king queen --top 5\n\n"
-    "  seqtool embed import glove.6B.100d.txt --name glove100\n\n"
-    "  seqtool embed analogy glove100 man king woman\n\n"
-    "  seqtool embed evaluate glove100",
+    epilog=examples("seqtool embed train corpus.txt --algo glove --name g100", "seqtool embed neighbors g100 king queen --top 5", "seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed analogy glove100 man king woman", "seqtool embed evaluate glove100"),
     no_args_is_help=True,
 )
 
@@ -33,7 +29,7 @@ def _score(x: float) -> str:
     return f"{x:.6f}"
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --name ft"))
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")],
     algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext or glove.")] = "word2vec",
@@ -42,7 +38,7 @@ def train(
     window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
     min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
-                                                  "\\[default: 5; GloVe: 25].", show_default=False)] = None,
+                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
                                          "results run after run.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
@@ -73,7 +69,7 @@ def train(
         emit(f"{result.name}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
 
 
-@app.command("import")
+@app.command("import", epilog=examples("seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed import GoogleNews-vectors-negative300.bin.gz --name gnews"))
 def import_(
     file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe or fastText .vec file.")],
     name: Annotated[str, typer.Option("--name", help="Name in the model store.")],
@@ -93,7 +89,7 @@ def import_(
         emit(f"{name}\t{result.format}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={result.seconds:.2f}")
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed export glove100 --format word2vec --binary > v.bin", "seqtool embed export w2v --limit 10000 -o top10k.txt"))
 def export(
     vectors: VectorsArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="word2vec (with a header) or glove (without).")]
@@ -109,7 +105,7 @@ def export(
     api.export(vectors, output=output, fmt=fmt, binary=binary, limit=limit)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json"))
 def neighbors(
     vectors: VectorsArg,
     words: Annotated[List[str], typer.Argument(help="Query words.")],
@@ -141,7 +137,7 @@ def neighbors(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed analogy glove100 man king woman", "seqtool embed analogy glove100 paris france rome --top 3 --json"))
 def analogy(
     vectors: VectorsArg,
     a: Annotated[str, typer.Argument(help="A in 'A is to B as C is to ?'.")],
@@ -168,7 +164,7 @@ def analogy(
                 emit(f"{answer.method}\t{x.word}\t{_score(x.score)}")
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed similarity glove100 cat dog", "seqtool embed similarity glove100 car automobile --json"))
 def similarity(
     vectors: VectorsArg,
     word1: Annotated[str, typer.Argument(help="First word.")],
@@ -187,7 +183,7 @@ def similarity(
         emit(f"{word1}\t{word2}\t{_score(value)}")
 
 
-@app.command("doesnt-match")
+@app.command("doesnt-match", epilog=examples("seqtool embed doesnt-match glove100 breakfast cereal dinner lunch", "seqtool embed doesnt-match w2v red green blue car --json"))
 def doesnt_match(
     vectors: VectorsArg,
     words: Annotated[List[str], typer.Argument(help="Two or more words.")],
@@ -205,7 +201,7 @@ def doesnt_match(
         emit(ranking[-1].word)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed evaluate glove100", "seqtool embed evaluate w2v --limit 30000 --json"))
 def evaluate(
     vectors: VectorsArg,
     analogies: Annotated[Optional[str], typer.Option("--analogies", help="Analogy questions (': section' "
@@ -254,7 +250,7 @@ def evaluate(
         emit_json(out)
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed plot glove100 king queen paris -o map.png", "seqtool embed plot w2v money bank river --neighbors 8 -o bank.svg"))
 def plot(
     vectors: VectorsArg,
     words: Annotated[List[str], typer.Argument(help="Words to place on the map.")],
@@ -263,7 +259,7 @@ def plot(
     case_insensitive: CaseOpt = False,
     limit: LimitOpt = None,
 ) -> None:
-    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool\\[plot])."""
+    """A 2-D PCA map of the words and their nearest neighbours (needs matplotlib: seqtool[plot])."""
     from ..core.console import emit
     from ..vectors import api
 
@@ -271,7 +267,7 @@ def plot(
     emit(f"{result.output}\twords={len(result.points)}")
 
 
-@app.command()
+@app.command(epilog=examples("seqtool embed info glove100", "seqtool embed info vectors.txt.gz --json"))
 def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
     """Size, dimension and the first words of some vectors."""
     from ..core.console import emit, emit_json

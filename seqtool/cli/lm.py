@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from ..lm.options import TrainOptions, preset_help
-from .options import Given, with_options
+from .options import Given, with_options, examples
 
 COMMAND = dict(
     help="Train an RNN/LSTM/GRU language model on text (or measure a trained one with --eval).\n\n"
@@ -19,12 +19,8 @@ COMMAND = dict(
     "checkpoint are saved at every epoch end and on Ctrl-C; --resume continues exactly where it stopped. "
     "A run that has not finished never replaces a finished model of the same name (see --publish-partial). "
     "Under torchrun, DistributedDataParallel is used (only rank 0 writes).\n\n"
-    "Presets (each flag can be overridden): " + preset_help().replace("[", "\\[") + ".",
-    epilog="Examples:\n\n  seqtool train-lm corpus.txt --cell gru\n\n"
-    "  seqtool train-lm ptb.train.txt --valid ptb.valid.txt --preset ptb-small --max-time 60m\n\n"
-    "  seqtool train-lm book.txt --level char --cell gru --layers 1 --hidden 256 --max-time 10m --name book\n\n"
-    "  seqtool train-lm book.txt --level char --name book --resume\n\n"
-    "  seqtool train-lm --eval ptb.test.txt --model ptb.train",
+    "Presets (each flag can be overridden): " + preset_help() + ".",
+    epilog=examples("seqtool train-lm corpus.txt --cell gru", "seqtool train-lm ptb.train.txt --valid ptb.valid.txt --preset ptb-small --max-time 60m", "seqtool train-lm book.txt --level char --cell gru --layers 1 --hidden 256 --max-time 10m --name book", "seqtool train-lm book.txt --level char --name book --resume", "seqtool train-lm --eval ptb.test.txt --model ptb.train"),
     no_args_is_help=True,
 )
 

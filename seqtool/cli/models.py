@@ -12,13 +12,11 @@ import typer
 from ..core import console
 from ..core.errors import UsageError
 from ..core.store import KINDS, ModelStore, StoreEntry, dir_size
-from .options import JsonOpt
+from .options import JsonOpt, ModelArg, complete_model_names, examples
 
 app = typer.Typer(
     help="Manage the model store ($SEQTOOL_HOME, default ~/.local/share/seqtool).",
-    epilog="Examples:\n\n  seqtool models list\n\n  seqtool models list --kind lm | cut -f1\n\n"
-    "  seqtool models show tri --json\n\n  seqtool models default tri\n\n"
-    "  seqtool models rm old-model --yes\n\n  seqtool models prune",
+    epilog=examples("seqtool models list", "seqtool models list --kind lm | cut -f1", "seqtool models show tri --json", "seqtool models default tri", "seqtool models rm old-model --yes", "seqtool models prune"),
     no_args_is_help=True,
 )
 
@@ -104,8 +102,8 @@ def list_models(
         console.emit(f"checkpoints: {_human(total)} in all (`seqtool models prune` removes finished runs' ones)")
 
 
-@app.command()
-def show(name: Annotated[str, typer.Argument(help="Model name.")], as_json: JsonOpt = False) -> None:
+@app.command(epilog=examples("seqtool models show tri", "seqtool models show demo --json"))
+def show(name: ModelArg, as_json: JsonOpt = False) -> None:
     """Print a model's config.json (kind, hyperparameters, corpus, metrics)."""
     info = ModelStore().open(name, KINDS)
     if as_json:
@@ -114,14 +112,14 @@ def show(name: Annotated[str, typer.Argument(help="Model name.")], as_json: Json
         console.emit(json.dumps(info.config, indent=2, ensure_ascii=False))
 
 
-@app.command()
-def path(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
+@app.command(epilog=examples("seqtool models path demo", "seqtool models path tri"))
+def path(name: ModelArg) -> None:
     """Print the directory holding a model's files."""
     console.emit(str(ModelStore().open(name, KINDS).path))
 
 
 @app.command("default")
-def set_default(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
+def set_default(name: ModelArg) -> None:
     """Make NAME the default model of its kind (what `sample` and the other commands use without --model).
 
     Examples:
@@ -136,9 +134,9 @@ def set_default(name: Annotated[str, typer.Argument(help="Model name.")]) -> Non
     console.info(f"'{info.name}' is now the default {info.kind} model")
 
 
-@app.command("rm")
+@app.command("rm", epilog=examples("seqtool models rm old-model --yes", "seqtool models rm broken-entry -y"))
 def remove(
-    name: Annotated[str, typer.Argument(help="Model name (a broken entry too).")],
+    name: Annotated[str, typer.Argument(help="Model name (a broken entry too).", autocompletion=complete_model_names)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")] = False,
 ) -> None:
     """Remove a model (or a broken entry), its old versions and its checkpoints.

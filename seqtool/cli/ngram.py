@@ -10,14 +10,11 @@ from typing import Annotated, List, Optional
 import typer
 
 from ..core.errors import UsageError
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, SeedOpt, check_errors_mode
+from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, SeedOpt, check_errors_mode, examples
 
 app = typer.Typer(
     help="N-gram language models (modified Kneser-Ney by default), KenLM-compatible ARPA in and out.",
-    epilog="Examples:\n\n  seqtool ngram train corpus.txt -n 3 --name tri\n\n"
-    "  seqtool ngram score tri test.txt --per-sentence\n\n"
-    "  seqtool ngram predict tri \"students opened their\" --top 5\n\n"
-    "  seqtool ngram generate tri --num 3 --seed 1",
+    epilog=examples("seqtool ngram train corpus.txt -n 3 --name tri", "seqtool ngram score tri test.txt --per-sentence", 'seqtool ngram predict tri "students opened their" --top 5', "seqtool ngram generate tri --num 3 --seed 1"),
     no_args_is_help=True,
 )
 
@@ -38,7 +35,7 @@ def _int_list(text: Optional[str], option: str) -> Optional[list[int]]:
     return values
 
 
-@app.command()
+@app.command(epilog=examples("seqtool ngram train corpus.txt -n 3 --name tri", "seqtool ngram train ptb.train.txt -n 5 --arpa ptb5.arpa.gz", "cat corpus.txt | seqtool ngram train - --smoothing kn --name kn3"))
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'; one sentence per line.")],
     order: Annotated[int, typer.Option("--order", "-n", help="N-gram order.")] = 3,
@@ -90,7 +87,7 @@ def _no_nan(record: dict) -> dict:
     return {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
 
 
-@app.command()
+@app.command(epilog=examples("seqtool ngram score tri test.txt --per-sentence", "seqtool ngram score ptb5.arpa.gz a.txt b.txt --json"))
 def score(
     model: ModelArg,
     files: Annotated[Optional[List[str]], typer.Argument(help="Text to score, one sentence per line: files, directories, globs or '-' (stdin, the default).", show_default=False)] = None,
@@ -140,7 +137,7 @@ def score(
             console.emit(f"{key}\t{_fmt(value) if isinstance(value, float) else value}")
 
 
-@app.command()
+@app.command(epilog=examples('seqtool ngram predict tri "students opened their" --top 5', 'seqtool ngram predict ptb5.arpa.gz "the company" --json'))
 def predict(
     model: ModelArg,
     context: Annotated[str, typer.Argument(help="The start of a sentence.")] = "",
@@ -161,7 +158,7 @@ def predict(
             console.emit(f"{word!s}\t{p:.6f}" if result.level == "word" else f"{word!r}\t{p:.6f}")
 
 
-@app.command()
+@app.command(epilog=examples("seqtool ngram generate tri --num 3 --seed 1", 'seqtool ngram generate tri --prime "the company" --temp 0.8 --top-p 0.9'))
 def generate(
     model: Annotated[Optional[str], typer.Argument(help="Model name or ARPA file (default: the last n-gram model trained).")] = None,
     temp: Annotated[float, typer.Option("--temp", help="Temperature; 0 = greedy.")] = 1.0,
@@ -169,7 +166,7 @@ def generate(
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Sample among the smallest set with this much mass.")] = None,
     seed: SeedOpt = None,
     num: Annotated[int, typer.Option("--num", help="How many sentences.")] = 1,
-    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Most tokens per sentence \\[default: 100 words or 500 chars, as seqtool sample].", show_default=False)] = None,
+    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Most tokens per sentence [default: 100 words or 500 chars, as seqtool sample].", show_default=False)] = None,
     prime: Annotated[str, typer.Option("--prime", help="Start every sentence with this text.")] = "",
     level: LevelOpt = None,
     as_json: JsonOpt = False,

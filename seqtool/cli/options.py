@@ -16,8 +16,31 @@ SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="Text encoding of the inputs.")]
 ErrorsOpt = Annotated[str, typer.Option("--errors", help="On undecodable bytes: strict (fail, naming file and byte) or replace.")]
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="Name in the model store (default: derived from the command).")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default: the last one trained of this kind).")]
+
+
+def complete_model_names(incomplete: str) -> list[str]:
+    """Shell completion of model names: the stored models whose name starts with what was typed."""
+    from ..core.store import ModelStore
+
+    try:
+        names = [info.name for info in ModelStore().list()]
+    except Exception:  # noqa: BLE001 - a broken store must not break the user's shell
+        return []
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Name in the model store (default: derived from the command).",
+                                                autocompletion=complete_model_names)]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default: the last one trained of this kind).",
+                                                 autocompletion=complete_model_names)]
+ModelArg = Annotated[str, typer.Argument(help="Model name.", autocompletion=complete_model_names)]
+
+
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines, one a line, kept as written: click rewraps
+    paragraphs to the terminal width, which would break a command line in two (the \\b line
+    tells click not to)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def check_errors_mode(errors: str) -> str:
@@ -59,7 +82,7 @@ def option_parameters(cls: type, *, exclude: tuple = ()) -> list[inspect.Paramet
         elif default is None or (kind is bool and "/" not in decls[0]):
             show = False
         # Rich reads [..] as markup; the help is shown as written.
-        option = typer.Option(*decls, help=meta.get("help", "").replace("[", "\\["), show_default=show,
+        option = typer.Option(*decls, help=meta.get("help", ""), show_default=show,
                               rich_help_panel=meta.get("panel"), hidden=meta.get("hidden", False))
         annotation = Annotated[Optional[kind] if default is None else kind, option]
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import ModelOpt, SeedOpt
+from .options import ModelOpt, SeedOpt, examples
 
 COMMAND = dict(
     help="Generate text from a trained language model (neural or n-gram).\n\n"
@@ -14,9 +14,7 @@ COMMAND = dict(
     "break, characters verbatim. --temp 0 (or --greedy, or --top-k 1) always picks the most likely token. "
     "The same --seed gives the same text. Neural models run on the CPU with a numpy engine by default "
     "(fastest start); --device auto|cuda uses torch.",
-    epilog="Examples:\n\n  seqtool sample --temp 0.8\n\n"
-    "  seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1\n\n"
-    "  seqtool sample --model ptb --prime 'the company' --until-eos --num 5 --top-p 0.9",
+    epilog=examples("seqtool sample --temp 0.8", "seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1", "seqtool sample --model ptb --prime 'the company' --until-eos --num 5 --top-p 0.9"),
 )
 
 
@@ -31,7 +29,7 @@ def sample(
     prime: Annotated[Optional[str], typer.Option("--prime", "-p", help="Text to start from (printed, then "
                                                  "continued).")] = None,
     length: Annotated[Optional[int], typer.Option("--length", "-n", help="Tokens to generate per sample "
-                                                  "\\[default: 100 words or 500 characters].")] = None,
+                                                  "[default: 100 words or 500 characters].")] = None,
     num: Annotated[int, typer.Option("--num", help="Number of samples.")] = 1,
     until_eos: Annotated[bool, typer.Option("--until-eos", help="Stop each sample at the end of the line "
                                             "(<EOS> or newline); --length stays the cap.")] = False,

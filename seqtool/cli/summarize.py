@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, check_errors_mode
+from .options import EncodingOpt, ErrorsOpt, JsonOpt, check_errors_mode, examples
 
 COMMAND = dict(
     help="Summarize documents by TextRank: the most central sentences, in document order.\n\n"
@@ -18,12 +18,7 @@ COMMAND = dict(
     "(2,225 articles) it scored best on ROUGE-1, -2 and -L, tfidf a close second and bm25 last "
     "(see docs/summarize.md); it needs no statistics beyond the two sentences. "
     "--similarity embedding uses word vectors (--embeddings).",
-    epilog="Examples:\n\n"
-    "  cat article.txt | seqtool summarize - -n 3\n\n"
-    "  seqtool summarize report.txt --ratio 0.2 --keywords 8\n\n"
-    "  seqtool summarize inbox/ --out-dir summaries/ --incremental --jobs 2\n\n"
-    "  seqtool summarize --jsonl docs.jsonl > summaries.jsonl\n\n"
-    "  seqtool summarize articles/ --eval references/",
+    epilog=examples("cat article.txt | seqtool summarize - -n 3", "seqtool summarize report.txt --ratio 0.2 --keywords 8", "seqtool summarize inbox/ --out-dir summaries/ --incremental --jobs 2", "seqtool summarize --jsonl docs.jsonl > summaries.jsonl", "seqtool summarize articles/ --eval references/"),
 )
 
 SimilarityOpt = Annotated[Optional[str], typer.Option(
