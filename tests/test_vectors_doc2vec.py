@@ -270,3 +270,21 @@ def test_train_reads_stores_and_the_embed_cli_answers_on_document_ids(tmp_path, 
     assert result.exit_code == 0, result.output
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert [r[:2] for r in rows] == [["d0", m.word] for m in doc2vec.neighbors(model, "d0", top_n=3)]
+
+
+def test_embed_train_doc2vec_and_infer_through_the_cli(cli, tmp_path):
+    docs = tmp_path / "docs.txt"
+    words = ["stock", "market", "shares", "fell", "cat", "dog", "pet", "food", "game", "team", "won", "goal"]
+    docs.write_text("".join(" ".join(words[(i + k) % 12] for k in range(8)) + "\n" for i in range(60)))
+    out = cli("embed", "train", str(docs), "--algo", "doc2vec", "--dbow", "--dim", "16", "--min-count", "1",
+              "--workers", "1", "--epochs", "3", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert "stored the document vectors as 'docs-doc2vec16'" in out.stderr
+    assert '"documents": 60' in out.stdout
+    inferred = cli("embed", "infer", "docs-doc2vec16", "-", input="stock market shares\ncat dog pet\n")
+    rows = [line.split("\t") for line in inferred.stdout.splitlines()]
+    assert inferred.exit_code == 0 and [r[0] for r in rows] == ["1", "2"] and all(len(r) == 17 for r in rows)
+    again = cli("embed", "infer", "docs-doc2vec16", "-", input="stock market shares\ncat dog pet\n")
+    assert again.stdout == inferred.stdout  # repeatable
+    near = cli("embed", "neighbors", "docs-doc2vec16", "1", "--top", "2")
+    assert near.exit_code == 0 and len(near.stdout.splitlines()) == 2

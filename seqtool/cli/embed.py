@@ -29,10 +29,14 @@ def _score(x: float) -> str:
     return f"{x:.6f}"
 
 
-@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --name ft"))
+@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --name ft", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")],
-    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext or glove.")] = "word2vec",
+    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext, glove, or doc2vec (document vectors, "
+                                      "Le & Mikolov 2014, through gensim's Doc2Vec).")] = "word2vec",
+    dm: Annotated[bool, typer.Option("--dm/--dbow", help="doc2vec: PV-DM (distributed memory) or PV-DBOW.")] = True,
+    layout: Annotated[str, typer.Option("--layout", help="doc2vec documents: auto (a folder: one per file; .jsonl: "
+                                        "{\"id\",\"text\"} records; else one per line), lines, files or jsonl.")] = "auto",
     sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW (word2vec, fastText).")] = False,
     dim: Annotated[int, typer.Option("--dim", help="Vector dimension.")] = 100,
     window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
@@ -56,6 +60,19 @@ def train(
     from ..vectors import api
     from ..vectors.train import TrainConfig
 
+    if algo == "doc2vec":
+        result = api.train_documents(corpus, dm=dm, dim=dim, window=window, min_count=min_count, epochs=epochs,
+                                     workers=workers, seed=seed, layout=layout, name=name, encoding=encoding,
+                                     errors=check_errors_mode(errors))
+        if result.default_name and not is_quiet():
+            print(f"seqtool: stored the document vectors as '{result.name}' (no --name given)", file=sys.stderr)
+        record = {"name": result.name, "algo": "doc2vec", "dm": dm, **result.metrics}
+        if as_json:
+            emit_json(record)
+        else:
+            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={dim}"
+                 f"\tseconds={result.metrics['train_seconds']}")
+        return
     config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
                          workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
     result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors))
@@ -278,3 +295,25 @@ def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
         emit_json({"words": result.words, "dim": result.dim, "first": result.first})
     else:
         emit(f"words={result.words}\tdim={result.dim}\tfirst={' '.join(result.first)}")
+
+
+@app.command(epilog=examples("seqtool embed infer docs new.txt", "cat new.txt | seqtool embed infer docs - --json"))
+def infer(
+    model: Annotated[str, typer.Argument(help="Stored doc2vec vectors (seqtool embed train --algo doc2vec).")],
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="Documents: files, folders or '-' (see --layout).")] = None,
+    layout: Annotated[str, typer.Option("--layout", help="auto, lines, files or jsonl (as for embed train).")] = "auto",
+    encoding: EncodingOpt = "utf-8",
+    errors: ErrorsOpt = "strict",
+    as_json: JsonOpt = False,
+) -> None:
+    """A vector for each new document (gensim's infer_vector, made repeatable): TSV `id v1 v2 ...`
+    or JSON lines {"id", "vector"}."""
+    from ..core.console import emit, emit_json
+    from ..vectors import api
+
+    for doc_id, vector in api.infer_documents(model, inputs or ["-"], layout=layout, encoding=encoding,
+                                              errors=check_errors_mode(errors)):
+        if as_json:
+            emit_json({"id": doc_id, "vector": [round(float(x), 6) for x in vector]})
+        else:
+            emit(doc_id + "\t" + "\t".join(f"{x:.6g}" for x in vector))

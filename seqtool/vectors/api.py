@@ -273,3 +273,37 @@ class VectorsInfo:
 def info(spec: str | Vectors) -> VectorsInfo:
     vecs = load_vectors(spec)
     return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10])
+
+
+@dataclass
+class DocumentsResult:
+    name: str
+    metrics: dict
+    default_name: bool = False
+
+
+def train_documents(corpus: list[str], *, dm: bool = True, dim: int = 100, window: int = 5, min_count: int = 5,
+                    epochs: int | None = None, workers: int = 3, seed: int = 1, layout: str = "auto",
+                    name: str | None = None, encoding: str = "utf-8", errors: str = "strict",
+                    store: ModelStore | None = None) -> DocumentsResult:
+    """doc2vec document vectors (seqtool.vectors.doc2vec), stored like word vectors: the ids are
+    the rows, so `embed neighbors NAME DOC_ID` finds similar documents."""
+    from . import doc2vec
+
+    config = doc2vec.Doc2VecConfig(dm=dm, vector_size=dim, window=window, min_count=min_count,
+                                   epochs=epochs or 10, workers=workers, seed=seed)
+    chosen = validate_name(name or name_from_inputs(corpus, suffix=f"-doc2vec{dim}", fallback=f"doc2vec{dim}"))
+    _, metrics = doc2vec.train(corpus, config, name=chosen, layout=layout, encoding=encoding, errors=errors,
+                               store=store)
+    return DocumentsResult(chosen, metrics, default_name=name is None)
+
+
+def infer_documents(name: str, inputs: list[str], *, layout: str = "auto", encoding: str = "utf-8",
+                    errors: str = "strict"):
+    """(id, vector) for each document of `inputs` under stored doc2vec model `name`."""
+    from . import doc2vec
+
+    model = doc2vec.load_model(name)
+    docs = doc2vec.read_documents(inputs, layout=layout, encoding=encoding, errors=errors)
+    vectors = doc2vec.infer(model, [d.text for d in docs])
+    return [(str(d.id), vectors[i]) for i, d in enumerate(docs)]
