@@ -79,3 +79,27 @@ def test_batch_jsonl_and_eval_reduce_html_by_the_name(cli, tmp_path):
     result = cli("summarize", str(docs), "--eval", str(refs), "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["rouge1"] == 1.0
+
+
+def test_cli_method_options_reach_the_scorer_and_others_are_refused(cli):
+    def scores(*args):
+        result = cli("summarize", "-", "-n", "4", "--json", *args, input=DOC)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["scores"]
+
+    assert scores("--method", "lexrank", "--continuous") == \
+        [round(float(s), 6) for s in summarize_text(DOC, SummaryOptions(sentences=4, method="lexrank",
+                                                                        lexrank_threshold=None)).scores]
+    assert scores("--method", "lexrank", "--lexrank-threshold", "0.1") == scores("--method", "lexrank")
+    assert scores("--method", "lsa", "--lsa-dimensions", "1") == \
+        [round(float(s), 6) for s in summarize_text(DOC, SummaryOptions(sentences=4, method="lsa",
+                                                                        lsa_dimensions=1)).scores]
+    for args, message in [(("--continuous",), "--continuous is a LexRank option: add --method lexrank"),
+                          (("--method", "lsa", "--lexrank-threshold", "0.2"), "--lexrank-threshold is a LexRank"),
+                          (("--method", "lexrank", "--continuous", "--lexrank-threshold", "0.2"),
+                           "cannot be combined"),
+                          (("--lsa-dimensions", "2"), "--lsa-dimensions is an LSA option"),
+                          (("--method", "lsa", "--lsa-dimensions", "0"), "--lsa-dimensions must be half, all")]:
+        result = cli("summarize", "-", *args, input=DOC)
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout

@@ -51,9 +51,9 @@ def summarize(
     keywords: Annotated[int, typer.Option("--keywords", help="Also list this many TextRank keywords.")] = 0,
     stopwords: Annotated[Optional[str], typer.Option("--stopwords", help="Stop-word file (one word a line), or 'none'. Default: the shipped list of --language (English only so far; other languages: none).")] = None,
     method: Annotated[str, typer.Option("--method", help="textrank (default; sumy TextRankSummarizer), lexrank (Erkan & Radev; sumy LexRankSummarizer), lsa (Steinberger & Jezek; sumy LsaSummarizer) or lead (the first sentences).")] = "textrank",
-    lexrank_threshold: Annotated[float, typer.Option("--lexrank-threshold", help="LexRank: an edge where the idf-modified cosine exceeds this (the paper's 0.1; sumy LexRankSummarizer.threshold).")] = 0.1,
+    lexrank_threshold: Annotated[Optional[float], typer.Option("--lexrank-threshold", help="LexRank: an edge where the idf-modified cosine exceeds this (default 0.1, the paper's; sumy LexRankSummarizer.threshold).")] = None,
     continuous: Annotated[bool, typer.Option("--continuous", help="LexRank: weigh edges by the cosine instead of a threshold (continuous LexRank; sumy's LexRankSummarizer continuous form).")] = False,
-    lsa_dimensions: Annotated[str, typer.Option("--lsa-dimensions", help="LSA: half (singular values at least half the largest, the paper's), all (what sumy LsaSummarizer keeps) or a count.")] = "half",
+    lsa_dimensions: Annotated[Optional[str], typer.Option("--lsa-dimensions", help="LSA: half (default: singular values at least half the largest, the paper's), all (what sumy LsaSummarizer keeps) or a count.")] = None,
     language: Annotated[str, typer.Option("--language", help="Sentence splitter, stop words and stemmer of this language, a name or ISO code: english, de, fr... (sumy's Tokenizer(language) and Stemmer(language)).")] = "english",
     input_format: Annotated[str, typer.Option("--format", help="auto (HTML for .html/.htm files and text starting <!doctype html or <html), text or html (sumy's HtmlParser vs PlaintextParser).")] = "auto",
     as_json: JsonOpt = False,
@@ -84,10 +84,13 @@ def summarize(
         raise UsageError("--shard works with --out-dir or --jsonl")
     if jobs < 0:
         raise UsageError(f"--jobs must be >= 0 (got {jobs})")
+    _check_method_options(method, lexrank_threshold, continuous, lsa_dimensions)
     options = SummaryOptions(sentences=sentences, ratio=ratio, words=words, similarity=similarity,
                              damping=damping, split=split, keywords=keywords, stopwords=stopwords,
-                             method=method, lexrank_threshold=None if continuous else lexrank_threshold,
-                             lsa_dimensions=_lsa_dimensions(lsa_dimensions), language=language,
+                             method=method,
+                             lexrank_threshold=None if continuous else (0.1 if lexrank_threshold is None
+                                                                        else lexrank_threshold),
+                             lsa_dimensions=_lsa_dimensions(lsa_dimensions or "half"), language=language,
                              format=input_format)
     if stopwords is not None:
         from ..summarize import load_stopwords
@@ -117,6 +120,21 @@ def summarize(
         _run_eval(inputs, eval_refs, options, as_json, encoding, errors, vectors)
         return
     _run_plain(sources, options, as_json, encoding, errors, vectors)
+
+
+def _check_method_options(method: str, threshold: Optional[float], continuous: bool,
+                          lsa_dimensions: Optional[str]) -> None:
+    """An option of another method than --method would be silently ignored: refuse it."""
+    from ..core.errors import UsageError
+
+    if continuous and threshold is not None:
+        raise UsageError("--continuous and --lexrank-threshold cannot be combined (continuous LexRank has no threshold)")
+    lexrank = [name for name, on in (("--continuous", continuous), ("--lexrank-threshold", threshold is not None))
+               if on]
+    if lexrank and method != "lexrank":
+        raise UsageError(f"{lexrank[0]} is a LexRank option: add --method lexrank")
+    if lsa_dimensions is not None and method != "lsa":
+        raise UsageError("--lsa-dimensions is an LSA option: add --method lsa")
 
 
 def _lsa_dimensions(spec: str):
