@@ -1,4 +1,4 @@
-"""One document in, one summary out: splitting, terms, TextRank, selection."""
+"""One document in, one summary out: HTML to text, splitting, terms, scoring (--method), selection."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class SummaryOptions:
     damping: float = 0.85
     split: str = "auto"
     keywords: int = 0
-    stopwords: Optional[str] = None  # None: the shipped English list; "none": no list; else a file
+    stopwords: Optional[str] = None  # None: the shipped list of `language`; "none": no list; else a file
     stem: bool = True
     max_neighbors: int = 100
     language: str = "english"
