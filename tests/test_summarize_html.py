@@ -99,8 +99,6 @@ def test_any_markup_soup_gives_text_without_raising(markup):
     assert "\n\n\n" not in text and not text.startswith("\n")
 
 
-@pytest.mark.xfail(strict=True, reason="HTML input is wired into cli/summarize.py by the lead (report of the "
-                   "methods helper); remove this mark with that change")
 def test_cli_summarizes_an_html_file_to_its_text(cli, tmp_path):
     page = tmp_path / "page.html"
     page.write_text(PAGE, encoding="utf-8")

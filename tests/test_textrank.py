@@ -95,6 +95,21 @@ def test_bm25_on_hand_computed_pairs():
     assert w[0, 2] == 0.0 and w[2, 2] == 0.0
 
 
+def test_bm25_floor_is_never_negative_when_the_mean_idf_is():
+    sents = [[], ["a"], ["a"], ["a", "b"], ["a", "b"]]
+    # N = 5: idf(a) = log(1.5 / 4.5) < 0, idf(b) = log(3.5 / 2.5); their mean is negative, so
+    # gensim's floor 0.25 * mean would be negative: it is clipped to 0 and "a" adds nothing.
+    idf_b = math.log(1.4)
+    np.testing.assert_allclose(tr.bm25_idf(tr.term_matrix(sents)), [0.0, idf_b])
+    # The only edge: S3 <-> S4 through "b", tf 1, |S| = 2, avgdl = 6 / 5 = 1.2 -> K = 1.2 (0.25 + 0.75 * 2 / 1.2) = 1.8.
+    w = tr.similarity_graph(sents, "bm25")
+    expected = np.zeros((5, 5))
+    expected[3, 4] = expected[4, 3] = idf_b * 2.2 / (1 + 1.8)
+    np.testing.assert_allclose(w, expected, atol=1e-12)
+    # PageRank: S0-S2 dangle (p each, p = 0.15 / 5 + 0.85 * 3p / 5 -> 3/49), S3 and S4 share the rest (20/49).
+    np.testing.assert_allclose(tr.textrank_scores(sents, "bm25"), np.array([3, 3, 3, 20, 20]) / 49)
+
+
 def test_tfidf_cosine_of_identical_and_disjoint_sentences():
     w = tr.similarity_graph([["x", "y"], ["x", "y"], ["z"]], "tfidf")
     assert w[0, 1] == pytest.approx(1.0) and w[0, 2] == 0.0 and w[2, 1] == 0.0
@@ -120,7 +135,7 @@ def test_bounded_graph_keeps_everything_when_the_bound_allows(similarity, monkey
     dense = tr.similarity_graph(sents, similarity, max_neighbors=100)
     monkeypatch.setattr(tr, "BLOCK_ROWS", 7)  # several row blocks
     pair = {"overlap": tr._overlap, "bm25": tr._bm25, "tfidf": tr._tfidf}[similarity](tr.term_matrix(sents))
-    sparse = tr._bounded_graph(pair, 40, 39, similarity == "bm25").toarray()
+    sparse = tr.bounded_graph(pair, 40, 39, similarity == "bm25").toarray()
     np.testing.assert_allclose(sparse, dense, atol=1e-12)
 
 

@@ -9,7 +9,8 @@ import typer
 from .options import EncodingOpt, ErrorsOpt, JsonOpt, check_errors_mode, examples
 
 COMMAND = dict(
-    help="Summarize documents by TextRank: the most central sentences, in document order.\n\n"
+    help="Summarize documents: the best sentences by TextRank (default), LexRank, LSA or Lead-k, "
+    "in document order.\n\n"
     "Sentences are split offline with Punkt inside each paragraph (never across a blank line); "
     "each sentence is a node, the similarity of two sentences weighs the edge between them, and "
     "PageRank ranks the nodes. Ties go to the earlier sentence; a document whose sentences share "
@@ -17,8 +18,18 @@ COMMAND = dict(
     "The default similarity is overlap, the paper's own formula: on the BBC News Summary benchmark "
     "(2,225 articles) it scored best on ROUGE-1, -2 and -L, tfidf a close second and bm25 last "
     "(see docs/summarize.md); it needs no statistics beyond the two sentences. "
-    "--similarity embedding uses word vectors (--embeddings).",
-    epilog=examples("cat article.txt | seqtool summarize - -n 3", "seqtool summarize report.txt --ratio 0.2 --keywords 8", "seqtool summarize inbox/ --out-dir summaries/ --incremental --jobs 2", "seqtool summarize --jsonl docs.jsonl > summaries.jsonl", "seqtool summarize articles/ --eval references/"),
+    "--similarity embedding uses word vectors (--embeddings).
+
+"
+    "--method picks the scorer, each with sumy's equivalent: textrank (TextRankSummarizer), lexrank "
+    "(LexRankSummarizer; --continuous for continuous LexRank), lsa (LsaSummarizer) and lead (the first "
+    "sentences). HTML pages (.html/.htm, or text starting <html) are reduced to their text (--format); "
+    "--language picks the sentence splitter, stop words and stemmer.",
+    epilog=examples("cat article.txt | seqtool summarize - -n 3", "seqtool summarize page.html -n 3",
+                    "seqtool summarize article.txt --method lexrank --continuous -n 2",
+                    "seqtool summarize artikel.txt --language de --method lsa",
+                    "seqtool summarize inbox/ --out-dir summaries/ --incremental --jobs 2",
+                    "seqtool summarize --jsonl docs.jsonl > summaries.jsonl"),
 )
 
 SimilarityOpt = Annotated[Optional[str], typer.Option(
@@ -36,7 +47,13 @@ def summarize(
     damping: Annotated[float, typer.Option("--damping", help="PageRank damping factor.")] = 0.85,
     split: Annotated[str, typer.Option("--split", help="auto: Punkt per paragraph, un-wrapped lines stand alone; punkt: Punkt per paragraph; lines: one sentence per non-empty line.")] = "auto",
     keywords: Annotated[int, typer.Option("--keywords", help="Also list this many TextRank keywords.")] = 0,
-    stopwords: Annotated[Optional[str], typer.Option("--stopwords", help="Stop-word file (one word a line), or 'none'. Default: the shipped English list.")] = None,
+    stopwords: Annotated[Optional[str], typer.Option("--stopwords", help="Stop-word file (one word a line), or 'none'. Default: the shipped list of --language (English only so far; other languages: none).")] = None,
+    method: Annotated[str, typer.Option("--method", help="textrank (default; sumy TextRankSummarizer), lexrank (Erkan & Radev; sumy LexRankSummarizer), lsa (Steinberger & Jezek; sumy LsaSummarizer) or lead (the first sentences).")] = "textrank",
+    lexrank_threshold: Annotated[Optional[float], typer.Option("--lexrank-threshold", help="LexRank: an edge where the idf-modified cosine exceeds this (default 0.1, the paper's; sumy LexRankSummarizer.threshold).")] = None,
+    continuous: Annotated[bool, typer.Option("--continuous", help="LexRank: weigh edges by the cosine instead of a threshold (continuous LexRank; sumy's LexRankSummarizer continuous form).")] = False,
+    lsa_dimensions: Annotated[Optional[str], typer.Option("--lsa-dimensions", help="LSA: half (default: singular values at least half the largest, the paper's), all (what sumy LsaSummarizer keeps) or a count.")] = None,
+    language: Annotated[str, typer.Option("--language", help="Sentence splitter, stop words and stemmer of this language, a name or ISO code: english, de, fr... (sumy's Tokenizer(language) and Stemmer(language)).")] = "english",
+    input_format: Annotated[str, typer.Option("--format", help="auto (HTML for .html/.htm files and text starting <!doctype html or <html), text or html (sumy's HtmlParser vs PlaintextParser).")] = "auto",
     as_json: JsonOpt = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help='Inputs are JSON lines {"id", "text"}; writes {"id", "summary", "scores", "indices", "sentences"} lines.')] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch mode: one summary file per input at the same relative path (with --json: NAME.json). Ends with one summary line on stderr.")] = None,
@@ -65,12 +82,18 @@ def summarize(
         raise UsageError("--shard works with --out-dir or --jsonl")
     if jobs < 0:
         raise UsageError(f"--jobs must be >= 0 (got {jobs})")
+    _check_method_options(method, lexrank_threshold, continuous, lsa_dimensions)
     options = SummaryOptions(sentences=sentences, ratio=ratio, words=words, similarity=similarity,
-                             damping=damping, split=split, keywords=keywords, stopwords=stopwords)
+                             damping=damping, split=split, keywords=keywords, stopwords=stopwords,
+                             method=method,
+                             lexrank_threshold=None if continuous else (0.1 if lexrank_threshold is None
+                                                                        else lexrank_threshold),
+                             lsa_dimensions=_lsa_dimensions(lsa_dimensions or "half"), language=language,
+                             format=input_format)
     if stopwords is not None:
         from ..summarize import load_stopwords
 
-        load_stopwords(stopwords)  # a missing file fails now, not once per input
+        load_stopwords(stopwords, options.language)  # a missing file fails now, not once per input
     vectors = _load_vectors(similarity, embeddings)
     from ..summarize.parallel import resolve_jobs
 
@@ -95,6 +118,27 @@ def summarize(
         _run_eval(inputs, eval_refs, options, as_json, encoding, errors, vectors)
         return
     _run_plain(sources, options, as_json, encoding, errors, vectors)
+
+
+def _check_method_options(method: str, threshold: Optional[float], continuous: bool,
+                          lsa_dimensions: Optional[str]) -> None:
+    """An option of another method than --method would be silently ignored: refuse it."""
+    from ..core.errors import UsageError
+
+    if continuous and threshold is not None:
+        raise UsageError("--continuous and --lexrank-threshold cannot be combined (continuous LexRank has no threshold)")
+    lexrank = [name for name, on in (("--continuous", continuous), ("--lexrank-threshold", threshold is not None))
+               if on]
+    if lexrank and method != "lexrank":
+        raise UsageError(f"{lexrank[0]} is a LexRank option: add --method lexrank")
+    if lsa_dimensions is not None and method != "lsa":
+        raise UsageError("--lsa-dimensions is an LSA option: add --method lsa")
+
+
+def _lsa_dimensions(spec: str):
+    """--lsa-dimensions: "half", "all" or a count (SummaryOptions says what is wrong with anything else)."""
+    spec = spec.strip().lower()
+    return int(spec) if spec.isdigit() else spec
 
 
 def _load_vectors(similarity: str, spec: Optional[str]):

@@ -1,5 +1,14 @@
-"""Extractive summaries by TextRank: one document (core), folders (batch),
-JSON lines (jsonl) and ROUGE evaluation (evaluate)."""
+"""Extractive summaries: one document (pipeline), folders (batch), JSON lines
+(jsonl) and ROUGE evaluation (evaluate), all called through api.
+
+Sentences are scored by SummaryOptions.method (`--method`): textrank (the
+default, textrank.py), lexrank, lsa or lead (methods.py); sumy's
+LexRankSummarizer is `seqtool summarize --method lexrank`, LsaSummarizer
+`--method lsa`, TextRankSummarizer `--method textrank`. HTML is reduced to its
+text first (html.py, `--format auto|text|html`: `seqtool summarize page.html`),
+and `--language` (languages.py: `seqtool summarize a.txt --language de`) picks
+the sentence splitter, stop words and stemmer.
+"""
 
 from .pipeline import (DEFAULT_SENTENCES, SPLITS, Summary, SummaryOptions, load_stopwords, sentence_terms,
                    split_document, summarize_sentences, summarize_text)

@@ -52,7 +52,8 @@ def documents(sources: Iterable[Source], options: SummaryOptions, *, encoding: s
     for source in sources:
         digest = Digest()
         text = read_text(source, encoding=encoding, errors=errors, digest=digest)
-        yield DocumentSummary(source.name, summarize_text(text, options, vectors), digest.hexdigest())
+        yield DocumentSummary(source.name, summarize_text(text, options, vectors, name=source.name),
+                              digest.hexdigest())
 
 
 def folder(inputs: list[str], out_dir: str, options: SummaryOptions, *, jobs: int = 1, incremental: bool = False,

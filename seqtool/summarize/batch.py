@@ -224,7 +224,7 @@ def _summarize_file(job: tuple) -> tuple:
         sha = digest.hexdigest()
         if known is not None and known == sha and os.path.exists(out):
             return rel, "skipped", sha, ""
-        summary = summarize_text(text, st["options"], st.get("vectors"))
+        summary = summarize_text(text, st["options"], st.get("vectors"), name=str(path))
         if not _inside(st["out_real"], out):  # a link planted after the check at the start
             raise StoreError(f"{display_name(out)}: its folder leads outside the output folder "
                              f"(a symbolic link); refusing to write it")

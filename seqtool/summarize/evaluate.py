@@ -70,7 +70,7 @@ def evaluate(specs: list[str], references: str, options: SummaryOptions, *, enco
             opts = options
             if not fixed_size:
                 opts = replace(options, sentences=max(1, len(split_document(reference, "punkt", options.language))))
-            summary = summarize_text(text, opts, vectors)
+            summary = summarize_text(text, opts, vectors, name=str(job.path))
             yield job.rel, rouge(reference, " ".join(summary.sentences)), None
         except SeqtoolError as exc:
             yield job.rel, None, exc.message

@@ -31,7 +31,9 @@ def _summarize_record(item: tuple) -> tuple:
         return None, error
     st = worker_state()
     try:
-        summary = summarize_text(text, st["options"], st.get("vectors"))
+        # A string id is the document's name: "page.html" is reduced to its text under --format auto.
+        name = ident if isinstance(ident, str) else None
+        summary = summarize_text(text, st["options"], st.get("vectors"), name=name)
     except SeqtoolError as exc:
         return None, f"{where}: {exc.message}"
     return summary.to_json(id=ident), None

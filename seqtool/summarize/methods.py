@@ -55,7 +55,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from .textrank import (_bounded_graph, _doc_freq, _Pairwise, _scale_columns, _scale_rows, pagerank,
+from .textrank import (Pairwise, bounded_graph, doc_freq, pagerank, scale_columns, scale_rows,
                        term_matrix, textrank_scores)
 
 METHODS = ("textrank", "lexrank", "lsa", "lead")
@@ -68,17 +68,17 @@ LSA_SPARSE_TOP = 50      # sparse (very large) documents: at most this many sing
 # ---------------------------------------------------------------- LexRank
 def lexrank_idf(tm) -> np.ndarray:
     """(V,) the paper's idf_w = log(N / n_w), sentences as documents (0 for a term in every sentence)."""
-    df = _doc_freq(tm)
+    df = doc_freq(tm)
     return np.log(tm.n / np.maximum(df, 1.0))
 
 
-def _unit_tfidf(tm) -> _Pairwise:
+def _unit_tfidf(tm) -> Pairwise:
     """Rows tf * idf scaled to unit length (all-zero rows stay zero): their products are the cosines."""
-    t = _scale_columns(tm.counts, lexrank_idf(tm))  # (N, V)
+    t = scale_columns(tm.counts, lexrank_idf(tm))  # (N, V)
     sq = np.asarray((t.multiply(t) if tm.sparse else t * t).sum(axis=1)).ravel()  # (N,) |x|^2
     inv = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
-    t = _scale_rows(t, inv)
-    return _Pairwise(t, t)
+    t = scale_rows(t, inv)
+    return Pairwise(t, t)
 
 
 def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = LEXRANK_THRESHOLD, *,
@@ -86,7 +86,7 @@ def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = 
     """(N, N) LexRank edge weights: 1 where cos > threshold, or cos itself (threshold None).
 
     Above max_neighbors + 1 sentences each sentence keeps only its max_neighbors
-    strongest cosines (textrank._bounded_graph, symmetrised), as a scipy CSR.
+    strongest cosines (textrank.bounded_graph, symmetrised), as a scipy CSR.
     """
     tm = term_matrix(sentences)
     n = tm.n
@@ -96,7 +96,7 @@ def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = 
         if not self_loops:
             np.fill_diagonal(w, 0.0)
         return w if threshold is None else (w > threshold).astype(np.float64)
-    w = _bounded_graph(pair, n, max_neighbors, average=False)  # diagonal left out
+    w = bounded_graph(pair, n, max_neighbors, average=False)  # diagonal left out
     if threshold is not None:
         w.data = (w.data > threshold).astype(np.float64)
         w.eliminate_zeros()

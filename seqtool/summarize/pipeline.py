@@ -1,4 +1,4 @@
-"""One document in, one summary out: splitting, terms, TextRank, selection."""
+"""One document in, one summary out: HTML to text, splitting, terms, scoring (--method), selection."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from ..core.errors import InputError, UsageError
 
@@ -31,12 +31,19 @@ class SummaryOptions:
     damping: float = 0.85
     split: str = "auto"
     keywords: int = 0
-    stopwords: Optional[str] = None  # None: the shipped English list; "none": no list; else a file
+    stopwords: Optional[str] = None  # None: the shipped list of `language`; "none": no list; else a file
     stem: bool = True
     max_neighbors: int = 100
     language: str = "english"
+    method: str = "textrank"                  # textrank, lexrank, lsa or lead (methods.METHODS)
+    lexrank_threshold: Optional[float] = 0.1  # None: continuous LexRank
+    lsa_dimensions: Union[str, int] = "half"  # "half", "all" or a count
+    format: str = "auto"                      # auto, text or html (html.FORMATS)
 
     def __post_init__(self) -> None:
+        from .html import FORMATS
+        from .languages import language
+        from .methods import METHODS
         from .textrank import SIMILARITIES
 
         given = [name for name, v in (("-n", self.sentences), ("--ratio", self.ratio), ("--words", self.words))
@@ -59,6 +66,16 @@ class SummaryOptions:
             raise UsageError(f"--keywords must be >= 0 (got {self.keywords})")
         if self.max_neighbors < 1:
             raise UsageError(f"max_neighbors must be at least 1 (got {self.max_neighbors})")
+        if self.method not in METHODS:
+            raise UsageError(f"unknown --method {self.method!r} (choose from {', '.join(METHODS)})")
+        if self.lexrank_threshold is not None and not 0.0 <= self.lexrank_threshold < 1.0:
+            raise UsageError(f"--lexrank-threshold must be in [0, 1) (got {self.lexrank_threshold})")
+        dims = self.lsa_dimensions
+        if not (dims in ("half", "all") or (isinstance(dims, int) and not isinstance(dims, bool) and dims >= 1)):
+            raise UsageError(f"--lsa-dimensions must be half, all or a positive count (got {dims!r})")
+        if self.format not in FORMATS:
+            raise UsageError(f"unknown --format {self.format!r} (choose from {', '.join(FORMATS)})")
+        object.__setattr__(self, "language", language(self.language).name)  # "de" -> "german"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,7 +85,7 @@ class SummaryOptions:
 class Summary:
     sentences: list[str]          # chosen sentences, in document order
     indices: list[int]            # their positions among all sentences
-    scores: list[float]           # their TextRank scores
+    scores: list[float]           # their scores (by --method)
     total: int                    # sentences in the document
     keywords: list[str] = field(default_factory=list)
 
@@ -125,14 +142,14 @@ def split_document(text: str, mode: str = "auto", language: str = "english") -> 
 
 # ---------------------------------------------------------------- terms
 @lru_cache(maxsize=16)
-def load_stopwords(spec: Optional[str] = None) -> frozenset:
-    """The shipped English list (None), no list ("none"), or a file of one word per line."""
+def load_stopwords(spec: Optional[str] = None, language: str = "english") -> frozenset:
+    """The language's shipped list (None; empty where none ships), no list ("none"), or a file of one word per line."""
     if spec is not None and spec.lower() == "none":
         return frozenset()
     if spec is None:
-        from importlib.resources import files
+        from .languages import language as resources
 
-        text = files("seqtool").joinpath("data/stopwords-en.txt").read_text(encoding="utf-8")
+        return resources(language).stopwords()
     else:
         try:
             text = Path(spec).read_text(encoding="utf-8")
@@ -148,14 +165,15 @@ _term_caches: dict = {}
 _word_caches: dict = {}
 
 
-def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = True) -> list[list[str]]:
+def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = True,
+                   language: str = "english") -> list[list[str]]:
     """Per sentence: lower-cased \\w+ words minus stop words and bare numbers, stemmed.
 
     Memoised per whitespace token ("profits," -> ("profit",)) for each (stop
     list, stem) pair, so a batch tokenizes and stems each distinct token once;
     splitting on whitespace first gives the same words as \\w+ on the sentence.
     """
-    key = (id(stopwords), stem)
+    key = (id(stopwords), stem, language)
     cache = _term_caches.get(key)
     if cache is None or len(cache) > _TERM_CACHE_MAX:
         cache = _term_caches[key] = {}
@@ -171,9 +189,9 @@ def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = 
         if unseen:
             kept = [p for p in unseen if p not in stopwords and not p.isdigit()]
             if stem:
-                from .stem import stem_map
+                from .languages import language as resources
 
-                words.update(stem_map(kept))
+                words.update(resources(language).stem_map(kept))
             else:
                 words.update(zip(kept, kept))
             words.update(dict.fromkeys(unseen.difference(kept)))
@@ -228,35 +246,42 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
 
 def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = SummaryOptions(),
                         vectors=None) -> Summary:
-    """TextRank over pre-split sentences."""
-    from . import textrank
+    """Score pre-split sentences by options.method and pick the best."""
+    from . import methods, textrank
 
     sentences = list(sentences)
     if not sentences:
         return Summary([], [], [], 0)
-    stop = load_stopwords(options.stopwords)
-    # Word vectors are keyed by words, not stems.
-    terms = document_terms(sentences, stop, options.stem and options.similarity != "embedding")
-    scores = textrank.textrank_scores(terms, options.similarity, damping=options.damping,
-                                      vectors=vectors, max_neighbors=options.max_neighbors)
+    stop = load_stopwords(options.stopwords, options.language)
+    if options.method == "lead":
+        terms = [()] * len(sentences)  # Lead-k reads only the number of sentences
+    else:
+        # Word vectors are keyed by words, not stems.
+        terms = document_terms(sentences, stop, options.stem and options.similarity != "embedding",
+                               options.language)
+    scores = methods.sentence_scores(options.method, terms, similarity=options.similarity,
+                                     damping=options.damping, vectors=vectors,
+                                     max_neighbors=options.max_neighbors,
+                                     lexrank_threshold=options.lexrank_threshold,
+                                     lsa_dimensions=options.lsa_dimensions)
     order = textrank.rank_order(scores)
     chosen = select(sentences, order, options)
     summary = Summary([sentences[i] for i in chosen], chosen, [float(scores[i]) for i in chosen], len(sentences))
     if options.keywords:
         summary.keywords = top_keywords(sentences, stop, options.keywords, stem=options.stem,
-                                        damping=options.damping)
+                                        damping=options.damping, language=options.language)
     return summary
 
 
 def top_keywords(sentences: Sequence[str], stop: frozenset, top: int, *, stem: bool = True,
-                 damping: float = 0.85) -> list[str]:
+                 damping: float = 0.85, language: str = "english") -> list[str]:
     """TextRank keywords over stems, each shown as its most frequent word form ("profits", not "profit")."""
     from collections import Counter
 
     from . import textrank
 
-    surface = document_terms(sentences, stop, stem=False)
-    stems = document_terms(sentences, stop, stem=stem)
+    surface = document_terms(sentences, stop, stem=False, language=language)
+    stems = document_terms(sentences, stop, stem=stem, language=language)
     forms: dict[str, Counter] = {}
     for words, roots in zip(surface, stems):
         for word, root in zip(words, roots):
@@ -266,6 +291,10 @@ def top_keywords(sentences: Sequence[str], stop: frozenset, top: int, *, stem: b
     return [forms[root].most_common(1)[0][0] for root, _ in ranked]
 
 
-def summarize_text(text: str, options: SummaryOptions = SummaryOptions(), vectors=None) -> Summary:
-    """Split `text` into sentences and summarize it."""
+def summarize_text(text: str, options: SummaryOptions = SummaryOptions(), vectors=None,
+                   name: Optional[str] = None) -> Summary:
+    """Split `text` (HTML reduced to its text, by options.format and the file `name`) and summarize it."""
+    from .html import prepare_text
+
+    text = prepare_text(text, options.format, name)
     return summarize_sentences(split_document(text, options.split, options.language), options, vectors)

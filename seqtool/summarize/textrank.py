@@ -7,7 +7,8 @@ of terms (already tokenized, stop words removed), so it is language-agnostic.
 Similarities (all symmetric, non-negative, zero diagonal):
   overlap    the paper's |Si ∩ Sj| / (log|Si| + log|Sj|)
   bm25       Barrios et al. 2016 (gensim 3.x summarizer): BM25 of Sj for the
-             query Si, k1=1.2, b=0.75, negative IDF -> 0.25 * mean IDF;
+             query Si, k1=1.2, b=0.75, negative IDF -> 0.25 * mean IDF
+             (clipped at 0, so no edge is negative);
              BM25 is asymmetric, the edge weight is the mean of both ways
   tfidf      cosine of TF-IDF vectors (smooth IDF)
   embedding  cosine of averaged word vectors (negative cosines -> 0)
@@ -84,32 +85,44 @@ def _binary(m):
     return out
 
 
-def _scale_columns(m, weights: np.ndarray):
+def scale_columns(m, weights: np.ndarray):
+    """m (n, V) with column j times weights[j] (dense stays dense, sparse stays CSR)."""
     if isinstance(m, np.ndarray):
         return m * weights[None, :]
     return m.multiply(weights[None, :]).tocsr()
 
 
-def _scale_rows(m, weights: np.ndarray):
+def scale_rows(m, weights: np.ndarray):
+    """m (n, V) with row i times weights[i]."""
     if isinstance(m, np.ndarray):
         return m * weights[:, None]
     return m.multiply(weights[:, None]).tocsr()
 
 
-def _doc_freq(tm: TermMatrix) -> np.ndarray:
+def doc_freq(tm: TermMatrix) -> np.ndarray:
+    """(V,) how many sentences hold each term."""
     b = _binary(tm.counts)
     return np.asarray(b.sum(axis=0)).ravel()
 
 
 def bm25_idf(tm: TermMatrix) -> np.ndarray:
-    """gensim 3.x BM25 IDF: log((N - df + 0.5) / (df + 0.5)); negatives -> eps * mean IDF."""
-    df = _doc_freq(tm)
+    """gensim 3.x BM25 IDF: log((N - df + 0.5) / (df + 0.5)); negatives -> max(0, eps * mean IDF).
+
+    A term in more than half the sentences has a negative IDF; gensim replaces
+    it by eps * the mean IDF, which is itself negative when such terms dominate
+    (e.g. [[], ["a"], ["a"], ["a", "b"], ["a", "b"]]) and would give negative
+    edges, which PageRank does not allow. Clipping that floor at 0 keeps gensim's
+    value wherever it is non-negative (so every document with a non-negative
+    mean IDF, the benchmark's among them, scores as before) and otherwise lets
+    such common terms add nothing.
+    """
+    df = doc_freq(tm)
     idf = np.log(tm.n - df + 0.5) - np.log(df + 0.5)
     mean = idf.mean() if idf.size else 0.0
-    return np.where(idf < 0, BM25_EPSILON * mean, idf)
+    return np.where(idf < 0, max(0.0, BM25_EPSILON * mean), idf)
 
 
-class _Pairwise:
+class Pairwise:
     """Left and right factors whose product (plus a post-step) gives similarity rows."""
 
     def __init__(self, left, right, post=None):
@@ -124,7 +137,7 @@ class _Pairwise:
         return block
 
 
-def _overlap(tm: TermMatrix) -> _Pairwise:
+def _overlap(tm: TermMatrix) -> Pairwise:
     b = _binary(tm.counts)
     with np.errstate(divide="ignore"):
         loglen = np.where(tm.lengths > 0, np.log(np.maximum(tm.lengths, 1.0)), 0.0)
@@ -135,10 +148,10 @@ def _overlap(tm: TermMatrix) -> _Pairwise:
         denom = np.where(denom > 1e-12, denom, 1.0)
         return block / denom
 
-    return _Pairwise(b, b, post)
+    return Pairwise(b, b, post)
 
 
-def _bm25(tm: TermMatrix) -> _Pairwise:
+def _bm25(tm: TermMatrix) -> Pairwise:
     idf = bm25_idf(tm)
     avgdl = tm.lengths.mean() if tm.n else 1.0
     avgdl = avgdl if avgdl > 0 else 1.0
@@ -150,18 +163,18 @@ def _bm25(tm: TermMatrix) -> _Pairwise:
         sat = counts.tocoo()
         sat.data = sat.data * (BM25_K1 + 1.0) / (sat.data + norm[sat.row])
         sat = sat.tocsr()
-    query = _scale_columns(counts, idf)  # query terms with their repeats, as gensim
-    return _Pairwise(query, sat)
+    query = scale_columns(counts, idf)  # query terms with their repeats, as gensim
+    return Pairwise(query, sat)
 
 
-def _tfidf(tm: TermMatrix) -> _Pairwise:
-    df = _doc_freq(tm)
+def _tfidf(tm: TermMatrix) -> Pairwise:
+    df = doc_freq(tm)
     idf = np.log((1.0 + tm.n) / (1.0 + df)) + 1.0
-    t = _scale_columns(tm.counts, idf)
+    t = scale_columns(tm.counts, idf)
     sq = np.asarray(t.multiply(t).sum(axis=1) if not isinstance(t, np.ndarray) else (t * t).sum(axis=1)).ravel()
     inv = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
-    t = _scale_rows(t, inv)
-    return _Pairwise(t, t)
+    t = scale_rows(t, inv)
+    return Pairwise(t, t)
 
 
 def sentence_vectors(sentences: Sequence[Sequence[str]], vectors) -> np.ndarray:
@@ -179,11 +192,11 @@ def sentence_vectors(sentences: Sequence[Sequence[str]], vectors) -> np.ndarray:
     return out / np.where(norms > 0, norms, 1.0)[:, None]
 
 
-def _embedding(tm: TermMatrix, sentences, vectors) -> _Pairwise:
+def _embedding(tm: TermMatrix, sentences, vectors) -> Pairwise:
     if vectors is None:
         raise ValueError("the embedding similarity needs word vectors")
     e = sentence_vectors(sentences, vectors)
-    return _Pairwise(e, e, lambda block, a, b: np.maximum(block, 0.0))
+    return Pairwise(e, e, lambda block, a, b: np.maximum(block, 0.0))
 
 
 def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAULT_SIMILARITY, *,
@@ -208,10 +221,10 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
             w = 0.5 * (w + w.T)
         np.fill_diagonal(w, 0.0)
         return w  # non-negative by construction (embedding clips in its post-step)
-    return _bounded_graph(pair, n, max_neighbors, symmetric_needed)
+    return bounded_graph(pair, n, max_neighbors, symmetric_needed)
 
 
-def _bounded_graph(pair: _Pairwise, n: int, k: int, average: bool):
+def bounded_graph(pair: Pairwise, n: int, k: int, average: bool):
     """Keep each row's k strongest edges, then symmetrise (max, or mean for BM25)."""
     from scipy.sparse import coo_matrix
 
@@ -237,7 +250,7 @@ def _bounded_graph(pair: _Pairwise, n: int, k: int, average: bool):
     return w.maximum(w.T).tocsr()
 
 
-def _columns(pair: _Pairwise, start: int, stop: int) -> np.ndarray:
+def _columns(pair: Pairwise, start: int, stop: int) -> np.ndarray:
     """S[:, start:stop].T, i.e. rows start:stop of the transposed similarity."""
     block = pair.right[start:stop] @ pair.left.T
     block = block if isinstance(block, np.ndarray) else block.toarray()
