@@ -18,9 +18,7 @@ COMMAND = dict(
     "The default similarity is overlap, the paper's own formula: on the BBC News Summary benchmark "
     "(2,225 articles) it scored best on ROUGE-1, -2 and -L, tfidf a close second and bm25 last "
     "(see docs/summarize.md); it needs no statistics beyond the two sentences. "
-    "--similarity embedding uses word vectors (--embeddings).
-
-"
+    "--similarity embedding uses word vectors (--embeddings).\n\n"
     "--method picks the scorer, each with sumy's equivalent: textrank (TextRankSummarizer), lexrank "
     "(LexRankSummarizer; --continuous for continuous LexRank), lsa (LsaSummarizer) and lead (the first "
     "sentences). HTML pages (.html/.htm, or text starting <html) are reduced to their text (--format); "
