@@ -115,7 +115,7 @@ def test_eval_json_matches_predictions(cli, trained, tmp_path):
     assert report["labels"] == ["neg", "pos"] and report["total"] == 3
     assert report["confusion"] == [[1, 1], [0, 1]] and report["accuracy"] == pytest.approx(2 / 3)
     text = cli("classify", "eval", path).stdout
-    assert text.startswith("accuracy\t0.6667\nmacro_f1\t0.6667") and "confusion" in text
+    assert text.startswith("accuracy\t0.6667\nmacro_f1\t0.6667") and "gold \\ predicted\t" in text  # TSV when piped (issue 18 item 8)
 
 
 def test_cv_prints_each_fold_then_mean_and_std(cli, tiny_tsv):

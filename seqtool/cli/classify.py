@@ -155,24 +155,15 @@ def eval_(
 
 
 def _print_report(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console.emit(f"accuracy\t{report.accuracy:.4f}\nmacro_f1\t{report.macro_f1:.4f}\nexamples\t{report.total}")
-    out = Console(highlight=False, soft_wrap=True)
-    table = Table(title="per class")
-    for col in ("label", "precision", "recall", "f1", "support"):
-        table.add_column(col, justify="left" if col == "label" else "right")
-    for c in report.per_class:
-        table.add_row(c["label"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
-    out.print(table)
-    matrix = Table(title="confusion (rows: gold, columns: predicted)")
-    matrix.add_column("gold \\ pred")
-    for label in report.labels:
-        matrix.add_column(label, justify="right")
-    for label, row in zip(report.labels, report.confusion):
-        matrix.add_row(label, *(str(v) for v in row))
-    out.print(matrix)
+    console.emit("")
+    console.emit_table(["label", "precision", "recall", "f1", "support"],
+                       [[c["label"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]
+                        for c in report.per_class], title="per class")
+    console.emit("")
+    console.emit_table(["gold \\ predicted", *report.labels],
+                       [[label, *row] for label, row in zip(report.labels, report.confusion)],
+                       title="confusion (rows: gold, columns: predicted)")
 
 
 @app.command(epilog=examples("seqtool classify cv reviews.tsv --folds 10", "seqtool classify cv mr.ft --folds 10 --max-folds 2 --json"))

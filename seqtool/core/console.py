@@ -108,6 +108,43 @@ def emit_json(obj: Any) -> None:
     write_stdout(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+def stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def emit_table(columns: list[str], rows: list[list[Any]], *, title: str | None = None) -> None:
+    """A table on stdout: tab-separated with a header row when stdout is not a terminal (for
+    `cut`, `awk`, a spreadsheet), columns aligned with spaces on a terminal; never box-drawing
+    characters, which are not data. Numbers are right-aligned, text left-aligned."""
+    cells = [[str(c) for c in row] for row in rows]
+    if not stdout_is_tty():
+        for row in [list(columns)] + cells:
+            emit("\t".join(row))
+        return
+    widths = [max(len(str(col)), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
+    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(columns))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(row, widths, numeric)).rstrip()
+
+    if title:
+        emit(title)
+    emit(line([str(c) for c in columns]))
+    for row in cells:
+        emit(line(row))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class _NoProgress:
     def add_task(self, *args: Any, **kwargs: Any) -> int:
         return 0
