@@ -9,7 +9,7 @@ import typer
 
 from ..classify.options import TrainOptions
 from ..core import console
-from .options import (DeviceOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode, examples,
+from .options import (DeviceOpt, ThreadsOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode, examples,
                       option_parameters, with_options)
 
 app = typer.Typer(
@@ -100,6 +100,7 @@ def predict(
     prob: Annotated[bool, typer.Option("--prob", help="Print each label's probability after it.")] = False,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Print the K most likely labels.")] = 1,
     device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     json: JsonOpt = False,
@@ -114,11 +115,13 @@ def predict(
     from ..classify import store as saved
     from ..classify.predict import format_prediction, predict_stream
     from ..core.device import resolve_device
+    from ..core.threads import apply_threads
     from ..core.errors import UsageError
     from ..core.io import expand_inputs
 
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    apply_threads(threads)
     device = resolve_device(device)
     clf = saved.load(model, device=device)
     sources = expand_inputs(inputs or ["-"])
@@ -139,13 +142,16 @@ def eval_(
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     json: JsonOpt = False,
 ) -> None:
     """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
     from ..classify.api import evaluate_model
+    from ..core.threads import apply_threads
 
+    apply_threads(threads)
     report = evaluate_model(data, name=model, read=_read_options(format, text_col, label_col, encoding, errors),
                             device=device)
     if json:

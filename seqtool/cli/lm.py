@@ -43,6 +43,9 @@ def train_lm(
     if eval_file is not None:
         if corpus:
             raise UsageError("--eval takes no CORPUS (give the text to measure as --eval FILE)")
+        from ..core.threads import apply_threads
+
+        apply_threads(v["threads"])
         found = api.evaluate_file(model, [eval_file], device=v["device"], encoding=v["encoding"], errors=v["errors"])
         if v["json"]:
             console.emit_json(found.to_dict())

@@ -33,6 +33,8 @@ NameOpt = Annotated[Optional[str], typer.Option("--name", help="Name in the mode
                                                 autocompletion=complete_model_names)]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (default: the last one trained of this kind).",
                                                  autocompletion=complete_model_names)]
+ThreadsOpt = Annotated[Optional[str], typer.Option("--threads", help="CPU threads: a number, or auto (one per idle "
+                                                  "core).", show_default="auto, or $SEQTOOL_THREADS")]
 ModelArg = Annotated[str, typer.Argument(help="Model name.", autocompletion=complete_model_names)]
 
 
