@@ -89,7 +89,7 @@ def test_jsonl_ids_are_the_records_ids_else_line_numbers(tmp_path):
 @pytest.mark.parametrize("line, problem", [
     ('{"id": 1, "text": ', "line 2: not valid JSON"),
     ('{"id": 1, "body": "x"}', 'expected an object with a string "text"'),
-    ('["text"]', 'expected an object with a string "text"'),
+    ('["text"]', 'expected a JSON object'),  # the shared reader's (core.io.iter_json_records) wording
     ('{"id": [1], "text": "x"}', '"id" must be a string or an integer'),
 ])
 def test_bad_jsonl_records_name_file_and_line(tmp_path, line, problem):

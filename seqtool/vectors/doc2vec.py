@@ -38,7 +38,7 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import InputError, ModelError, UsageError
-from ..core.io import Source, expand_inputs, iter_source_lines, read_text
+from ..core.io import Source, expand_inputs, iter_json_records, iter_source_lines, read_text
 from ..core.store import ModelStore
 from ..core.text import WORD_METHODS, Tokenizer
 from .model import Vectors
@@ -139,23 +139,21 @@ def read_documents(specs: Sequence[str], *, layout: str = "auto", encoding: str 
 
 def _line_documents(source: Source, jsonl: bool, prefix: bool, kwargs: dict) -> Iterable[Document]:
     """One document per non-blank line; blank lines keep their number, so ids are file lines."""
+    if jsonl:
+        for record in iter_json_records([source], **kwargs):  # the one {"id", "text"} reader
+            if record.error:
+                raise InputError(record.error)
+            ident = record.id
+            if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+                raise InputError(f'{record.where}: "id" must be a string or an integer')
+            # A line number names a document only within its file; a record's own id is used as it is.
+            own_id = "id" in record.data
+            yield Document(f"{source.name}:{ident}" if prefix and not own_id else str(ident), record.text, record.where)
+        return
     for lineno, line in enumerate(iter_source_lines(source, **kwargs), 1):
-        if not line.strip():
-            continue
-        where = f"{source.name}:{lineno}"
-        ident, text, own_id = str(lineno), line, False
-        if jsonl:  # the record rules of seqtool.summarize.jsonl
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise InputError(f'{where}: expected an object with a string "text"')
-            if not isinstance(obj.get("id", lineno), (str, int)) or isinstance(obj.get("id"), bool):
-                raise InputError(f'{where}: "id" must be a string or an integer')
-            ident, text, own_id = str(obj.get("id", lineno)), obj["text"], "id" in obj
-        # A line number names a document only within its file; a record's own id is used as it is.
-        yield Document(f"{source.name}:{ident}" if prefix and not own_id else ident, text, where)
+        if line.strip():
+            ident = str(lineno)
+            yield Document(f"{source.name}:{ident}" if prefix else ident, line, f"{source.name}:{lineno}")
 
 
 # ----------------------------------------------------------------------------- training
