@@ -27,6 +27,7 @@ from typing import Any, Iterator, Sequence
 
 from ..core import console
 from ..core.errors import UsageError
+from ..core.plotting import PLOT_FORMATS, check_plot_available, plot_suffixes  # noqa: F401 - re-exported
 from ..core.io import atomic_write
 
 
@@ -62,24 +63,6 @@ def round_figures(record: dict) -> dict:
     return {k: figure(v) if isinstance(v, float) else v for k, v in record.items()}
 
 
-PLOT_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
-
-
-def plot_suffixes() -> tuple[str, ...]:
-    """The suffixes --plot accepts: what this matplotlib can write (jpg needs Pillow)."""
-    check_plot_available()
-    from matplotlib.figure import Figure
-
-    supported = Figure().canvas.get_supported_filetypes()
-    return tuple("." + f for f in PLOT_FORMATS if f in supported)
-
-
-def check_plot_available() -> None:
-    """Fail before training, not after it, when --plot cannot work."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'seqtool[plot]'") from None
 
 
 def notice(message: str) -> None:

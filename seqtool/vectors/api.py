@@ -251,13 +251,14 @@ class Plotted:
 
 def plot(spec: str | Vectors, words: list[str], output: str, *, neighbours: int = 5,
          case_insensitive: bool = False, limit: int | None = None) -> Plotted:
-    """A 2-D PCA map of `words` and their neighbours, written to `output` (.png, .svg, .pdf)."""
-    from .plot import FORMATS, plot_words
+    """A 2-D PCA map of `words` and their neighbours, written to `output` in the format its suffix names."""
+    from ..core.plotting import plot_suffixes
+    from .plot import plot_words
 
     if neighbours < 0:
         raise UsageError(f"--neighbors must be >= 0 (got {neighbours})")
     check_output_path(output, inputs=[Source(spec)] if _is_file(spec) else [], option="--output",
-                      suffixes=[f".{ext}" for ext in FORMATS])
+                      suffixes=plot_suffixes("--output"))
     placed = plot_words(load_vectors(spec, limit=limit), words, output, neighbours=neighbours,
                         case_insensitive=case_insensitive)
     return Plotted(output, placed)

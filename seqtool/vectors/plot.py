@@ -9,10 +9,10 @@ import numpy as np
 
 from ..core.errors import SeqtoolError, UsageError
 from ..core.io import write_bytes_atomic
+from ..core.plotting import plot_suffixes
 from .model import Vectors
 from .queries import neighbors, resolve
 
-FORMATS = ("png", "svg", "pdf")
 
 
 def pca_2d(matrix: np.ndarray) -> np.ndarray:
@@ -34,8 +34,9 @@ def plot_words(vecs: Vectors, words: list[str], output: str, *, neighbours: int 
                case_insensitive: bool = False, title: str | None = None) -> list[tuple[str, float, float, bool]]:
     """Draw `words` (bold) and their `neighbours` nearest words; returns (word, x, y, is_query) rows."""
     ext = os.path.splitext(output)[1].lower().lstrip(".")
-    if ext not in FORMATS:
-        raise UsageError(f"{output}: the map is written as {', '.join(FORMATS)}; use one of these extensions")
+    if "." + ext not in plot_suffixes("--output"):
+        raise UsageError(f"{output}: the map is written as {', '.join(plot_suffixes('--output'))}; "
+                         f"use one of these extensions")
     try:
         import matplotlib
 
