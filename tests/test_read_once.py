@@ -1,0 +1,62 @@
+"""Every training input is read once and hashed while it is read (issue 19 item 8): a FIFO
+is not opened a second time (which would block forever), and stdin gets a sha256 too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from seqtool.core.store import ModelStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = "the cat sat on the mat\nthe dog sat on the log\n" * 30
+
+
+def run_with_fifo(tmp_path, args: list, text: str = TEXT, timeout: float = 120):
+    """`seqtool ARGS` (the FIFO is {fifo}) in a subprocess while a thread writes `text` into it."""
+    fifo = tmp_path / "corpus.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(text), daemon=True)
+    writer.start()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SEQTOOL_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    argv = [str(a).replace("{fifo}", str(fifo)) for a in args]
+    try:
+        done = subprocess.run([sys.executable, "-m", "seqtool", *argv], capture_output=True, text=True,
+                              timeout=timeout, env=env)
+    finally:
+        if writer.is_alive():  # unblock the writer if seqtool never opened the FIFO
+            with open(fifo, "rb") as fh:
+                fh.read()
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_ngram_train_reads_a_fifo_once_and_records_its_sha256(tmp_path):
+    run_with_fifo(tmp_path, ["ngram", "train", "{fifo}", "--name", "ff"])
+    corpus = ModelStore().open("ff", ("ngram",)).config["training"]["corpus"]
+    assert corpus[0]["sha256"] == hashlib.sha256(TEXT.encode()).hexdigest()
+
+
+def test_ngram_train_hashes_stdin_and_each_file_as_before(cli, tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(TEXT)
+    result = cli("ngram", "train", "-", path, "--name", "si", input="a b c\n")
+    assert result.exit_code == 0, result.stderr
+    corpus = ModelStore().open("si", ("ngram",)).config["training"]["corpus"]
+    assert corpus == [{"path": "<stdin>", "sha256": hashlib.sha256(b"a b c\n").hexdigest()},
+                      {"path": str(path), "sha256": hashlib.sha256(TEXT.encode()).hexdigest()}]
+
+
+def test_embed_train_records_the_sha256_of_stdin(cli):
+    result = cli("embed", "train", "-", "--name", "es", "--min-count", "1", "--dim", "4", "--epochs", "1",
+                 "--workers", "1", input=TEXT)
+    assert result.exit_code == 0, result.stderr
+    corpus = ModelStore().open("es", ("vectors",)).config["training"]["corpus"]
+    assert corpus == [{"path": "-", "bytes": len(TEXT), "sha256": hashlib.sha256(TEXT.encode()).hexdigest()}]
