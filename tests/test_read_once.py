@@ -60,3 +60,26 @@ def test_embed_train_records_the_sha256_of_stdin(cli):
     assert result.exit_code == 0, result.stderr
     corpus = ModelStore().open("es", ("vectors",)).config["training"]["corpus"]
     assert corpus == [{"path": "-", "bytes": len(TEXT), "sha256": hashlib.sha256(TEXT.encode()).hexdigest()}]
+
+
+def test_train_lm_reads_a_fifo_once_and_records_its_sha256(tmp_path):
+    run_with_fifo(tmp_path, ["train-lm", "{fifo}", "--name", "lf", "--layers", "1", "--hidden", "8", "--emb", "8",
+                             "--epochs", "1", "--seed", "1", "--device", "cpu"])
+    corpus = ModelStore().open("lf", ("lm",)).config["training"]["corpus"]
+    assert corpus == [{"path": str(tmp_path / "corpus.fifo"), "sha256": hashlib.sha256(TEXT.encode()).hexdigest()}]
+
+
+def test_train_lm_resume_keeps_matching_a_regular_file_by_its_sha256(cli, tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(TEXT)
+    args = ("--layers", "1", "--hidden", "8", "--emb", "8", "--seed", "1", "--device", "cpu", "--name", "rs")
+    assert cli("train-lm", path, "--epochs", "1", *args).exit_code == 0
+    from seqtool.core.io import sha256_of
+    from seqtool.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(ModelStore().checkpoint_dir("rs", create=False), map_location="cpu")
+    assert [list(d) for d in state["corpus_digests"]] == [[str(path), sha256_of(path)]]
+    assert cli("train-lm", path, "--resume", "--epochs", "2", *args).exit_code == 0
+    path.write_text(TEXT + "one more line\n")
+    changed = cli("train-lm", path, "--resume", "--epochs", "3", *args)
+    assert changed.exit_code == 2 and "corpus files differ" in changed.stderr

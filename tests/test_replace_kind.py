@@ -66,3 +66,36 @@ def test_embed_train_refuses_an_ngram_name(cli, files):
                  "--workers", "1", "--force")
     assert result.exit_code == 0, result.stderr
     assert ModelStore().open("clash", KINDS).kind == "vectors"
+
+
+LM = ("--layers", "1", "--hidden", "8", "--emb", "8", "--epochs", "1", "--seed", "1", "--device", "cpu")
+
+
+def test_train_lm_refuses_an_ngram_name_before_any_work_and_force_replaces_it(cli, files, tmp_path):
+    tiny, _ = files
+    assert cli("ngram", "train", tiny, "--name", "clash").exit_code == 0
+    refused(cli("train-lm", tmp_path / "absent.txt", "--name", "clash", *LM), "ngram")
+    refused(cli("train-lm", tiny, "--name", "clash", *LM), "ngram")
+    assert ModelStore().open("clash", KINDS).kind == "ngram"
+    assert not ModelStore().checkpoint_dir("clash", create=False).exists()  # no work was done
+    result = cli("train-lm", tiny, "--name", "clash", "--force", *LM)
+    assert result.exit_code == 0, result.stderr
+    assert ModelStore().open("clash", KINDS).kind == "lm"
+
+
+def test_classify_train_refuses_a_vectors_name_and_force_replaces_it(cli, files, tmp_path):
+    _, glove = files
+    data = tmp_path / "d.tsv"
+    data.write_text("label\ttext\n" + "pos\tgood fine great\nneg\tbad awful poor\n" * 10)
+    assert cli("embed", "import", glove, "--name", "clash").exit_code == 0
+    args = ("--epochs", "1", "--hidden", "8", "--emb", "8", "--device", "cpu", "--no-refit", "--name", "clash")
+    refused(cli("classify", "train", data, *args), "vectors")
+    assert ModelStore().open("clash", KINDS).kind == "vectors"
+    result = cli("classify", "train", data, *args, "--force")
+    assert result.exit_code == 0, result.stderr
+    assert ModelStore().open("clash", KINDS).kind == "classifier"
+
+
+def test_classify_cv_has_no_force(cli):
+    result = cli("classify", "cv", "--help")
+    assert "--force" not in result.stdout and "--force" in cli("classify", "train", "--help").stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import math
@@ -107,6 +109,8 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     name = name or default_name(path)
     store = ModelStore()
     ckpt_dir = store.checkpoint_dir(name, create=False)  # validates the name before any work
+    store.check_replace(name, saved.KIND, force=opts.force)
+    writes_to = _forcing_writer(store) if opts.force else store
     state = None
     if resume:
         state = load_checkpoint(ckpt_dir)
@@ -153,7 +157,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         notice(why)
                         told.append(why)
                     return False
-                saved.save(store, name, trained.model, trained.featurizer, trained.labels,
+                saved.save(writes_to, name, trained.model, trained.featurizer, trained.labels,
                            training={**training, "history": history or early["history"],
                                      "best_epoch": early["best_epoch"], "refit": refit_info,
                                      "status": offer.status, "finished": finished},
@@ -203,6 +207,14 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
                         bool(published and published[-1]), dist.rank)
+
+
+def _forcing_writer(store: ModelStore) -> ModelStore:
+    """`store`, whose writer replaces a model of another kind (--force: check_replace already
+    passed it before any work; classify/store.save calls writer() without force)."""
+    forced = copy.copy(store)
+    forced.writer = functools.partial(store.writer, force=True)
+    return forced
 
 
 def _early_stop_summary(trained: Trained) -> dict:

@@ -49,6 +49,7 @@ def _recipe(**values) -> TrainOptions:
 
 _recipe.__signature__ = inspect.Signature(option_parameters(TrainOptions))
 recipe = with_options(TrainOptions)
+cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 
 
 @app.command()
@@ -179,7 +180,7 @@ def _print_report(report) -> None:
 
 
 @app.command()
-@recipe
+@cv_recipe
 def cv(
     data: DataArg,
     given: Given = None,

@@ -18,7 +18,7 @@ import re
 import sys
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -128,6 +128,15 @@ class Digest:
         if not self.complete:
             raise RuntimeError("Digest.hexdigest() before the source was read to its end")
         return self._hash.hexdigest()
+
+
+@dataclass(frozen=True)
+class HashedSource(Source):
+    """A Source whose first read to the end feeds its `digest` (for readers that take Sources,
+    such as lm/data.build_corpus): `source.digest.hexdigest()` afterwards, with no second read.
+    Later reads of it are not hashed again."""
+
+    digest: Digest = field(default_factory=Digest, compare=False, repr=False)
 
 
 class _HashingReader:
@@ -246,6 +255,9 @@ def iter_source_lines(
     limit = max_line_bytes or MAX_LINE_BYTES
     offset = 0
     lineno = 0
+    if digest is None and isinstance(source, HashedSource) and source.digest.size == 0 \
+            and not source.digest.complete:
+        digest = source.digest
     with open_binary(source, digest) as fh:
         while True:
             raw = fh.readline(limit + 1)
