@@ -83,3 +83,39 @@ def test_train_lm_resume_keeps_matching_a_regular_file_by_its_sha256(cli, tmp_pa
     path.write_text(TEXT + "one more line\n")
     changed = cli("train-lm", path, "--resume", "--epochs", "3", *args)
     assert changed.exit_code == 2 and "corpus files differ" in changed.stderr
+
+
+def test_classify_data_is_hashed_while_read_fifo_and_stdin_too(tmp_path, monkeypatch):
+    import io
+
+    from seqtool.classify.data import read_dataset
+    from seqtool.core.io import sha256_of
+
+    rows = "label\ttext\n" + "pos\tgood\nneg\tbad\n" * 5
+    path = tmp_path / "d.tsv"
+    path.write_text(rows)
+    assert read_dataset(str(path)).sha256 == sha256_of(path)
+    fifo = tmp_path / "d.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(rows), daemon=True)
+    writer.start()
+    data = read_dataset(str(fifo))
+    writer.join(5)
+    assert len(data) == 10 and data.sha256 == hashlib.sha256(rows.encode()).hexdigest()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(rows.encode()))))
+    assert read_dataset("-").sha256 == hashlib.sha256(rows.encode()).hexdigest()
+
+
+def test_classify_folder_fingerprint_is_todays_list(tmp_path):
+    from seqtool.classify.data import read_dataset
+    from seqtool.core.io import sha256_of
+
+    root = tmp_path / "data"
+    for label, text in (("pos", "good film"), ("neg", "bad film")):
+        (root / label).mkdir(parents=True)
+        (root / label / "a.txt").write_text(text)
+    (root / "pos" / ".hidden").write_text("not read, but part of the fingerprint")
+    expected = hashlib.sha256()  # the (relative path, sha256) list the fingerprint always was
+    for f in sorted(x for x in root.rglob("*") if x.is_file()):
+        expected.update(f"{f.relative_to(root)}\0{sha256_of(f)}\n".encode())
+    assert read_dataset(str(root)).sha256 == expected.hexdigest()

@@ -492,19 +492,25 @@ def iter_json_records(sources: Iterable[Source], *, encoding: str = "utf-8", err
     under it) comes back with `error` set, so callers decide whether to skip it or
     stop; an unreadable input (bad encoding, a giant line) raises InputError."""
     for source in sources:
-        for lineno, line in enumerate(iter_source_lines(source, encoding=encoding, errors=errors), 1):
-            if not line.strip():
-                continue
-            where = f"{source.name}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield JsonRecord(source.name, lineno, None, f"{where}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(obj, dict):
-                yield JsonRecord(source.name, lineno, None, f"{where}: expected a JSON object")
-                continue
-            if text_key is not None and not isinstance(obj.get(text_key), str):
-                yield JsonRecord(source.name, lineno, None, f'{where}: expected an object with a string "{text_key}"')
-                continue
-            yield JsonRecord(source.name, lineno, obj)
+        yield from json_records(iter_source_lines(source, encoding=encoding, errors=errors), source.name,
+                                text_key=text_key)
+
+
+def json_records(lines: Iterable[str], name: str, *, text_key: str | None = "text") -> Iterator[JsonRecord]:
+    """iter_json_records over lines already read from input `name` (e.g. kept to sniff a format)."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield JsonRecord(name, lineno, None, f"{where}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield JsonRecord(name, lineno, None, f"{where}: expected a JSON object")
+            continue
+        if text_key is not None and not isinstance(obj.get(text_key), str):
+            yield JsonRecord(name, lineno, None, f'{where}: expected an object with a string "{text_key}"')
+            continue
+        yield JsonRecord(name, lineno, obj)
