@@ -175,19 +175,33 @@ class _GzipGuard:
         self._read = 0
 
     def readline(self, limit: int = -1) -> bytes:
+        return self._counted(self._gz.readline, limit)
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to `n` decompressed bytes (n < 0: all that is left, gathered block by block so
+        that a bomb is stopped at the limit, not after it has filled the memory)."""
+        if n is not None and n >= 0:
+            return self._counted(self._gz.read, n)
+        blocks = []
+        while block := self._counted(self._gz.read, 1 << 20):
+            blocks.append(block)
+        return b"".join(blocks)
+
+    def _counted(self, read, size: int) -> bytes:
+        """read(size), with zlib failures as InputErrors and every byte counted against the limit."""
         try:
-            line = self._gz.readline(limit)
+            data = read(size)
         except EOFError:
             raise InputError(f"{self._name}: truncated gzip file (ended before the end of the stream)") from None
         except (OSError, zlib.error) as exc:
             raise InputError(f"{self._name}: corrupt gzip data ({exc})") from None
-        self._read += len(line)
+        self._read += len(data)
         if self._limit is not None and self._read > self._limit:
             raise InputError(
                 f"{self._name}: gzip data expands more than {MAX_GZIP_RATIO}x its size "
                 f"(over {self._limit >> 20} MiB); refusing a likely gzip bomb"
             )
-        return line
+        return data
 
     def close(self) -> None:
         self._gz.close()
