@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Optional
 
+from ..core import console
 from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
@@ -159,10 +160,18 @@ def export(spec: str | Vectors, *, output: str | None = None, fmt: str = "word2v
         check_output_path(output, inputs=[Source(spec)] if _is_file(spec) else [], option="--output")
     vecs = load_vectors(spec, limit=limit)
     if to_stdout:
-        sys.stdout.flush()
-        out = stdout or sys.stdout.buffer
-        write_vectors(vecs, out, fmt, binary=binary)
-        out.flush()
+        if stdout is None and sys.stdout is None:
+            raise console.stdout_error()
+        try:
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            out = stdout or sys.stdout.buffer
+            write_vectors(vecs, out, fmt, binary=binary)
+            out.flush()
+        except BrokenPipeError:  # the reader went away (| head): the CLI exits quietly
+            raise
+        except OSError as e:  # a full disk, /dev/full: one line, no traceback
+            raise console.stdout_error(e) from None
     else:
         with atomic_write(output, "wb") as fh:
             write_vectors(vecs, fh, fmt, binary=binary)
