@@ -135,3 +135,13 @@ def test_metrics_against_hand_computed_values():
     assert report.macro_f1 == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
     # a class never predicted and never seen counts as F1 0 in the macro average
     assert evaluate(["a", "b"], ["a", "a"], ["a", "b"]).per_class[1]["precision"] == 0.0
+
+
+def test_jsonl_goes_through_the_shared_reader(tmp_path):
+    # Invalid JSON is reported by core/io's one JSON-lines reader: FILE:LINE and the problem.
+    path = write(tmp_path, "bad.jsonl", '{"text": "a", "label": "x"}\n\n{"text": oops}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:3: not valid JSON"):
+        read_dataset(path)
+    path = write(tmp_path, "list.jsonl", '{"text": "a", "label": "x"}\n[1, 2]\n')
+    with pytest.raises(InputError, match=r"list.jsonl:2: expected a JSON object"):
+        read_dataset(path)

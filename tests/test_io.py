@@ -255,3 +255,33 @@ def test_json_records_one_reader(tmp_path):
     assert records[3].error == f"{p}:5: expected a JSON object"
     assert records[4].error == f'{p}:6: expected an object with a string "text"'
     assert [r.data for r in iter_json_records([Source(str(p))], text_key=None) if r.data][-1] == {"id": 5, "text": 3}
+
+
+def test_gzip_read_counts_bytes_against_the_bomb_limit(tmp_path, monkeypatch):
+    from seqtool.core.io import open_binary
+
+    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    p = tmp_path / "bomb.gz"
+    p.write_bytes(gzip.compress(b"\x01" * (4 << 20)))  # 4 MiB from ~4 KiB: over 1 MiB and 200x
+    with open_binary(Source(str(p))) as fh:
+        with pytest.raises(InputError, match="gzip bomb"):
+            fh.read()
+    with open_binary(Source(str(p))) as fh:
+        with pytest.raises(InputError, match="gzip bomb"):
+            while fh.read(65536):
+                pass
+
+
+def test_gzip_read_returns_the_bytes_and_maps_truncation(tmp_path):
+    from seqtool.core.io import open_binary
+
+    data = bytes(range(256)) * 1000
+    p = tmp_path / "v.bin.gz"
+    p.write_bytes(gzip.compress(data))
+    with open_binary(Source(str(p))) as fh:
+        assert fh.read(10) == data[:10] and fh.readline() == data[10:10 + 1] and fh.read() == data[11:]
+        assert fh.read() == b"" and fh.read(5) == b""
+    p.write_bytes(gzip.compress(data)[:-30])
+    with open_binary(Source(str(p))) as fh:
+        with pytest.raises(InputError, match=r"v\.bin\.gz: truncated gzip"):
+            fh.read()

@@ -255,3 +255,20 @@ def test_a_named_pipe_is_refused_not_waited_on(cli, tmp_path):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert result.exit_code == 1 and "not a regular file" in result.stderr and str(fifo) in result.stderr
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_export_to_a_full_stdout_is_one_line(tmp_path, binary):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = tmp_path / "v.txt"
+    _write(_sample(), src, "word2vec", False)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "SEQTOOL_HOME": str(tmp_path / "h")}
+    cmd = [sys.executable, "-m", "seqtool", "embed", "export", str(src)] + (["--binary"] if binary else [])
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["seqtool: error: cannot write to stdout (No space left on device)"]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import copy
+import functools
 import json
 import math
 import time
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Callable
 
 from ..core import console
 from ..core.errors import InputError, ModelError, UsageError
-from ..core.io import sha256_of
 from ..core.store import ModelStore, name_from_inputs
 from ..core.threads import apply_threads
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
@@ -21,17 +20,10 @@ from .split import holdout, kfold
 from .infer import predict_logits
 from .train import Hooks, TrainOptions, Trained, fit
 
-def data_fingerprint(path: str) -> str | None:
-    """sha256 of a data file, or of the (path, sha256) list of a folder; None for stdin."""
-    p = Path(path)
-    if path == "-" or not p.exists():
-        return None
-    if p.is_file():
-        return sha256_of(p)
-    h = hashlib.sha256()
-    for f in sorted(x for x in p.rglob("*") if x.is_file()):
-        h.update(f"{f.relative_to(p)}\0{sha256_of(f)}\n".encode())
-    return h.hexdigest()
+def same_data(stored: dict, now: dict, paths: dict) -> bool:
+    """The checkpoint's data fingerprint matches the data read now (Dataset.sha256); a
+    checkpoint made on stdin before stdin was hashed has None there: nothing to compare."""
+    return all(stored.get(k) == v or (stored.get(k) is None and paths.get(k) == "-") for k, v in now.items())
 
 
 def train_valid(path: str, read: ReadOptions, opts: TrainOptions,
@@ -107,6 +99,8 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     name = name or default_name(path)
     store = ModelStore()
     ckpt_dir = store.checkpoint_dir(name, create=False)  # validates the name before any work
+    store.check_replace(name, saved.KIND, force=opts.force)
+    writes_to = _forcing_writer(store) if opts.force else store
     state = None
     if resume:
         state = load_checkpoint(ckpt_dir)
@@ -126,11 +120,12 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
         data, train, valid = train_valid(path, read, opts, valid_path)
         if derived and dist.is_main:
             notice(f"model name: '{name}' (from {path}; --name chooses another)")
-        fingerprint = {"data": data_fingerprint(path), "valid": data_fingerprint(valid_path) if valid_path else None}
+        fingerprint = {"data": data.sha256, "valid": valid.sha256 if valid_path else None}
         lock = store.lock(name) if dist.is_main else _nullcontext()
         with lock:
             ckpt_dir = store.checkpoint_dir(name)
-            if state is not None and {k: state.get("fingerprint", {}).get(k) for k in fingerprint} != fingerprint:
+            if state is not None and not same_data(state.get("fingerprint", {}), fingerprint,
+                                                   {"data": path, "valid": valid_path}):
                 raise UsageError(f"the checkpoint of '{name}' was made with other data; "
                                  f"resume with the same files or train without --resume")
             if state is None and (ckpt_dir / CHECKPOINT_FILE).exists() and dist.is_main:
@@ -153,7 +148,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         notice(why)
                         told.append(why)
                     return False
-                saved.save(store, name, trained.model, trained.featurizer, trained.labels,
+                saved.save(writes_to, name, trained.model, trained.featurizer, trained.labels,
                            training={**training, "history": history or early["history"],
                                      "best_epoch": early["best_epoch"], "refit": refit_info,
                                      "status": offer.status, "finished": finished},
@@ -203,6 +198,14 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
                         bool(published and published[-1]), dist.rank)
+
+
+def _forcing_writer(store: ModelStore) -> ModelStore:
+    """`store`, whose writer replaces a model of another kind (--force: check_replace already
+    passed it before any work; classify/store.save calls writer() without force)."""
+    forced = copy.copy(store)
+    forced.writer = functools.partial(store.writer, force=True)
+    return forced
 
 
 def _early_stop_summary(trained: Trained) -> dict:

@@ -12,14 +12,14 @@ clearly label-like set; anything else asks for `--format`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import InputError, UsageError
-from ..core.io import Source, expand_inputs, iter_source_lines, read_text
+from ..core.io import HashedSource, Source, expand_inputs, iter_source_lines, json_records, read_text, sha256_of
 
 FORMATS = ("auto", "tsv", "csv", "jsonl", "fasttext", "space", "folder")
 LABEL_NAMES = ("label", "labels", "class", "category", "sentiment", "target", "y", "polarity", "intent")
@@ -36,6 +36,9 @@ class Dataset:
     texts: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     origin: str = ""
+    # sha256 of the file read (hashed while reading it: FIFOs and '-' too), or of a folder's
+    # (path, sha256) list; None for a part of a data set
+    sha256: str | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -80,6 +83,13 @@ def read_dataset(path: str, opts: ReadOptions | None = None) -> Dataset:
     if path != "-" and p.is_dir():
         raise InputError(f"{path}: is a directory; use --format folder (one subfolder per label)")
     (source,) = expand_inputs([path])
+    source = HashedSource(source.path)
+    data = _read_file(source, fmt, path, opts)
+    data.sha256 = source.digest.hexdigest() if source.digest.complete else None
+    return data
+
+
+def _read_file(source: Source, fmt: str, path: str, opts: ReadOptions) -> Dataset:
     if fmt == "auto":
         lines = list(iter_source_lines(source, encoding=opts.encoding, errors=opts.errors))
         fmt = detect_format(path, lines, opts)
@@ -187,16 +197,10 @@ def _pick(value: object, where: str, what: str) -> str:
 def _read_jsonl(lines, name: str, opts: ReadOptions) -> Dataset:
     data = Dataset(origin=name)
     text_key, label_key = opts.text_col, opts.label_col
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{name}: line {lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{where}: expected a JSON object per line")
+    for record in json_records(lines, name, text_key=None):  # the one JSON-lines reader (core/io)
+        if record.error:
+            raise InputError(record.error)
+        obj, where = record.data, f"{name}: line {record.lineno}"
         if text_key is None:
             text_key = next((k for k in TEXT_NAMES if k in obj), None)
             if text_key is None:
@@ -317,13 +321,21 @@ def _read_folder(path: str, opts: ReadOptions) -> Dataset:
     labels = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not labels:
         raise InputError(f"{path}: no label subfolders (expected {path}/LABEL/*.txt)")
+    digests = {}
     for folder in labels:
         files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
         for file in files:
-            text = read_text(Source(str(file)), encoding=opts.encoding, errors=opts.errors)
+            source = HashedSource(str(file))
+            text = read_text(source, encoding=opts.encoding, errors=opts.errors)
+            digests[file] = source.digest.hexdigest()
             data.add(" ".join(text.split()), folder.name, str(file))
     if not data.texts:
         raise InputError(f"{path}: the label subfolders contain no files")
+    # The fingerprint of every file below the folder (hidden ones too, read only to hash them).
+    h = hashlib.sha256()
+    for file in sorted(x for x in root.rglob("*") if x.is_file()):
+        h.update(f"{file.relative_to(root)}\0{digests.get(file) or sha256_of(file)}\n".encode())
+    data.sha256 = h.hexdigest()
     return data
 
 

@@ -60,6 +60,8 @@ class TrainOptions:
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N.", role=RUN)
     threads: str | None = option(None, "CPU threads: a number, or auto (one per idle core: torch's threads "
                                  "spin-wait on a busy core).", default_text="auto, or $SEQTOOL_THREADS", role=RUN)
+    force: bool = option(False, "Replace a model of another kind stored under --name (a classifier of the "
+                         "same name is always replaced, its previous version kept).", role=RUN)
     # After early stopping on a held-out split, train afresh on all the data for the best
     # epoch count (what the peers' users do); the held-out accuracy is the one reported.
     refit: bool = option(True, "After early stopping on the held-out split, retrain on all of DATA for the best "

@@ -46,6 +46,7 @@ def _recipe(**values) -> TrainOptions:
 
 _recipe.__signature__ = inspect.Signature(option_parameters(TrainOptions))
 recipe = with_options(TrainOptions)
+cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 
 
 @app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train data/ --format folder --valid dev.tsv --epochs 10"))
@@ -173,7 +174,7 @@ def _print_report(report) -> None:
 
 
 @app.command(epilog=examples("seqtool classify cv reviews.tsv --folds 10", "seqtool classify cv mr.ft --folds 10 --max-folds 2 --json"))
-@recipe
+@cv_recipe
 def cv(
     data: DataArg,
     given: Given = None,

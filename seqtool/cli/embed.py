@@ -23,6 +23,8 @@ LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Load only the 
 CaseOpt = Annotated[bool, typer.Option("--case-insensitive", "-i", help="Match a word in any capitalisation "
                                        "when its exact form is unknown (the most frequent form wins).")]
 TopOpt = Annotated[int, typer.Option("--top", "-n", help="Number of answers.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a model of another kind stored under --name "
+                                        "(vectors of the same name are always replaced, the previous version kept).")]
 
 
 def _score(x: float) -> str:
@@ -51,6 +53,7 @@ def train(
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe: weighting exponent.")] = 0.75,
     lr: Annotated[float, typer.Option("--lr", help="GloVe: AdaGrad learning rate.")] = 0.05,
     name: NameOpt = None,
+    force: ForceOpt = False,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
@@ -75,7 +78,7 @@ def train(
         return
     config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
                          workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
-    result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors))
+    result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors), force=force)
     vecs, metrics = result.vectors, result.metrics
     if result.default_name and not is_quiet():
         print(f"seqtool: stored the vectors as '{result.name}' (no --name given)", file=sys.stderr)
@@ -91,13 +94,14 @@ def import_(
     file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe or fastText .vec file.")],
     name: Annotated[str, typer.Option("--name", help="Name in the model store.")],
     limit: LimitOpt = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Store a vector file in the model store for fast (memory-mapped) loading."""
     from ..core.console import emit, emit_json
     from ..vectors import api
 
-    result = api.import_vectors(file, name, limit=limit)
+    result = api.import_vectors(file, name, limit=limit, force=force)
     vecs = result.vectors
     if as_json:
         emit_json({"name": name, "format": result.format, "words": len(vecs), "dim": vecs.dim,

@@ -12,6 +12,9 @@ import typer
 from ..core.errors import UsageError
 from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, SeedOpt, check_errors_mode, examples
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a model of another kind stored under --name "
+                                        "(a model of the same kind is always replaced, its previous version kept).")]
+
 app = typer.Typer(
     help="N-gram language models (modified Kneser-Ney by default), KenLM-compatible ARPA in and out.",
     epilog=examples("seqtool ngram train corpus.txt -n 3 --name tri", "seqtool ngram score tri test.txt --per-sentence", 'seqtool ngram predict tri "students opened their" --top 5', "seqtool ngram generate tri --num 3 --seed 1"),
@@ -50,6 +53,7 @@ def train(
     arpa: Annotated[Optional[str], typer.Option("--arpa", help="Also write the model as ARPA (.arpa or .arpa.gz; '-': to stdout, the summary then goes to stderr).")] = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Count n-grams and estimate a smoothed model (stored by name; --arpa writes ARPA too)."""
@@ -64,7 +68,7 @@ def train(
         thresholds = [max(v - 1, 0) for v in _int_list(min_count, "--min-count")]
     config = NgramConfig(order=order, smoothing=smoothing, k=k, level=level, prune=thresholds,
                          vocab_size=vocab_size, min_freq=min_freq)
-    result = api.train(corpus, config, name=name, arpa=arpa, encoding=encoding, errors=errors)
+    result = api.train(corpus, config, name=name, arpa=arpa, encoding=encoding, errors=errors, force=force)
     summary = result.summary()
     # With the ARPA text on stdout, the summary must not mix into it.
     write = (lambda line: sys.stderr.write(line + "\n")) if arpa == "-" else console.emit

@@ -18,7 +18,7 @@ import re
 import sys
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -130,6 +130,15 @@ class Digest:
         return self._hash.hexdigest()
 
 
+@dataclass(frozen=True)
+class HashedSource(Source):
+    """A Source whose first read to the end feeds its `digest` (for readers that take Sources,
+    such as lm/data.build_corpus): `source.digest.hexdigest()` afterwards, with no second read.
+    Later reads of it are not hashed again."""
+
+    digest: Digest = field(default_factory=Digest, compare=False, repr=False)
+
+
 class _HashingReader:
     """A binary file seen through a Digest: every byte handed out is hashed once."""
 
@@ -166,19 +175,33 @@ class _GzipGuard:
         self._read = 0
 
     def readline(self, limit: int = -1) -> bytes:
+        return self._counted(self._gz.readline, limit)
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to `n` decompressed bytes (n < 0: all that is left, gathered block by block so
+        that a bomb is stopped at the limit, not after it has filled the memory)."""
+        if n is not None and n >= 0:
+            return self._counted(self._gz.read, n)
+        blocks = []
+        while block := self._counted(self._gz.read, 1 << 20):
+            blocks.append(block)
+        return b"".join(blocks)
+
+    def _counted(self, read, size: int) -> bytes:
+        """read(size), with zlib failures as InputErrors and every byte counted against the limit."""
         try:
-            line = self._gz.readline(limit)
+            data = read(size)
         except EOFError:
             raise InputError(f"{self._name}: truncated gzip file (ended before the end of the stream)") from None
         except (OSError, zlib.error) as exc:
             raise InputError(f"{self._name}: corrupt gzip data ({exc})") from None
-        self._read += len(line)
+        self._read += len(data)
         if self._limit is not None and self._read > self._limit:
             raise InputError(
                 f"{self._name}: gzip data expands more than {MAX_GZIP_RATIO}x its size "
                 f"(over {self._limit >> 20} MiB); refusing a likely gzip bomb"
             )
-        return line
+        return data
 
     def close(self) -> None:
         self._gz.close()
@@ -246,6 +269,9 @@ def iter_source_lines(
     limit = max_line_bytes or MAX_LINE_BYTES
     offset = 0
     lineno = 0
+    if digest is None and isinstance(source, HashedSource) and source.digest.size == 0 \
+            and not source.digest.complete:
+        digest = source.digest
     with open_binary(source, digest) as fh:
         while True:
             raw = fh.readline(limit + 1)
@@ -480,19 +506,25 @@ def iter_json_records(sources: Iterable[Source], *, encoding: str = "utf-8", err
     under it) comes back with `error` set, so callers decide whether to skip it or
     stop; an unreadable input (bad encoding, a giant line) raises InputError."""
     for source in sources:
-        for lineno, line in enumerate(iter_source_lines(source, encoding=encoding, errors=errors), 1):
-            if not line.strip():
-                continue
-            where = f"{source.name}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield JsonRecord(source.name, lineno, None, f"{where}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(obj, dict):
-                yield JsonRecord(source.name, lineno, None, f"{where}: expected a JSON object")
-                continue
-            if text_key is not None and not isinstance(obj.get(text_key), str):
-                yield JsonRecord(source.name, lineno, None, f'{where}: expected an object with a string "{text_key}"')
-                continue
-            yield JsonRecord(source.name, lineno, obj)
+        yield from json_records(iter_source_lines(source, encoding=encoding, errors=errors), source.name,
+                                text_key=text_key)
+
+
+def json_records(lines: Iterable[str], name: str, *, text_key: str | None = "text") -> Iterator[JsonRecord]:
+    """iter_json_records over lines already read from input `name` (e.g. kept to sniff a format)."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield JsonRecord(name, lineno, None, f"{where}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield JsonRecord(name, lineno, None, f"{where}: expected a JSON object")
+            continue
+        if text_key is not None and not isinstance(obj.get(text_key), str):
+            yield JsonRecord(name, lineno, None, f'{where}: expected an object with a string "{text_key}"')
+            continue
+        yield JsonRecord(name, lineno, obj)

@@ -26,8 +26,8 @@ from .store import KIND, write_lm
 class StoreRun:
     """The model store as one training run of model `name` sees it (seqtool.lm.train.RunStore)."""
 
-    def __init__(self, store: ModelStore, name: str, *, publish_partial: bool = False):
-        self.store, self.name, self.publish_partial = store, name, publish_partial
+    def __init__(self, store: ModelStore, name: str, *, publish_partial: bool = False, force: bool = False):
+        self.store, self.name, self.publish_partial, self.force = store, name, publish_partial, force
         self._told = False
 
     def lock(self):
@@ -54,7 +54,7 @@ class StoreRun:
                 notice(why)
                 self._told = True
             return False
-        with self.store.writer(self.name, KIND) as draft:
+        with self.store.writer(self.name, KIND, force=self.force) as draft:
             write_lm(draft, model.tensors, model.model_config, model.vocab, model.level, training=model.training,
                      metrics=model.metrics, metrics_text=model.metrics_text)
         return True
@@ -90,9 +90,11 @@ def train_lm(opts: TrainOptions, *, stop=None, explicit: set[str] | None = None)
         opts.name = name
     else:
         opts.name = opts.name or default_model_name(opts.corpus)
+    store.check_replace(opts.name, KIND, force=opts.force)
     check_outputs(opts)
     apply_threads(opts.threads)
-    return train(opts, StoreRun(store, opts.name, publish_partial=opts.publish_partial), stop=stop)
+    return train(opts, StoreRun(store, opts.name, publish_partial=opts.publish_partial, force=opts.force),
+                 stop=stop)
 
 
 @dataclass

@@ -105,6 +105,8 @@ class TrainOptions:
                           "--patience, --max-time, --device, --test, --plot, --json may change.", role=RUN)
     publish_partial: bool = option(False, "Let an unfinished run (stopped or --max-time) replace a finished "
                                    "model of the same name.", role=RUN)
+    force: bool = option(False, "Replace a model of another kind stored under --name (a language model of "
+                         "the same name is always replaced, its previous version kept).", role=RUN)
     encoding: str = option("utf-8", "Text encoding of the inputs.")
     errors: str = option("strict", "On undecodable bytes: strict (fail, naming file and byte) or replace.",
                          choices=("strict", "replace", "ignore"))

@@ -24,7 +24,7 @@ import torch
 
 from ..core.device import resolve_device
 from ..core.errors import UsageError
-from ..core.io import expand_inputs, sha256_of
+from ..core.io import HashedSource, expand_inputs
 from ..core.vocab import Vocab
 from ..layers import auto_softmax
 from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
@@ -208,6 +208,14 @@ class LMTask:
                 "elapsed_s": round(end.elapsed, 1), "best": end.improved}
 
 
+def _same_corpus(now: list, stored: list) -> bool:
+    """The corpus read now is the checkpoint's: the same inputs, with the same sha256 (a
+    checkpoint from before stdin was hashed has None there: nothing to compare)."""
+    stored = [list(d) for d in stored]
+    return len(now) == len(stored) and all(
+        name == old_name and (old_sha is None or sha == old_sha) for (name, sha), (old_name, old_sha) in zip(now, stored))
+
+
 class _Run:
     """One invocation: data, model and loop set up from the options (or the checkpoint)."""
 
@@ -254,14 +262,16 @@ class _Run:
         opts = self.opts
         if not opts.corpus:
             raise UsageError("train-lm needs at least one CORPUS file")
-        sources = expand_inputs(opts.corpus)
-        self.digests = [(s.name, None if s.is_stdin else sha256_of(s.path)) for s in sources]
+        # Each input is hashed while it is read (once: FIFOs and '-' work); a regular file's
+        # sha256 is the one sha256_of gives, so older checkpoints still match on --resume.
+        sources = [HashedSource(s.path) for s in expand_inputs(opts.corpus)]
         kw = dict(encoding=opts.encoding, errors=opts.errors)
         if ckpt is not None:
-            if [list(d) for d in self.digests] != [list(d) for d in ckpt["corpus_digests"]]:
-                raise UsageError("--resume: the corpus files differ from the ones this checkpoint was trained on")
             self.vocab = Vocab.from_dict(ckpt["vocab"])
             ids = encode_sources(sources, self.vocab, opts.level, **kw)
+            self.digests = [(s.name, s.digest.hexdigest()) for s in sources]
+            if not _same_corpus(self.digests, ckpt["corpus_digests"]):
+                raise UsageError("--resume: the corpus files differ from the ones this checkpoint was trained on")
             n_train = int(ckpt["n_train_tokens"])
             train, valid = ids[:n_train], (ids[n_train:] if ckpt["held_out"] else None)
             self.held_out = bool(ckpt["held_out"])
@@ -269,6 +279,7 @@ class _Run:
             corpus = build_corpus(sources, opts.level, max_vocab=opts.max_vocab, min_freq=opts.min_freq,
                                   hold_out=0.0 if opts.valid else opts.hold_out, **kw)
             self.vocab, train, valid, self.held_out = corpus.vocab, corpus.train, corpus.valid, corpus.held_out
+            self.digests = [(s.name, s.digest.hexdigest()) for s in sources]
             if self.held_out and self.main:
                 notice(f"no --valid file: holding out the last {opts.hold_out:.0%} of the corpus "
                        f"({valid.size:,} tokens) for validation")

@@ -12,7 +12,6 @@ ngram/store.py; the CLI parses, calls one of these, prints the result.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,13 +21,13 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import UsageError
-from ..core.io import Source, check_output_path, expand_inputs, iter_lines, sha256_of
+from ..core.io import Digest, check_output_path, expand_inputs, iter_lines, iter_source_lines
 from ..core.sampling import SamplingOptions
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
 from .model import NgramModel, ScoreResult
-from .store import load_ngram, publish
+from .store import load_ngram, save_model
 from .train import NgramConfig, build_model, count_corpus
 
 # Tokens per generated sample (for `ngram generate`: per sentence), the one default of every
@@ -72,26 +71,36 @@ class TrainResult:
 
 
 def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, arpa: str | None = None,
-          encoding: str = "utf-8", errors: str = "strict", store: ModelStore | None = None) -> TrainResult:
+          encoding: str = "utf-8", errors: str = "strict", force: bool = False,
+          store: ModelStore | None = None) -> TrainResult:
     """Count `corpus` (files, folders, globs, '-'), estimate, store as `name` (default: from the
-    first input) and write `arpa` too ('-': ARPA text to stdout). Outputs are checked before any work."""
+    first input) and write `arpa` too ('-': ARPA text to stdout). Outputs, and a name holding a
+    model of another kind (replaced only when `force`), are checked before any work."""
     start = time.perf_counter()
     name = validate_name(name or default_name(corpus, config.order, config.level))
+    store = store or ModelStore()
+    store.check_replace(name, "ngram", force=force)
     sources = expand_inputs(corpus)
     if arpa is not None and arpa != STDOUT:
         check_output_path(arpa, inputs=sources, option="--arpa")
-    store = store or ModelStore()
     tokenizer = Tokenizer(level=config.level)
+    # Each input is hashed as it is counted: read once, so FIFOs and '-' work (and get a sha256).
+    digests = [Digest() for _ in sources]
+    lines = (line for source, digest in zip(sources, digests)
+             for line in iter_source_lines(source, encoding=encoding, errors=errors, digest=digest))
     with store.lock(name), console.progress() as bar:
         task = bar.add_task("counting", total=None, status="")
-        counts = count_corpus(iter_lines(sources, encoding=encoding, errors=errors), config.order, tokenizer,
-                              on_progress=lambda n: bar.advance(task, n))
+        counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n))
         if counts.tokens == 0:
             raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
         console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
         model = build_model(counts, config, tokenizer, warn=console.warn)
-        training = {"corpus": [_corpus_entry(s) for s in sources], "seconds": round(time.perf_counter() - start, 3)}
-        publish(model, name, training=training, store=store)
+        training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
+                    "seconds": round(time.perf_counter() - start, 3)}
+        with store.writer(name, "ngram", force=force) as draft:  # ngram/store.py's publish(), with force
+            save_model(model, draft.path)
+            draft.config.update(model.config())
+            draft.config["training"] = training
     if arpa == STDOUT:
         sys.stdout.flush()
         write_arpa_stream(model, sys.stdout.buffer)
@@ -100,12 +109,6 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
         write_arpa(model, arpa)
     return TrainResult(name, model, config, counts.tokens, counts.sentences,
                        round(time.perf_counter() - start, 3), arpa)
-
-
-def _corpus_entry(source: Source) -> dict:
-    # Only a regular file can be read a second time to hash it (a FIFO would block forever).
-    regular = not source.is_stdin and os.path.isfile(source.path)
-    return {"path": source.name, **({"sha256": sha256_of(source.path)} if regular else {})}
 
 
 # ---------------------------------------------------------------- score

@@ -11,14 +11,17 @@ through train() / import_vectors() here and vectors/store.py.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import IO, Optional
 
+from ..core import console
 from ..core.errors import InputError, SeqtoolError, UsageError
-from ..core.io import Source, atomic_write, check_output_path, expand_inputs
+from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from .model import Vectors
 from .queries import Match, unknown_message
@@ -26,6 +29,7 @@ from .queries import analogy as rank_analogy
 from .queries import doesnt_match as rank_odd_one_out
 from .queries import neighbors as nearest
 from .queries import similarity as cosine_similarity
+from .store import KIND
 from .train import TrainConfig, stored_config, train_vectors
 
 
@@ -77,18 +81,32 @@ def default_name(corpus: list[str], config: TrainConfig) -> str:
     return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}", fallback="vectors")
 
 
+def _replacing(store: ModelStore, name: str, *, force: bool) -> ModelStore:
+    """Before any work, refuse `name` when it holds a model of another kind (unless `force`);
+    returns the store that save_vectors then writes through (its writer forced, when `force`)."""
+    store.check_replace(name, KIND, force=force)
+    if not force:
+        return store
+    forced = copy.copy(store)
+    forced.writer = functools.partial(store.writer, force=True)
+    return forced
+
+
 def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, encoding: str = "utf-8",
-          errors: str = "strict", store: ModelStore | None = None) -> TrainResult:
-    """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`."""
+          errors: str = "strict", force: bool = False, store: ModelStore | None = None) -> TrainResult:
+    """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`
+    (a name holding a model of another kind only when `force`)."""
     from .store import save_vectors
 
     config.check()
     chosen = validate_name(name or default_name(corpus, config))
+    store = _replacing(store or ModelStore(), chosen, force=force)
     sources = expand_inputs(corpus)
-    store = store or ModelStore()
+    digests = [Digest() for _ in sources]  # each input hashed while it is read
     with store.lock(chosen):
-        vecs, metrics = train_vectors(sources, config, encoding=encoding, errors=errors)
-        save_vectors(vecs, chosen, extra=stored_config(vecs, config, sources, metrics), store=store, lock=False)
+        vecs, metrics = train_vectors(sources, config, encoding=encoding, errors=errors, digests=digests)
+        save_vectors(vecs, chosen, extra=stored_config(vecs, config, sources, metrics, digests), store=store,
+                     lock=False)
     return TrainResult(chosen, vecs, config, metrics, default_name=name is None)
 
 
@@ -100,13 +118,14 @@ class ImportResult:
     seconds: float
 
 
-def import_vectors(path: str, name: str, *, limit: int | None = None,
+def import_vectors(path: str, name: str, *, limit: int | None = None, force: bool = False,
                    store: ModelStore | None = None) -> ImportResult:
-    """Read a vector file and store it as `name` (memory-mapped on later loads)."""
+    """Read a vector file and store it as `name` (memory-mapped on later loads; a name
+    holding a model of another kind only when `force`)."""
     from .formats import detect_format, read_vectors
     from .store import save_vectors
 
-    validate_name(name)
+    store = _replacing(store or ModelStore(), validate_name(name), force=force)
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {limit})")
     start = time.perf_counter()
@@ -141,10 +160,18 @@ def export(spec: str | Vectors, *, output: str | None = None, fmt: str = "word2v
         check_output_path(output, inputs=[Source(spec)] if _is_file(spec) else [], option="--output")
     vecs = load_vectors(spec, limit=limit)
     if to_stdout:
-        sys.stdout.flush()
-        out = stdout or sys.stdout.buffer
-        write_vectors(vecs, out, fmt, binary=binary)
-        out.flush()
+        if stdout is None and sys.stdout is None:
+            raise console.stdout_error()
+        try:
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            out = stdout or sys.stdout.buffer
+            write_vectors(vecs, out, fmt, binary=binary)
+            out.flush()
+        except BrokenPipeError:  # the reader went away (| head): the CLI exits quietly
+            raise
+        except OSError as e:  # a full disk, /dev/full: one line, no traceback
+            raise console.stdout_error(e) from None
     else:
         with atomic_write(output, "wb") as fh:
             write_vectors(vecs, fh, fmt, binary=binary)

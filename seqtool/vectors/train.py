@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import InputError, UsageError
-from ..core.io import Source, iter_lines, sha256_of
+from ..core.io import Digest, Source, iter_source_lines, sha256_of
 from .model import Vectors
 
 ALGOS = ("word2vec", "fasttext", "glove")
@@ -70,8 +70,9 @@ class Corpus:
     CACHE_BYTES = 64 << 20
 
     def __init__(self, sources: list[Source], *, lower: bool = False, encoding: str = "utf-8",
-                 errors: str = "strict"):
+                 errors: str = "strict", digests: list[Digest] | None = None):
         self.sources = sources
+        self.digests = digests  # one per source, fed by the first pass (then None)
         self.lower = lower
         self.kwargs = {"encoding": encoding, "errors": errors}
         self._cached: list[list[str]] | None = None
@@ -82,10 +83,14 @@ class Corpus:
             self._cached = list(self._read())
 
     def _read(self) -> Iterator[list[str]]:
-        for line in iter_lines(self.sources, **self.kwargs):
-            tokens = (line.lower() if self.lower else line).split()
-            for start in range(0, len(tokens), MAX_SENTENCE):
-                yield tokens[start:start + MAX_SENTENCE]
+        # The first pass hashes each input as it reads it (one read: FIFOs and '-' work).
+        digests, self.digests = self.digests, None
+        for i, source in enumerate(self.sources):
+            digest = digests[i] if digests else None
+            for line in iter_source_lines(source, digest=digest, **self.kwargs):
+                tokens = (line.lower() if self.lower else line).split()
+                for start in range(0, len(tokens), MAX_SENTENCE):
+                    yield tokens[start:start + MAX_SENTENCE]
 
     def __iter__(self) -> Iterator[list[str]]:
         if self._cached is None and self._cache:
@@ -95,11 +100,16 @@ class Corpus:
         return self._read()
 
 
-def corpus_record(sources: list[Source]) -> list[dict]:
-    """What the stored config says about the corpus (path, size and sha256 of each file)."""
+def corpus_record(sources: list[Source], digests: list[Digest] | None = None) -> list[dict]:
+    """What the stored config says about the corpus (path, size and sha256 of each input):
+    from the Digest fed while training read it, else (a regular file only) read again."""
     out = []
-    for s in sources:
-        if s.is_stdin:
+    for i, s in enumerate(sources):
+        digest = digests[i] if digests else None
+        if digest is not None and digest.complete:
+            out.append({"path": "-" if s.is_stdin else os.path.abspath(s.path), "bytes": digest.size,
+                        "sha256": digest.hexdigest()})
+        elif s.is_stdin:
             out.append({"path": "-"})
         elif not os.path.isfile(s.path):  # a FIFO cannot be read again to hash it
             out.append({"path": os.path.abspath(s.path)})
@@ -110,11 +120,12 @@ def corpus_record(sources: list[Source]) -> list[dict]:
 
 
 def train_vectors(sources: list[Source], config: TrainConfig, *, encoding: str = "utf-8",
-                  errors: str = "strict") -> tuple[Vectors, dict]:
+                  errors: str = "strict", digests: list[Digest] | None = None) -> tuple[Vectors, dict]:
     """Train on `sources`; returns (vectors, metrics). Nothing is stored here: vectors/api.py
-    publishes the result through vectors/store.py."""
+    publishes the result through vectors/store.py. `digests` (one per source) get each
+    input's sha256 from the first pass over it."""
     config.check()
-    corpus = Corpus(sources, lower=config.lower, encoding=encoding, errors=errors)
+    corpus = Corpus(sources, lower=config.lower, encoding=encoding, errors=errors, digests=digests)
     start = time.perf_counter()
     label = ", ".join(s.name for s in sources[:3]) + (", ..." if len(sources) > 3 else "")
     try:
@@ -131,11 +142,12 @@ def train_vectors(sources: list[Source], config: TrainConfig, *, encoding: str =
     return vecs, metrics
 
 
-def stored_config(vecs: Vectors, config: TrainConfig, sources: list[Source], metrics: dict) -> dict:
+def stored_config(vecs: Vectors, config: TrainConfig, sources: list[Source], metrics: dict,
+                  digests: list[Digest] | None = None) -> dict:
     """The config.json entries of trained vectors (besides the store's own)."""
     return {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
             "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
-            "training": {"corpus": corpus_record(sources)}, "metrics": metrics}
+            "training": {"corpus": corpus_record(sources, digests)}, "metrics": metrics}
 
 
 def gensim_model(corpus, config: TrainConfig, callbacks=()):
