@@ -151,7 +151,7 @@ def test_model_of_another_kind_and_no_model(cli):
     with ModelStore().writer("ng", "ngram") as draft:
         draft.config["config"] = {}
     result = cli("classify", "predict", "--model", "ng", input="x\n")
-    assert result.exit_code == 1 and "model 'ng' is a ngram model" in result.stderr
+    assert result.exit_code == 1 and "model 'ng' is an ngram model" in result.stderr
 
 
 def test_resume_without_checkpoint_is_a_usage_error(cli, tiny_tsv):

@@ -24,7 +24,7 @@ def refused(result, kind: str) -> None:
     assert result.exit_code == 2, result.stderr
     message = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(message) == 1, result.stderr
-    assert "'clash'" in message[0] and f"is a {kind} model" in message[0] and "--force" in message[0]
+    assert "'clash'" in message[0] and f"is {'an' if kind in ('ngram', 'lm') else 'a'} {kind} model" in message[0] and "--force" in message[0]
 
 
 def test_embed_import_refuses_an_ngram_name_and_force_replaces_it(cli, files):

@@ -77,7 +77,7 @@ def test_no_model_yet_gives_a_hint():
 def test_wrong_kind_and_future_version_are_refused():
     store = ModelStore()
     info = save_np_model(store, "m", 1.0)
-    with pytest.raises(ModelError, match="is a ngram model; this command needs a lm model"):
+    with pytest.raises(ModelError, match="is an ngram model; this command needs an lm model"):
         store.open("m", ["lm"])
     cfg = json.loads(info.file("config.json").read_text())
     cfg["format_version"] = 99
@@ -180,7 +180,7 @@ def test_models_cli_list_show_rm(cli):
 def test_a_name_holding_another_kind_is_refused_unless_forced():
     store = ModelStore()
     save_np_model(store, "clash", 1.0, kind="ngram")
-    with pytest.raises(UsageError, match="model 'clash' is a ngram model; refusing to replace it with a vectors"):
+    with pytest.raises(UsageError, match="model 'clash' is an ngram model; refusing to replace it with a vectors"):
         save_np_model(store, "clash", 2.0, kind="vectors")
     assert load_value(store, "clash") == 1.0
     assert [p.name for p in store.versions.iterdir() if p.name.endswith(".tmp")] == []

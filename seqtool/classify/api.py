@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 import math
 import time
@@ -100,7 +98,6 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     store = ModelStore()
     ckpt_dir = store.checkpoint_dir(name, create=False)  # validates the name before any work
     store.check_replace(name, saved.KIND, force=opts.force)
-    writes_to = _forcing_writer(store) if opts.force else store
     state = None
     if resume:
         state = load_checkpoint(ckpt_dir)
@@ -148,14 +145,15 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         notice(why)
                         told.append(why)
                     return False
-                saved.save(writes_to, name, trained.model, trained.featurizer, trained.labels,
+                saved.save(store, name, trained.model, trained.featurizer, trained.labels,
                            training={**training, "history": history or early["history"],
                                      "best_epoch": early["best_epoch"], "refit": refit_info,
                                      "status": offer.status, "finished": finished},
                            metrics={"valid_accuracy": early["valid_accuracy"], "epochs": epochs,
                                     "embedding_coverage": trained.embedding_coverage},
                            extra_files={"metrics.jsonl": "".join(json.dumps(r) + "\n"
-                                                                 for r in history or early["history"])})
+                                                                 for r in history or early["history"])},
+                           force=opts.force)
                 return True
 
             def checkpoint(state_: dict) -> None:
@@ -198,14 +196,6 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
                         bool(published and published[-1]), dist.rank)
-
-
-def _forcing_writer(store: ModelStore) -> ModelStore:
-    """`store`, whose writer replaces a model of another kind (--force: check_replace already
-    passed it before any work; classify/store.save calls writer() without force)."""
-    forced = copy.copy(store)
-    forced.writer = functools.partial(store.writer, force=True)
-    return forced
 
 
 def _early_stop_summary(trained: Trained) -> dict:

@@ -37,8 +37,9 @@ class Classifier:
 
 
 def save(store: ModelStore, name: str, model: RNNClassifier, featurizer: Featurizer, labels: list[str],
-         *, training: dict, metrics: dict, set_default: bool = True, extra_files: dict | None = None) -> None:
-    with store.writer(name, KIND, set_default=set_default) as draft:
+         *, training: dict, metrics: dict, set_default: bool = True, extra_files: dict | None = None,
+         force: bool = False) -> None:
+    with store.writer(name, KIND, set_default=set_default, force=force) as draft:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         save_tensors(state, draft.path / "model.safetensors")
         draft.write_text("vocab.json", featurizer.vocab.dumps())

@@ -101,6 +101,11 @@ def name_from_inputs(inputs: Iterable[str] | None, *, suffix: str = "", fallback
     return validate_name(stem + suffix)
 
 
+def _a(kind: str) -> str:
+    """'an ngram', 'a vectors', 'an lm': the article as the kind's name is read aloud."""
+    return ("an " if kind[0] in "aeioun" or kind == "lm" else "a ") + kind
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -202,8 +207,8 @@ class ModelStore:
         except (ModelError, UsageError):
             return  # nothing there, or a broken entry: nothing a user could lose
         if current.kind != kind:
-            raise UsageError(f"model '{name}' is a {current.kind} model; refusing to replace it with a "
-                             f"{kind} model (choose another name, or force it with --force)")
+            raise UsageError(f"model '{name}' is {_a(current.kind)} model; refusing to replace it with "
+                             f"{_a(kind)} model (choose another name, or force it with --force)")
 
     @contextlib.contextmanager
     def writer(self, name: str, kind: str, *, set_default: bool = True, force: bool = False) -> Iterator[ModelDraft]:
@@ -352,8 +357,8 @@ class ModelStore:
             raise ModelError(f"model '{name}': {link} points outside the model store; refusing to load it")
         config = read_config(real / CONFIG_FILE, origin=f"model '{name}'")
         if config["kind"] not in kinds:
-            raise ModelError(f"model '{name}' is a {config['kind']} model; this command needs a "
-                             f"{' or '.join(kinds)} model")
+            raise ModelError(f"model '{name}' is {_a(config['kind'])} model; this command needs "
+                             f"{' or '.join(_a(k) for k in kinds)} model")
         return ModelInfo(name, real, config)
 
     def entries(self) -> list[StoreEntry]:

@@ -11,8 +11,6 @@ through train() / import_vectors() here and vectors/store.py.
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 import sys
 import time
@@ -81,17 +79,6 @@ def default_name(corpus: list[str], config: TrainConfig) -> str:
     return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}", fallback="vectors")
 
 
-def _replacing(store: ModelStore, name: str, *, force: bool) -> ModelStore:
-    """Before any work, refuse `name` when it holds a model of another kind (unless `force`);
-    returns the store that save_vectors then writes through (its writer forced, when `force`)."""
-    store.check_replace(name, KIND, force=force)
-    if not force:
-        return store
-    forced = copy.copy(store)
-    forced.writer = functools.partial(store.writer, force=True)
-    return forced
-
-
 def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, encoding: str = "utf-8",
           errors: str = "strict", force: bool = False, store: ModelStore | None = None) -> TrainResult:
     """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`
@@ -100,13 +87,14 @@ def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, en
 
     config.check()
     chosen = validate_name(name or default_name(corpus, config))
-    store = _replacing(store or ModelStore(), chosen, force=force)
+    store = store or ModelStore()
+    store.check_replace(chosen, KIND, force=force)  # before any work
     sources = expand_inputs(corpus)
     digests = [Digest() for _ in sources]  # each input hashed while it is read
     with store.lock(chosen):
         vecs, metrics = train_vectors(sources, config, encoding=encoding, errors=errors, digests=digests)
         save_vectors(vecs, chosen, extra=stored_config(vecs, config, sources, metrics, digests), store=store,
-                     lock=False)
+                     lock=False, force=force)
     return TrainResult(chosen, vecs, config, metrics, default_name=name is None)
 
 
@@ -125,14 +113,15 @@ def import_vectors(path: str, name: str, *, limit: int | None = None, force: boo
     from .formats import detect_format, read_vectors
     from .store import save_vectors
 
-    store = _replacing(store or ModelStore(), validate_name(name), force=force)
+    store = store or ModelStore()
+    store.check_replace(validate_name(name), KIND, force=force)  # before any work
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {limit})")
     start = time.perf_counter()
     fmt = detect_format(path)[0]
     vecs = read_vectors(path, limit=limit)
     source = {"path": os.path.abspath(path), "format": fmt, "bytes": os.path.getsize(path), "limit": limit}
-    save_vectors(vecs, name, extra={"source": source}, store=store)
+    save_vectors(vecs, name, extra={"source": source}, store=store, force=force)
     return ImportResult(name, vecs, fmt, time.perf_counter() - start)
 
 

@@ -26,13 +26,14 @@ KIND = "vectors"
 
 
 def save_vectors(vecs: Vectors, name: str, *, extra: dict | None = None,
-                 store: ModelStore | None = None, lock: bool = True) -> Path:
+                 store: ModelStore | None = None, lock: bool = True, force: bool = False) -> Path:
     """Publish `vecs` as stored vectors `name`; returns the model directory.
-    (`lock=False` when the caller already holds the store lock on `name`.)"""
+    (`lock=False` when the caller already holds the store lock on `name`; `force` replaces a
+    model of another kind stored under the name.)"""
     import contextlib
 
     store = store or ModelStore()
-    with (store.lock(name) if lock else contextlib.nullcontext()), store.writer(name, KIND) as draft:
+    with (store.lock(name) if lock else contextlib.nullcontext()), store.writer(name, KIND, force=force) as draft:
         _write_npy(draft.path / MATRIX_FILE, vecs.matrix)
         np.save(draft.path / NORMS_FILE, np.asarray(vecs.norms, dtype=np.float32), allow_pickle=False)
         with open(draft.path / VOCAB_FILE, "w", encoding="utf-8") as fh:
