@@ -65,7 +65,7 @@ def train(
                                                   "finished model of the same name.")] = False,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train a classifier and keep it in the model store.
 
@@ -83,11 +83,11 @@ def train(
 
     read = _read_options(format, text_col, label_col, encoding, errors)
     summary = train_model(data, read=read, opts=_recipe(**given.values), valid_path=valid, name=name,
-                          resume=resume, report=make_report(json_lines=json), explicit=given.explicit,
+                          resume=resume, report=make_report(json_lines=as_json), explicit=given.explicit,
                           publish_partial=publish_partial)
     if summary.rank:  # under torchrun only rank 0 reports
         return
-    if json:
+    if as_json:
         console.emit_json(round_figures({"event": "done", **summary.to_dict()}))
     else:
         console.emit(f"{summary.model}\tvalid_accuracy\t{summary.valid_accuracy:.4f}\tbest_epoch\t"
@@ -104,7 +104,7 @@ def predict(
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Label each input line: one output line per input line, in order, as lines arrive.
 
@@ -129,8 +129,8 @@ def predict(
     for chunk in predict_stream(clf, sources, top_k=top_k, device=device, encoding=encoding,
                                 errors=check_errors_mode(errors)):
         for pred in chunk:
-            out = format_prediction(pred, prob=prob, top_k=top_k, as_json=json)
-            console.emit_json(out) if json else console.emit(out)
+            out = format_prediction(pred, prob=prob, top_k=top_k, as_json=as_json)
+            console.emit_json(out) if as_json else console.emit(out)
         # Flushed per chunk so a pipeline sees each answer as soon as it exists.
         sys.stdout.flush()
 
@@ -146,7 +146,7 @@ def eval_(
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
     from ..classify.api import evaluate_model
@@ -155,7 +155,7 @@ def eval_(
     apply_threads(threads)
     report = evaluate_model(data, name=model, read=_read_options(format, text_col, label_col, encoding, errors),
                             device=device)
-    if json:
+    if as_json:
         console.emit_json(report.to_dict())
         return
     _print_report(report)
@@ -187,7 +187,7 @@ def cv(
     valid: ValidOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
-    json: JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """k-fold cross-validation (for data sets without a test split): one line per fold, then mean and std."""
     from ..classify.api import cross_validate
@@ -196,14 +196,14 @@ def cv(
     read = _read_options(format, text_col, label_col, encoding, errors)
 
     def on_fold(row: dict) -> None:
-        if json:
+        if as_json:
             console.emit_json(round_figures({"event": "fold", **row}))
         else:
             console.emit(f"fold\t{row['fold']}\taccuracy\t{row['accuracy']:.4f}\tmacro_f1\t{row['macro_f1']:.4f}")
 
     summary = cross_validate(data, folds=folds, read=read, opts=_recipe(**given.values), valid_path=valid,
                              on_fold=on_fold, max_folds=max_folds)
-    if json:
+    if as_json:
         console.emit_json(round_figures({"event": "done", **{k: v for k, v in summary.to_dict().items()
                                                              if k != "per_fold"}}))
     else:
