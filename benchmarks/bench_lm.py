@@ -1,17 +1,37 @@
 """Benchmark: seqtool train-lm vs a plain PyTorch training loop, and seqtool sample.
 
-Both trainers run in this one process on the same data (PTB train, batchified
+All trainers run in this one process on the same data (the train split, batchified
 into 20 columns, bptt 35) and the same model (2-layer LSTM, 200 units, tied,
 dropout 0.2, SGD lr 20, clip 0.25): the plain loop is pytorch/examples
-word_language_model's inner loop. Rounds alternate (plain, seqtool, plain, ...)
-so a machine whose load changes affects both alike; the best round of each is
-compared. Then `seqtool sample` is timed on the model seqtool just trained:
-time from launching the command to the first token on stdout, and tokens/s.
+word_language_model's inner loop (full softmax). seqtool runs that recipe
+(--preset ptb-small) twice: with --softmax full (parity) and --softmax adaptive.
+Rounds alternate (plain, seqtool full, seqtool adaptive, plain, ...) so a machine
+whose load changes affects all alike; the best round of each is compared.
+After each run the model is scored on the validation split (exact perplexity,
+state carried, 10 columns, bptt 35), so with enough --steps the rounds also
+compare perplexity after the same number of training tokens.
 
-    python benchmarks/bench_lm.py                 # 150 steps per round, 2 rounds
+--ppl-tokens N adds one more comparison, plain vs seqtool adaptive only: each
+trains from scratch on the first N training tokens (one pass, N / 700 steps),
+then both are scored on the validation split.
+
+Then, unless --sample-length 0, `seqtool sample` is timed on the model seqtool
+just trained (adaptive): time from launch to the first token on stdout, tokens/s.
+
+Corpora (--corpus):
+  ptb  /work/shared/data/ptb (see its SOURCE.md): 10k words.
+  bbc  the 2,225 articles of /work/shared/data/bbc_news_summary/News Articles,
+       made at benchmark time into a temporary folder (never committed): title
+       line dropped, one paragraph per line, read with errors='replace' (sport/199.txt
+       holds one Latin-1 byte), split by article with a fixed seed (--split-seed)
+       into train/valid/test 90/5/5. Tokens are train-lm's word level (whitespace,
+       case and punctuation kept, as a user's own text would be): a large vocabulary.
+
+    python benchmarks/bench_lm.py                 # PTB, 150 steps per round, 2 rounds
     python benchmarks/bench_lm.py --steps 400 --rounds 3 --threads 2
+    python benchmarks/bench_lm.py --corpus bbc --steps 30 --rounds 1 --ppl-tokens 140000 --sample-length 0
 
-Data: /work/shared/data/ptb (see its SOURCE.md). Prints one TSV table.
+Prints one TSV table on stdout; progress on stderr.
 """
 
 from __future__ import annotations
@@ -28,10 +48,41 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PTB = REPO.parent / "shared" / "data" / "ptb"
+BBC = REPO.parent / "shared" / "data" / "bbc_news_summary" / "News Articles"
+STEP_TOKENS = 35 * 20  # tokens per training step (bptt x batch)
 
 
-def plain_loop(train_ids, vocab_size: int, steps: int, seed: int) -> tuple[float, float]:
-    """pytorch/examples word_language_model, train(): returns (tokens/s, tokens per CPU second)."""
+def make_bbc(folder: Path, seed: int) -> dict[str, Path]:
+    """The BBC articles as train/valid/test text files in `folder`, split by article
+    (90/5/5, shuffled with `seed`): the title line dropped, one paragraph per line."""
+    import random
+
+    articles = sorted(BBC.glob("*/*.txt"), key=lambda p: (p.parent.name, int(p.stem)))
+    if len(articles) != 2225:
+        raise SystemExit(f"{BBC}: expected 2,225 articles, found {len(articles)}")
+    random.Random(seed).shuffle(articles)
+    n_valid = n_test = round(0.05 * len(articles))
+    parts = {"valid": articles[:n_valid], "test": articles[n_valid:n_valid + n_test],
+             "train": articles[n_valid + n_test:]}
+    paths = {}
+    for split, files in parts.items():
+        paths[split] = folder / f"bbc.{split}.txt"
+        with open(paths[split], "w", encoding="utf-8") as out:
+            for path in files:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]  # no title
+                out.writelines(line.strip() + "\n" for line in lines if line.strip())
+    return paths
+
+
+def corpus_paths(name: str, folder: Path, seed: int) -> dict[str, Path]:
+    if name == "bbc":
+        return make_bbc(folder, seed)
+    return {split: PTB / f"ptb.{split}.txt" for split in ("train", "valid", "test")}
+
+
+def plain_loop(train_ids, vocab_size: int, steps: int, seed: int, valid_ids=None):
+    """pytorch/examples word_language_model, train(): returns (tokens/s, tokens per CPU second,
+    validation perplexity or None)."""
     import torch
     from torch import nn
 
@@ -75,21 +126,49 @@ def plain_loop(train_ids, vocab_size: int, steps: int, seed: int) -> tuple[float
             p.data.add_(p.grad, alpha=-20.0)
         tokens += y.numel()
         loss.item()  # the example reads the loss every batch for its log
-    return tokens / (time.perf_counter() - t0), tokens / (time.process_time() - cpu0)
+    rate, cpu_rate = tokens / (time.perf_counter() - t0), tokens / (time.process_time() - cpu0)
+    return rate, cpu_rate, None if valid_ids is None else plain_perplexity(model, valid_ids, vocab_size)
 
 
-def seqtool_round(steps: int, seed: int, name: str) -> tuple[float, float, float]:
-    """Our trainer on the same data and model, stopped after `steps` steps (checkpoint
-    and model written as on Ctrl-C). Returns (loop tokens/s, loop tokens per CPU second,
-    whole-call wall seconds)."""
+def plain_perplexity(model, ids, vocab_size: int) -> float:
+    """pytorch/examples evaluate(): exp(mean NLL) over 10 columns, bptt 35, state carried."""
+    import math
+
+    import torch
+    from torch.nn import functional as F
+
+    n = ids.numel() // 10
+    data = ids[: n * 10].view(10, -1).t().contiguous()  # (T, 10)
+    hidden = (torch.zeros(2, 10, 200), torch.zeros(2, 10, 200))
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, data.size(0) - 1, 35):
+            seq_len = min(35, len(data) - 1 - i)
+            x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].reshape(-1)
+            output, hidden = model(x, hidden)
+            total += F.cross_entropy(output.view(-1, vocab_size), y, reduction="sum").item()
+            count += y.numel()
+    return math.exp(total / count)
+
+
+def seqtool_round(paths: dict, steps: int, seed: int, name: str, softmax: str, threads: int,
+                  score: bool = True) -> tuple[float, float, float, float | None]:
+    """Our trainer on the same data and model (--preset ptb-small: SGD lr 20, clip 0.25)
+    with this --softmax, stopped after `steps` steps (checkpoint and model written as on
+    Ctrl-C). Returns (loop tokens/s, loop tokens per CPU second, whole-call wall seconds,
+    validation perplexity of the stored model or None)."""
+    from seqtool.lm.api import evaluate_file, train_lm
     from seqtool.lm.options import resolve_options
-    from seqtool.lm.api import train_lm
 
-    opts = resolve_options({"corpus": [str(PTB / "ptb.train.txt")], "valid": str(PTB / "ptb.valid.txt"),
-                            "seed": seed, "device": "cpu", "name": name, "max_steps": steps}, "ptb-small")
+    opts = resolve_options({"corpus": [str(paths["train"])], "valid": str(paths["valid"]), "seed": seed,
+                            "device": "cpu", "name": name, "max_steps": steps, "softmax": softmax,
+                            "threads": str(threads)}, "ptb-small")
     t0 = time.perf_counter()
     result = train_lm(opts)
-    return result.train_tokens_per_s, result.loop_tokens / result.loop_cpu_s, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    valid = evaluate_file(name, [str(paths["valid"])], bptt=35, batch_size=10).perplexity if score else None
+    return result.train_tokens_per_s, result.loop_tokens / result.loop_cpu_s, wall, valid
 
 
 def sample_timing(name: str, length: int, home: str) -> tuple[float, float, float]:
@@ -115,60 +194,96 @@ def sample_timing(name: str, length: int, home: str) -> tuple[float, float, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", choices=("ptb", "bbc"), default="ptb")
+    parser.add_argument("--split-seed", type=int, default=17, help="the BBC train/valid/test split by article")
     parser.add_argument("--steps", type=int, default=150, help="training steps per round (35x20 tokens each)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--sample-length", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, pinned for every trainer")
+    parser.add_argument("--ppl-tokens", type=int, default=0,
+                        help="also train plain and seqtool adaptive on the first N training tokens, then "
+                             "compare validation perplexity (0: skip)")
+    parser.add_argument("--sample-length", type=int, default=3000, help="0: do not time `seqtool sample`")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-lm-")
     os.environ["SEQTOOL_HOME"] = home
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     from seqtool.core.io import expand_inputs
-    from seqtool.lm.data import build_corpus
+    from seqtool.lm.data import build_corpus, encode_files
 
-    corpus = build_corpus(expand_inputs([str(PTB / "ptb.train.txt")]), "word")
+    paths = corpus_paths(args.corpus, Path(home), args.split_seed)
+    corpus = build_corpus(expand_inputs([str(paths["train"])]), "word")
     train = torch.from_numpy(corpus.train)
+    valid = torch.from_numpy(encode_files([str(paths["valid"])], corpus.vocab, "word"))
     vocab_size = len(corpus.vocab)
-    plain_rates, ours_rates, plain_cpu, ours_cpu, ours_walls = [], [], [], [], []
+    print(f"{args.corpus}: vocabulary {vocab_size:,} (train {train.numel():,} tokens incl. <eos>, valid "
+          f"{valid.numel():,}, valid <unk> {float((valid == 0).float().mean()):.2%})", file=sys.stderr, flush=True)
+    load = [os.getloadavg()[0]]
     # warm-up: the first torch.optim use imports torch._dynamo (seconds); not a per-token cost
-    seqtool_round(2, 0, "warmup")
+    seqtool_round(paths, 2, 0, "warmup", "adaptive", args.threads, score=False)
     plain_loop(train, vocab_size, 2, 0)
+    runs = {"plain": [], "full": [], "adaptive": []}  # (tok/s, tok/CPU-s, valid ppl)
+    walls = []
     for r in range(args.rounds):
-        rate, cpu_rate = plain_loop(train, vocab_size, args.steps, seed=1)
-        plain_rates.append(rate)
-        plain_cpu.append(cpu_rate)
-        rate, cpu_rate, wall = seqtool_round(args.steps, 1, "bench")
-        ours_rates.append(rate)
-        ours_cpu.append(cpu_rate)
-        ours_walls.append(wall)
-        print(f"round {r + 1}: plain {plain_rates[-1]:,.0f} tok/s ({plain_cpu[-1]:,.0f}/CPU-s)  seqtool "
-              f"{rate:,.0f} tok/s ({cpu_rate:,.0f}/CPU-s; call {wall:.1f}s incl. corpus read, checkpoint, "
-              f"model save)", file=sys.stderr, flush=True)
-    plain, ours = max(plain_rates), max(ours_rates)
-    runs = [sample_timing("bench", length, home) for length in (1, 1, 1)]
+        runs["plain"].append(plain_loop(train, vocab_size, args.steps, 1, valid))
+        for softmax in ("full", "adaptive"):
+            rate, cpu_rate, wall, ppl = seqtool_round(paths, args.steps, 1, f"bench-{softmax}", softmax,
+                                                      args.threads)
+            runs[softmax].append((rate, cpu_rate, ppl))
+            walls.append(wall)
+        load.append(os.getloadavg()[0])
+        print(f"round {r + 1}: " + "  ".join(f"{k} {v[-1][0]:,.0f} tok/s ({v[-1][1]:,.0f}/CPU-s, valid ppl "
+                                              f"{v[-1][2]:.1f})" for k, v in runs.items()), file=sys.stderr,
+              flush=True)
+    best = {k: max(v[0] for v in rs) for k, rs in runs.items()}
+    best_cpu = {k: max(v[1] for v in rs) for k, rs in runs.items()}
+    desc = f"{args.corpus}, V={vocab_size:,}, LSTM 2x200 tied, bptt 35, batch 20, {args.steps} steps"
+    rows = []
+    for k in ("full", "adaptive"):
+        rows.append((f"train tokens/s wall, seqtool --softmax {k} vs plain ({desc}, best of {args.rounds})",
+                     best["plain"], best[k]))
+        rows.append((f"train tokens per CPU-second, seqtool --softmax {k} vs plain (best of {args.rounds})",
+                     best_cpu["plain"], best_cpu[k]))
+    last = {k: rs[-1][2] for k, rs in runs.items()}
+    for k in ("full", "adaptive"):
+        rows.append((f"valid perplexity after {args.steps * STEP_TOKENS:,} tokens, seqtool --softmax {k} vs "
+                     f"plain (last round)", last["plain"], last[k]))
+    if args.ppl_tokens:
+        steps = max(1, args.ppl_tokens // STEP_TOKENS)
+        plain_rate, _, plain_ppl = plain_loop(train, vocab_size, steps, 2, valid)
+        rate, _, _, ppl = seqtool_round(paths, steps, 2, "bench-ppl", "adaptive", args.threads)
+        load.append(os.getloadavg()[0])
+        rows.append((f"train tokens/s wall over {steps * STEP_TOKENS:,} tokens, seqtool adaptive vs plain",
+                     plain_rate, rate))
+        rows.append((f"valid perplexity after {steps * STEP_TOKENS:,} tokens (one pass), seqtool adaptive vs "
+                     f"plain (target ratio <= 1.03)", plain_ppl, ppl))
+    print("figure\tpeer\tseqtool\tratio")
+    for label, peer, ours in rows:
+        print(f"{label}\t{peer:,.2f}\t{ours:,.2f}\t{ours / peer:.3f}")
+    if args.sample_length:
+        sample_rows(home, args.sample_length)
+    print(f"# torch threads {torch.get_num_threads()}, load average (1 min) at start/after each round: "
+          + " ".join(f"{x:.2f}" for x in load) + f" (cores {os.cpu_count()})")
+
+
+def sample_rows(home: str, length: int) -> None:
+    """`seqtool sample` on the adaptive model just trained: latency and speed rows."""
+    name = "bench-adaptive"
+    runs = [sample_timing(name, 1, home) for _ in range(3)]
     latency = statistics.median(r[0] for r in runs)
     startup_cpu = statistics.median(r[2] for r in runs)
-    long_runs = [sample_timing("bench", args.sample_length, home) for _ in range(3)]
+    long_runs = [sample_timing(name, length, home) for _ in range(3)]
     speed = statistics.median(r[1] for r in long_runs)
-    cpu_speed = (args.sample_length - 1) / max(statistics.median(r[2] for r in long_runs) - startup_cpu, 1e-9)
-    config = json.loads((Path(home) / "models" / "bench" / "config.json").read_text())
-    print("figure\tpeer\tseqtool\tratio")
-    print(f"train tokens/s wall (LSTM 2x200, bptt 35, batch 20, {args.steps} steps, best of {args.rounds})\t"
-          f"{plain:,.0f}\t{ours:,.0f}\t{ours / plain:.3f}")
-    print(f"train tokens per CPU-second (best of {args.rounds})\t{max(plain_cpu):,.0f}\t{max(ours_cpu):,.0f}\t"
-          f"{max(ours_cpu) / max(plain_cpu):.3f}")
+    cpu_speed = (length - 1) / max(statistics.median(r[2] for r in long_runs) - startup_cpu, 1e-9)
+    config = json.loads((Path(home) / "models" / name / "config.json").read_text())
     print(f"sample first-token latency, wall s (median of 3, vocab {config['config']['vocab_size']})\t"
           f"1.5 (target)\t{latency:.3f}\t{1.5 / latency:.2f}")
     print(f"sample start-up CPU s (launch, load, 1 token, exit)\t1.5 (target)\t{startup_cpu:.3f}\t"
           f"{1.5 / startup_cpu:.2f}")
-    print(f"sample tokens/s wall (median of 3, {args.sample_length} tokens)\t2000 (target)\t{speed:,.0f}\t"
-          f"{speed / 2000:.2f}")
+    print(f"sample tokens/s wall (median of 3, {length} tokens)\t2000 (target)\t{speed:,.0f}\t{speed / 2000:.2f}")
     print(f"sample tokens per CPU-second\t2000 (target)\t{cpu_speed:,.0f}\t{cpu_speed / 2000:.2f}")
-    print(f"# torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
-          f"(cores {os.cpu_count()})")
+
 
 if __name__ == "__main__":
     main()
