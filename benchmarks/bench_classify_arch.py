@@ -6,11 +6,9 @@
     python benchmarks/bench_classify_arch.py --predict                      # + sentences/s of prediction
 
 Harness: seqtool.classify.train.fit itself (its batches, Adam/SparseAdam, gradient clipping, early
-stopping, best-epoch weights), with the changes the `--arch` wiring makes patched in for the run:
-build() makes a ConvConfig and seqtool.classify.cnn.build_classifier's network, fit's result() rebuilds
-by arch, the optimizer step is followed by model.apply_constraints() (the max-norm), and the RNN-only
-CPU fast path of infer.py is limited to RNNClassifier. The data readers, tokenizer and features are
-seqtool's. No refit by default (the model kept is the best epoch on the validation set, as in
+stopping, best-epoch weights) with TrainOptions(arch=...), exactly what `classify train --arch` runs
+(the max-norm after each step, the CNN's CPU inference path). The data readers, tokenizer and
+features are seqtool's. No refit by default (the model kept is the best epoch on the validation set, as in
 Kim 2014); --refit retrains TREC on train + held-out for that many epochs, as `classify train` does.
 
 Protocols (Kim 2014): TREC train_5500 -> TREC_10, 6 coarse classes, a stratified 10% of train
@@ -56,46 +54,6 @@ CNN_OPTIONS = dict(emb=300, batch_size=50, dropout=0.5, ngrams=0, lr=1e-3)
 CNN_RNN_OPTIONS = dict(ngrams=2)
 
 
-def patch_fit_for_archs(arch_of: dict) -> None:
-    """Make seqtool.classify.train build the network `arch_of["arch"]` names (the lead's --arch wiring)."""
-    import torch
-
-    from seqtool.classify import infer, train
-    from seqtool.classify.cnn import ConvConfig, build_classifier
-    from seqtool.classify.features import Featurizer
-    from seqtool.classify.data import check_trainable
-    from seqtool.classify.model import ClassifierConfig, RNNClassifier
-    from seqtool.core.text import Tokenizer
-
-    def build(data, opts):
-        check_trainable(data)
-        feat = Featurizer.build(data.texts, Tokenizer.from_dict(opts.tokenizer), ngram_order=opts.ngrams,
-                                max_len=opts.max_len, min_freq=opts.min_freq)
-        labels = data.classes()
-        common = dict(vocab_size=len(feat.vocab), num_classes=len(labels), num_ngrams=feat.num_ngrams,
-                      pad_id=feat.vocab.pad_id, cell=opts.cell, bidirectional=opts.bidirectional,
-                      layers=opts.layers, hidden=opts.hidden, emb=opts.emb, dropout=opts.dropout,
-                      pooling=opts.pooling, nb_scale=opts.nb_scale and feat.num_ngrams > 0)
-        arch = arch_of["arch"]
-        cfg = ClassifierConfig(**common) if arch == "rnn" else ConvConfig(**common, arch=arch)
-        torch.manual_seed(opts.seed)
-        return feat, labels, cfg, build_classifier(cfg), None
-
-    class Optimizers(train.Optimizers):
-        def __init__(self, model, opts, sparse):
-            super().__init__(model, opts, sparse)
-            self.model = model
-
-        def step(self):
-            super().step()
-            if hasattr(self.model, "apply_constraints"):
-                self.model.apply_constraints()
-
-    rnn_fast_path = infer.supported
-    train.build, train.Optimizers, train.RNNClassifier = build, Optimizers, build_classifier
-    infer.supported = lambda model, device: type(model) is RNNClassifier and rnn_fast_path(model, device)
-
-
 def load_set(name: str):
     from seqtool.classify.data import Dataset
 
@@ -119,7 +77,7 @@ def options_for(arch: str, seed: int, args):
     from seqtool.classify.options import TrainOptions
 
     extra = {"cnn": {**CNN_OPTIONS, "ngrams": args.cnn_ngrams, "lr": args.cnn_lr}, "cnn-rnn": CNN_RNN_OPTIONS, "rnn": {}}[arch]
-    return TrainOptions(**extra, epochs=args.epochs, patience=args.patience, seed=seed, device="cpu")
+    return TrainOptions(**extra, arch=arch, epochs=args.epochs, patience=args.patience, seed=seed, device="cpu")
 
 
 def test_accuracy(trained, data) -> float:
@@ -172,8 +130,6 @@ def main() -> None:
     from seqtool.classify.data import Dataset
     from seqtool.classify.train import fit
 
-    arch_of = {"arch": "rnn"}
-    patch_fit_for_archs(arch_of)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (shared); torch threads 1",
           file=sys.stderr)
@@ -181,7 +137,6 @@ def main() -> None:
     for name in args.sets.split(","):
         train, valid, test = load_set(name)
         for arch in args.archs.split(","):
-            arch_of["arch"] = arch
             for seed in seeds:
                 opts = options_for(arch, seed, args)
                 started = time.perf_counter()
