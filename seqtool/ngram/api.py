@@ -27,7 +27,7 @@ from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
 from .model import NgramModel, ScoreResult
-from .store import load_ngram, save_model
+from .store import load_ngram, publish
 from .train import NgramConfig, build_model, count_corpus
 
 # Tokens per generated sample (for `ngram generate`: per sentence), the one default of every
@@ -97,10 +97,7 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
         model = build_model(counts, config, tokenizer, warn=console.warn)
         training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
                     "seconds": round(time.perf_counter() - start, 3)}
-        with store.writer(name, "ngram", force=force) as draft:  # ngram/store.py's publish(), with force
-            save_model(model, draft.path)
-            draft.config.update(model.config())
-            draft.config["training"] = training
+        publish(model, name, training=training, store=store, force=force)
     if arpa == STDOUT:
         sys.stdout.flush()
         write_arpa_stream(model, sys.stdout.buffer)

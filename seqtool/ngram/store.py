@@ -40,10 +40,10 @@ def save_model(model: NgramModel, directory: str | os.PathLike) -> None:
         json.dump({"format": VOCAB_FORMAT, "version": 1, "tokens": model.words}, fh, ensure_ascii=True)
 
 
-def publish(model: NgramModel, name: str, *, training: dict, store) -> None:
-    """Store `model` as n-gram model `name` (a new version, made the default n-gram model).
-    The caller holds the store lock on `name`."""
-    with store.writer(name, "ngram") as draft:
+def publish(model: NgramModel, name: str, *, training: dict, store, force: bool = False) -> None:
+    """Store `model` as n-gram model `name` (a new version, made the default n-gram model;
+    `force` replaces a model of another kind). The caller holds the store lock on `name`."""
+    with store.writer(name, "ngram", force=force) as draft:
         save_model(model, draft.path)
         draft.config.update(model.config())
         draft.config["training"] = training
