@@ -223,3 +223,33 @@ def test_export_refuses_to_overwrite_its_input(cli, tiny, tmp_path):
     result = cli("embed", "export", path, "--format", "glove", "-o", path)
     assert result.exit_code == 2 and "is the input" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_most_similar_with_positive_and_negative_equals_gensim():
+    from gensim.models import KeyedVectors
+
+    path = gensim_data("euclidean_vectors.bin")
+    kv = KeyedVectors.load_word2vec_format(path, binary=True)
+    vecs = load_vectors(path)
+    cases = [(["king", "woman"], ["man"]), (["police", "the"], []), (["man"], ["woman", "the"])]
+    for positive, negative in cases:
+        for cosmul in (False, True):
+            ours = queries.most_similar(vecs, positive, negative, cosmul=cosmul, top_n=5)
+            query = kv.most_similar_cosmul if cosmul else kv.most_similar
+            theirs = query(positive=positive, negative=negative, topn=5)
+            assert [m.word for m in ours] == [w for w, _ in theirs], (positive, negative, cosmul)
+            assert np.allclose([m.score for m in ours], [s for _, s in theirs], atol=1e-6)
+
+
+def test_embed_neighbors_positive_negative_through_the_cli(cli):
+    from seqtool.vectors import api
+
+    path = gensim_data("euclidean_vectors.bin")
+    out = cli("embed", "neighbors", path, "-p", "king", "--positive", "woman", "--negative", "man", "--top", "3")
+    assert out.exit_code == 0, out.stderr
+    expected = api.most_similar(path, ["king", "woman"], ["man"], top=3)
+    assert [line.split("\t")[:2] for line in out.stdout.splitlines()] == [["king+woman-man", m.word] for m in expected]
+    mul = cli("embed", "neighbors", path, "king", "--negative", "man", "--cosmul", "--json")
+    assert mul.exit_code == 0 and '"method": "cosmul"' in mul.stdout
+    assert cli("embed", "neighbors", path, "--negative", "man").exit_code == 2
+    assert cli("embed", "neighbors", path).exit_code == 2

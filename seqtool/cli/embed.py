@@ -126,10 +126,19 @@ def export(
     api.export(vectors, output=output, fmt=fmt, binary=binary, limit=limit)
 
 
-@app.command(epilog=examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json"))
+@app.command(epilog=examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json",
+                             "seqtool embed neighbors glove100 --positive king --positive woman --negative man",
+                             "seqtool embed neighbors glove100 -p paris -p italy --negative france --cosmul"))
 def neighbors(
     vectors: VectorsArg,
-    words: Annotated[List[str], typer.Argument(help="Query words.")],
+    words: Annotated[Optional[List[str]], typer.Argument(help="Query words (each answered alone, unless "
+                                                         "--positive/--negative make one combined query).")] = None,
+    positive: Annotated[Optional[List[str]], typer.Option("--positive", "-p", help="A word the answers are like "
+                                                          "(repeatable; gensim's most_similar(positive=)).")] = None,
+    negative: Annotated[Optional[List[str]], typer.Option("--negative", help="A word the answers are unlike "
+                                                          "(repeatable; most_similar(negative=)).")] = None,
+    cosmul: Annotated[bool, typer.Option("--cosmul", help="Rank a combined query by 3CosMul "
+                                         "(gensim's most_similar_cosmul) instead of the mean vector.")] = False,
     top: TopOpt = 10,
     case_insensitive: CaseOpt = False,
     limit: LimitOpt = None,
@@ -137,10 +146,30 @@ def neighbors(
 ) -> None:
     """Nearest neighbours by cosine similarity (word TAB neighbour TAB score).
 
-    Unknown words are reported on stderr and the exit code is 1; the others are answered."""
+    Unknown words are reported on stderr and the exit code is 1; the others are answered. With
+    --positive/--negative the words (WORDS count as positive) form one query, answered as gensim's
+    most_similar (or most_similar_cosmul with --cosmul) answers it, labelled like `king+woman-man`."""
     from ..core.console import emit, emit_json, warn
+    from ..core.errors import UsageError
     from ..vectors import api
 
+    words = list(words or [])
+    if positive or negative or cosmul:
+        pos, neg = words + list(positive or []), list(negative or [])
+        if not pos:
+            raise UsageError("a combined query needs at least one positive word (WORDS or --positive)")
+        found = api.most_similar(vectors, pos, neg, cosmul=cosmul, top=top, case_insensitive=case_insensitive,
+                                 limit=limit)
+        label = "+".join(pos) + "".join(f"-{w}" for w in neg)
+        if as_json:
+            emit_json({"positive": pos, "negative": neg, "method": "cosmul" if cosmul else "mean",
+                       "neighbors": [{"word": m.word, "score": m.score} for m in found]})
+        else:
+            for m in found:
+                emit(f"{label}\t{m.word}\t{_score(m.score)}")
+        return
+    if not words:
+        raise UsageError("give query words, or --positive/--negative words")
     result = api.neighbors(vectors, words, top=top, case_insensitive=case_insensitive, limit=limit)
     answers = {a.word: a for a in result.answers}
     unknown = dict(result.missing)

@@ -24,6 +24,7 @@ from ..core.store import ModelStore, name_from_inputs, validate_name
 from .model import Vectors
 from .queries import Match, unknown_message
 from .queries import analogy as rank_analogy
+from .queries import most_similar as rank_most_similar
 from .queries import doesnt_match as rank_odd_one_out
 from .queries import neighbors as nearest
 from .queries import similarity as cosine_similarity
@@ -201,6 +202,17 @@ def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_inse
             found = nearest(vecs, word, top_n=top, case_insensitive=case_insensitive)
             result.answers.append(Neighbors(word, found))
     return result
+
+
+def most_similar(spec: str | Vectors, positive: list[str], negative: list[str], *, cosmul: bool = False,
+                 top: int = 10, case_insensitive: bool = False, limit: int | None = None) -> list[Match]:
+    """One combined query: gensim's most_similar(positive=, negative=) (most_similar_cosmul with `cosmul`)."""
+    _check_top(top)
+    vecs = load_vectors(spec, limit=limit)
+    missing = [w for w in [*positive, *negative] if vecs.find(w, case_insensitive=case_insensitive) is None]
+    if missing:
+        raise InputError(unknown_message(vecs, missing, case_insensitive))
+    return rank_most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top, case_insensitive=case_insensitive)
 
 
 @dataclass

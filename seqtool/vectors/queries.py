@@ -115,22 +115,35 @@ def neighbors(vecs: Vectors, word: str, *, top_n: int = 10, case_insensitive: bo
     return [Match(vecs.words[i], float(sims[i])) for i in top(sims, top_n, {row})]
 
 
+def most_similar(vecs: Vectors, positive: list[str], negative: list[str] = (), *, cosmul: bool = False,
+                 top_n: int = 10, case_insensitive: bool = False, restrict: int | None = None) -> list[Match]:
+    """gensim's most_similar(positive=, negative=): cosine with the normalised mean of the unit
+    vectors (positives added, negatives subtracted); with `cosmul`, most_similar_cosmul: the
+    product of the positives' cosines shifted to [0, 1] over the negatives' (+1e-6; Levy &
+    Goldberg 2014, eq. 4). The query words themselves are never answers."""
+    if not positive:
+        raise UsageError("give at least one positive word")
+    rows = resolve(vecs, [*positive, *negative], case_insensitive=case_insensitive)  # every unknown word named
+    pos, neg = rows[:len(positive)], rows[len(positive):]
+    if cosmul:
+        def shifted(row: int) -> np.ndarray:  # (n,) cosines in [0, 1]
+            return (1 + cosines(vecs, unit_row(vecs, row), restrict)) / 2
+
+        pos_d, neg_d = [shifted(r) for r in pos], [shifted(r) for r in neg]
+        scores = np.prod(pos_d, axis=0) / (np.prod(neg_d or [np.ones_like(pos_d[0])], axis=0) + 0.000001)
+    else:
+        scores = cosines(vecs, mean_unit(vecs, pos, neg), restrict)
+    return [Match(vecs.words[i], float(scores[i])) for i in top(scores, top_n, set(pos) | set(neg))]
+
+
 def analogy(vecs: Vectors, a: str, b: str, c: str, *, method: str = "add", top_n: int = 10,
             case_insensitive: bool = False, restrict: int | None = None) -> list[Match]:
     """a : b :: c : ?  ranked by 3CosAdd (cos(x, b - a + c) on unit vectors) or 3CosMul."""
-    ra, rb, rc = resolve(vecs, [a, b, c], case_insensitive=case_insensitive)
-    exclude = {ra, rb, rc}
-    if method == "add":
-        scores = cosines(vecs, mean_unit(vecs, [rb, rc], [ra]), restrict)
-    elif method == "mul":
-        # Levy & Goldberg (2014), eq. 4, cosines shifted to [0, 1]; as gensim's most_similar_cosmul.
-        pos_b = (1 + cosines(vecs, unit_row(vecs, rb), restrict)) / 2
-        pos_c = (1 + cosines(vecs, unit_row(vecs, rc), restrict)) / 2
-        neg_a = (1 + cosines(vecs, unit_row(vecs, ra), restrict)) / 2
-        scores = pos_b * pos_c / (neg_a + 0.000001)
-    else:
+    if method not in ("add", "mul"):
         raise UsageError(f"--method must be add or mul (got {method!r})")
-    return [Match(vecs.words[i], float(scores[i])) for i in top(scores, top_n, exclude)]
+    resolve(vecs, [a, b, c], case_insensitive=case_insensitive)  # unknown words named in the order given
+    return most_similar(vecs, [b, c], [a], cosmul=method == "mul", top_n=top_n,
+                        case_insensitive=case_insensitive, restrict=restrict)
 
 
 def similarity(vecs: Vectors, w1: str, w2: str, *, case_insensitive: bool = False) -> float:
