@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -122,13 +123,19 @@ def test_kill_embed_import(tmp_path, env, seqtool_home):
     assert report.trials == KILL_TRIALS
 
 
-def test_kill_batch_summarize(tmp_path, env):
-    src, out = tmp_path / "in", tmp_path / "out"
+def _inbox(tmp_path: Path, documents: int = 240) -> Path:
+    """A folder of documents for the batch-summarize trials (20 paragraphs of 3 sentences each)."""
+    src = tmp_path / "in"
     src.mkdir()
-    for i in range(240):
-        (src / f"doc{i:02d}.txt").write_text(
+    for i in range(documents):
+        (src / f"doc{i:03d}.txt").write_text(
             "\n\n".join(f"Paragraph {p} of document {i} talks about topic {p % 3}. It has a second sentence "
-                        f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
+                         f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
+    return src
+
+
+def test_kill_batch_summarize(tmp_path, env):
+    src, out = _inbox(tmp_path), tmp_path / "out"
     # Without --incremental every trial rewrites all 240 summaries, so kills land mid-batch
     # and must leave each existing summary whole.
     args = ["summarize", src, "--out-dir", out, "-n", "2"]
@@ -158,12 +165,7 @@ def test_kill_batch_summarize(tmp_path, env):
 
 
 def test_kill_a_parallel_batch_parent_then_the_next_run_gets_the_lock(tmp_path, env):
-    src, out = tmp_path / "in", tmp_path / "out"
-    src.mkdir()
-    for i in range(240):
-        (src / f"doc{i:03d}.txt").write_text(
-            "\n\n".join(f"Paragraph {p} of document {i} is on topic {p % 3}. It has a second sentence "
-                         f"about topic {(p + i) % 5}. A third sentence closes it." for p in range(20)))
+    src, out = _inbox(tmp_path), tmp_path / "out"
     args = ["summarize", src, "--out-dir", out, "-n", "2", "--jobs", "2"]
     seconds = timed_run(args, env)
 
