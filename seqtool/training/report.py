@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 
 from ..core import console
 from ..core.errors import UsageError
-from ..core.plotting import PLOT_FORMATS, check_plot_available, plot_suffixes  # noqa: F401 - re-exported
+from ..core.plotting import check_plot_available
 from ..core.io import atomic_write
 
 

@@ -34,9 +34,9 @@ def plot_words(vecs: Vectors, words: list[str], output: str, *, neighbours: int 
                case_insensitive: bool = False, title: str | None = None) -> list[tuple[str, float, float, bool]]:
     """Draw `words` (bold) and their `neighbours` nearest words; returns (word, x, y, is_query) rows."""
     ext = os.path.splitext(output)[1].lower().lstrip(".")
-    if "." + ext not in plot_suffixes("--output"):
-        raise UsageError(f"{output}: the map is written as {', '.join(plot_suffixes('--output'))}; "
-                         f"use one of these extensions")
+    suffixes = plot_suffixes("--output")
+    if "." + ext not in suffixes:
+        raise UsageError(f"{output}: the map is written as {', '.join(suffixes)}; use one of these extensions")
     try:
         import matplotlib
 
