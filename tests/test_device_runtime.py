@@ -64,14 +64,14 @@ def test_corrupted_checkpoint_is_a_model_error(tmp_path):
 
 @pytest.mark.parametrize("text,seconds", [("90s", 90), ("10m", 600), ("1h30m", 5400), ("45", 45), ("1.5h", 5400)])
 def test_durations(text, seconds):
-    from seqtool.training.runtime import parse_duration
+    from seqtool.core.options import parse_duration
 
     assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["ten minutes", "10x", "m"])
 def test_bad_durations(text):
-    from seqtool.training.runtime import parse_duration
+    from seqtool.core.options import parse_duration
 
     with pytest.raises(UsageError):
         parse_duration(text)

@@ -85,7 +85,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     A run that has not finished never replaces a finished model (unless `publish_partial`)."""
     from ..core.device import resolve_device
     from ..training.checkpoint import load_checkpoint, save_checkpoint
-    from ..training.options import given_names, resume_options
+    from ..core.options import given_names, resume_options
     from ..training.publish import CHECKPOINT_FILE, may_replace, no_checkpoint
     from ..training.report import notice
     from ..training.runtime import StopFlag, device_for_rank, distributed_session

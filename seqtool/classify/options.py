@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..core.errors import UsageError
-from ..training.options import EXTEND, RUN, option, validate_fields
+from ..core.options import EXTEND, RUN, option, validate_fields
 
 M, T = "Model", "Training"
 

@@ -57,7 +57,7 @@ def train_lm(
     if not corpus and not v["resume"]:
         raise UsageError("give at least one CORPUS file to train on")
     from ..lm.options import resolve_options
-    from ..training.options import parse_duration
+    from ..core.options import parse_duration
 
     typed = {**given.typed(), "corpus": list(corpus or []), "max_time": parse_duration(v["max_time"])}
     opts = resolve_options(typed, v["preset"])

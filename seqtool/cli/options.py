@@ -1,5 +1,5 @@
 """Option types shared by several commands, and the one way a command's Typer parameters
-are derived from its options dataclass (seqtool.training.options.option fields)."""
+are derived from its options dataclass (seqtool.core.options.option fields)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 
 from ..core.errors import UsageError
 from ..core.store import name_from_inputs
-from ..training.options import EXTEND, RUN, given_names, option, resume_options as _resume, validate_fields
+from ..core.options import EXTEND, RUN, given_names, option, resume_options as _resume, validate_fields
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
@@ -181,7 +181,7 @@ def resolve_options(given: dict, preset: str | None = None) -> TrainOptions:
 
 
 def resume_options(saved: TrainOptions, given: TrainOptions, explicit: set[str] | None = None) -> TrainOptions:
-    """The stored recipe with this call's run-control options (see seqtool.training.options)."""
+    """The stored recipe with this call's run-control options (see seqtool.core.options)."""
     if explicit is None:
         explicit = given_names(given, TrainOptions())
     if not given.corpus:

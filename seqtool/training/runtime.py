@@ -13,7 +13,6 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .options import parse_duration  # noqa: F401 (its old home)
 
 
 def seed_everything(seed: int) -> None:

@@ -1,4 +1,5 @@
-"""One options mechanism for the training commands (torch-free: --help stays fast).
+"""One options mechanism for every command (torch-free: --help stays fast; in core so the
+non-neural packages, ngram, vectors and summarize, declare their options the same way).
 
 A command's options are one dataclass; each field is declared with `option(...)`, the
 single place of its default, help text, flag, validation and role on --resume:
