@@ -7,7 +7,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, check_errors_mode, examples
+from ..vectors.options import TrainConfig
+from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, NameOpt, check_errors_mode, examples, with_options
 
 app = typer.Typer(
     help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.\n\n"
@@ -31,62 +32,48 @@ def _score(x: float) -> str:
     return f"{x:.6f}"
 
 
-@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --name ft", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
+@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --bucket 200000 --name ft", "seqtool embed train corpus.txt --sg --negative 10 --sample 1e-4 --alpha 0.05", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
+@with_options(TrainConfig)
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")],
-    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext, glove, or doc2vec (document vectors, "
-                                      "Le & Mikolov 2014, through gensim's Doc2Vec).")] = "word2vec",
-    dm: Annotated[bool, typer.Option("--dm/--dbow", help="doc2vec: PV-DM (distributed memory) or PV-DBOW.")] = True,
-    layout: Annotated[str, typer.Option("--layout", help="doc2vec documents: auto (a folder: one per file; .jsonl: "
-                                        "{\"id\",\"text\"} records; else one per line), lines, files or jsonl.")] = "auto",
-    sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW (word2vec, fastText).")] = False,
-    dim: Annotated[int, typer.Option("--dim", help="Vector dimension.")] = 100,
-    window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
-    min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
-                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
-                                         "results run after run.")] = 3,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
-    lower: Annotated[bool, typer.Option("--lower", help="Lower-case the corpus.")] = False,
-    x_max: Annotated[float, typer.Option("--x-max", help="GloVe: count at which the weight reaches 1.")] = 100.0,
-    alpha: Annotated[float, typer.Option("--alpha", help="GloVe: weighting exponent.")] = 0.75,
-    lr: Annotated[float, typer.Option("--lr", help="GloVe: AdaGrad learning rate.")] = 0.05,
     name: NameOpt = None,
     force: ForceOpt = False,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
+    given: Given = None,
 ) -> None:
-    """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them."""
+    """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them.
+
+    The options and their defaults are gensim's (Word2Vec, FastText): a model trained here equals
+    gensim's trained on the same corpus with the same options, --seed and --workers 1."""
     from ..core.console import emit, emit_json, is_quiet
     from ..vectors import api
-    from ..vectors.train import TrainConfig
 
-    if algo == "doc2vec":
-        result = api.train_documents(corpus, dm=dm, dim=dim, window=window, min_count=min_count, epochs=epochs,
-                                     workers=workers, seed=seed, layout=layout, name=name, encoding=encoding,
+    config = TrainConfig(**given.values)
+    if config.algo == "doc2vec":
+        result = api.train_documents(corpus, dm=config.dm, dim=config.dim, window=config.window,
+                                     min_count=config.min_count, epochs=config.epochs, workers=config.workers,
+                                     seed=config.seed, layout=config.layout, name=name, encoding=encoding,
                                      errors=check_errors_mode(errors))
         if result.default_name and not is_quiet():
             print(f"seqtool: stored the document vectors as '{result.name}' (no --name given)", file=sys.stderr)
-        record = {"name": result.name, "algo": "doc2vec", "dm": dm, **result.metrics}
+        record = {"name": result.name, "algo": "doc2vec", "dm": config.dm, **result.metrics}
         if as_json:
             emit_json(record)
         else:
-            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={dim}"
+            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={config.dim}"
                  f"\tseconds={result.metrics['train_seconds']}")
         return
-    config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
-                         workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
     result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors), force=force)
     vecs, metrics = result.vectors, result.metrics
     if result.default_name and not is_quiet():
         print(f"seqtool: stored the vectors as '{result.name}' (no --name given)", file=sys.stderr)
-    record = {"name": result.name, "algo": algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+    record = {"name": result.name, "algo": config.algo, "words": len(vecs), "dim": vecs.dim, **metrics}
     if as_json:
         emit_json(record)
     else:
-        emit(f"{result.name}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
+        emit(f"{result.name}\t{config.algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
 
 
 @app.command("import", epilog=examples("seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed import GoogleNews-vectors-negative300.bin.gz --name gnews"))

@@ -22,7 +22,7 @@ from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from .model import Vectors
-from .queries import Match, unknown_message
+from .queries import Match, known, unknown_message
 from .queries import analogy as rank_analogy
 from .queries import most_similar as rank_most_similar
 from .queries import doesnt_match as rank_odd_one_out
@@ -192,7 +192,7 @@ def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_inse
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
     result = NeighborsResult()
-    missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
+    missing = [w for w in words if not known(vecs, w, case_insensitive=case_insensitive)]
     if len(missing) == len(words):
         raise InputError(unknown_message(vecs, missing, case_insensitive))
     for word in words:
@@ -209,7 +209,7 @@ def most_similar(spec: str | Vectors, positive: list[str], negative: list[str], 
     """One combined query: gensim's most_similar(positive=, negative=) (most_similar_cosmul with `cosmul`)."""
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
-    missing = [w for w in [*positive, *negative] if vecs.find(w, case_insensitive=case_insensitive) is None]
+    missing = [w for w in [*positive, *negative] if not known(vecs, w, case_insensitive=case_insensitive)]
     if missing:
         raise InputError(unknown_message(vecs, missing, case_insensitive))
     return rank_most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top, case_insensitive=case_insensitive)
