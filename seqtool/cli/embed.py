@@ -8,6 +8,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from ..vectors.options import TrainConfig
+from . import embed_query
+from .embed_query import CaseOpt, LimitOpt, VectorsArg
 from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, NameOpt, check_errors_mode, examples, with_options
 
 app = typer.Typer(
@@ -18,18 +20,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-VectorsArg = Annotated[str, typer.Argument(help="Stored vectors name or a vector file.", show_default=False)]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Load only the first N vectors "
-                                                 "(the most frequent words in the usual orderings).")]
-CaseOpt = Annotated[bool, typer.Option("--case-insensitive", "-i", help="Match a word in any capitalisation "
-                                       "when its exact form is unknown (the most frequent form wins).")]
-TopOpt = Annotated[int, typer.Option("--top", "-n", help="Number of answers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a model of another kind stored under --name "
                                         "(vectors of the same name are always replaced, the previous version kept).")]
-
-
-def _score(x: float) -> str:
-    return f"{x:.6f}"
 
 
 @app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --bucket 200000 --name ft", "seqtool embed train corpus.txt --sg --negative 10 --sample 1e-4 --alpha 0.05", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
@@ -113,129 +105,11 @@ def export(
     api.export(vectors, output=output, fmt=fmt, binary=binary, limit=limit)
 
 
-@app.command(epilog=examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json",
-                             "seqtool embed neighbors glove100 --positive king --positive woman --negative man",
-                             "seqtool embed neighbors glove100 -p paris -p italy --negative france --cosmul"))
-def neighbors(
-    vectors: VectorsArg,
-    words: Annotated[Optional[List[str]], typer.Argument(help="Query words (each answered alone, unless "
-                                                         "--positive/--negative make one combined query).")] = None,
-    positive: Annotated[Optional[List[str]], typer.Option("--positive", "-p", help="A word the answers are like "
-                                                          "(repeatable; gensim's most_similar(positive=)).")] = None,
-    negative: Annotated[Optional[List[str]], typer.Option("--negative", help="A word the answers are unlike "
-                                                          "(repeatable; most_similar(negative=)).")] = None,
-    cosmul: Annotated[bool, typer.Option("--cosmul", help="Rank a combined query by 3CosMul "
-                                         "(gensim's most_similar_cosmul) instead of the mean vector.")] = False,
-    top: TopOpt = 10,
-    case_insensitive: CaseOpt = False,
-    limit: LimitOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Nearest neighbours by cosine similarity (word TAB neighbour TAB score).
-
-    Unknown words are reported on stderr and the exit code is 1; the others are answered. With
-    --positive/--negative the words (WORDS count as positive) form one query, answered as gensim's
-    most_similar (or most_similar_cosmul with --cosmul) answers it, labelled like `king+woman-man`."""
-    from ..core.console import emit, emit_json, warn
-    from ..core.errors import UsageError
-    from ..vectors import api
-
-    words = list(words or [])
-    if positive or negative or cosmul:
-        pos, neg = words + list(positive or []), list(negative or [])
-        if not pos:
-            raise UsageError("a combined query needs at least one positive word (WORDS or --positive)")
-        found = api.most_similar(vectors, pos, neg, cosmul=cosmul, top=top, case_insensitive=case_insensitive,
-                                 limit=limit)
-        label = "+".join(pos) + "".join(f"-{w}" for w in neg)
-        if as_json:
-            emit_json({"positive": pos, "negative": neg, "method": "cosmul" if cosmul else "mean",
-                       "neighbors": [{"word": m.word, "score": m.score} for m in found]})
-        else:
-            for m in found:
-                emit(f"{label}\t{m.word}\t{_score(m.score)}")
-        return
-    if not words:
-        raise UsageError("give query words, or --positive/--negative words")
-    result = api.neighbors(vectors, words, top=top, case_insensitive=case_insensitive, limit=limit)
-    answers = {a.word: a for a in result.answers}
-    unknown = dict(result.missing)
-    for word in words:
-        if word in unknown:
-            warn(unknown.pop(word))
-        elif word in answers:
-            found = answers[word].matches
-            if as_json:
-                emit_json({"word": word, "neighbors": [{"word": m.word, "score": m.score} for m in found]})
-            else:
-                for m in found:
-                    emit(f"{word}\t{m.word}\t{_score(m.score)}")
-    if result.missing:
-        raise typer.Exit(1)
-
-
-@app.command(epilog=examples("seqtool embed analogy glove100 man king woman", "seqtool embed analogy glove100 paris france rome --top 3 --json"))
-def analogy(
-    vectors: VectorsArg,
-    a: Annotated[str, typer.Argument(help="A in 'A is to B as C is to ?'.")],
-    b: Annotated[str, typer.Argument(help="B.")],
-    c: Annotated[str, typer.Argument(help="C.")],
-    method: Annotated[str, typer.Option("--method", help="add (3CosAdd: cos(x, b - a + c)), mul (3CosMul) "
-                                        "or both.")] = "both",
-    top: TopOpt = 5,
-    case_insensitive: CaseOpt = False,
-    limit: LimitOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Solve A : B :: C : ? (method TAB answer TAB score)."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    for answer in api.analogy(vectors, a, b, c, method=method, top=top, case_insensitive=case_insensitive,
-                              limit=limit):
-        if as_json:
-            emit_json({"a": a, "b": b, "c": c, "method": answer.method,
-                       "answers": [{"word": x.word, "score": x.score} for x in answer.matches]})
-        else:
-            for x in answer.matches:
-                emit(f"{answer.method}\t{x.word}\t{_score(x.score)}")
-
-
-@app.command(epilog=examples("seqtool embed similarity glove100 cat dog", "seqtool embed similarity glove100 car automobile --json"))
-def similarity(
-    vectors: VectorsArg,
-    word1: Annotated[str, typer.Argument(help="First word.")],
-    word2: Annotated[str, typer.Argument(help="Second word.")],
-    case_insensitive: CaseOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Cosine similarity of two words."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    value = api.similarity(vectors, word1, word2, case_insensitive=case_insensitive)
-    if as_json:
-        emit_json({"word1": word1, "word2": word2, "similarity": value})
-    else:
-        emit(f"{word1}\t{word2}\t{_score(value)}")
-
-
-@app.command("doesnt-match", epilog=examples("seqtool embed doesnt-match glove100 breakfast cereal dinner lunch", "seqtool embed doesnt-match w2v red green blue car --json"))
-def doesnt_match(
-    vectors: VectorsArg,
-    words: Annotated[List[str], typer.Argument(help="Two or more words.")],
-    case_insensitive: CaseOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """The word that fits least with the others (furthest from their mean direction)."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    ranking = api.doesnt_match(vectors, words, case_insensitive=case_insensitive)
-    if as_json:
-        emit_json({"odd": ranking[-1].word, "ranking": [{"word": m.word, "score": m.score} for m in ranking]})
-    else:
-        emit(ranking[-1].word)
+# The queries (one concern: answering them, from the command line or a stream) live in embed_query.
+app.command(epilog=embed_query.NEIGHBORS_EXAMPLES)(embed_query.neighbors)
+app.command(epilog=embed_query.ANALOGY_EXAMPLES)(embed_query.analogy)
+app.command(epilog=embed_query.SIMILARITY_EXAMPLES)(embed_query.similarity)
+app.command("doesnt-match", epilog=embed_query.DOESNT_MATCH_EXAMPLES)(embed_query.doesnt_match)
 
 
 @app.command(epilog=examples("seqtool embed evaluate glove100", "seqtool embed evaluate w2v --limit 30000 --json"))

@@ -232,8 +232,9 @@ def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both"
             for m in (("add", "mul") if method == "both" else (method,))]
 
 
-def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False) -> float:
-    return cosine_similarity(load_vectors(spec), word1, word2, case_insensitive=case_insensitive)
+def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False,
+               limit: int | None = None) -> float:
+    return cosine_similarity(load_vectors(spec, limit=limit), word1, word2, case_insensitive=case_insensitive)
 
 
 def doesnt_match(spec: str | Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
