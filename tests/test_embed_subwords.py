@@ -199,3 +199,25 @@ def test_every_train_option_is_derived_from_trainconfig(cli):
         assert flag.split("/")[0] in text
         if f.default is not MISSING and f.default is not None and not isinstance(f.default, bool):
             assert f"[default: {f.default}]" in text, f.name
+
+
+def test_doc2vec_gets_the_gensim_options(cli, corpus):
+    from seqtool.vectors import doc2vec
+
+    result = cli("embed", "train", corpus, "--algo", "doc2vec", "--dim", "8", "--epochs", "1", "--workers", "1",
+                 "--negative", "0", "--hs", "--sample", "0", "--alpha", "0.05", "--min-alpha", "0.01", "--name", "d")
+    assert result.exit_code == 0, result.stderr
+    config = doc2vec.load_model("d").config
+    assert (config.negative, config.hs, config.sample, config.alpha, config.min_alpha) == (0, True, 0.0, 0.05, 0.01)
+    bad = cli("embed", "train", corpus, "--algo", "doc2vec", "--sample", "-1", "--name", "d2")
+    assert bad.exit_code == 2 and "--sample must be at least 0" in bad.stderr
+
+
+def test_options_the_algorithm_ignores_are_named(cli, corpus):
+    result = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--bucket", "10",
+                 "--negative", "3", "--name", "g")
+    assert result.exit_code == 0
+    assert "warning: --algo glove does not use --bucket, --negative; ignored" in result.stderr
+    quiet = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--x-max", "10",
+                "--name", "g")
+    assert "ignored" not in quiet.stderr

@@ -39,15 +39,22 @@ def train(
 
     The options and their defaults are gensim's (Word2Vec, FastText): a model trained here equals
     gensim's trained on the same corpus with the same options, --seed and --workers 1."""
-    from ..core.console import emit, emit_json, is_quiet
+    from ..core.console import emit, emit_json, is_quiet, warn
+    from ..core.options import validate_fields
     from ..vectors import api
 
     config = TrainConfig(**given.values)
+    ignored = config.ignored(given.explicit)
+    if ignored:
+        warn(f"--algo {config.algo} does not use {', '.join(ignored)}; ignored")
     if config.algo == "doc2vec":
+        validate_fields(config)
         result = api.train_documents(corpus, dm=config.dm, dim=config.dim, window=config.window,
                                      min_count=config.min_count, epochs=config.epochs, workers=config.workers,
                                      seed=config.seed, layout=config.layout, name=name, encoding=encoding,
-                                     errors=check_errors_mode(errors))
+                                     errors=check_errors_mode(errors), negative=config.negative,
+                                     hs=config.hs, sample=config.sample, alpha=config.learning_rate,
+                                     min_alpha=config.min_alpha)
         if result.default_name and not is_quiet():
             print(f"seqtool: stored the document vectors as '{result.name}' (no --name given)", file=sys.stderr)
         record = {"name": result.name, "algo": "doc2vec", "dm": config.dm, **result.metrics}

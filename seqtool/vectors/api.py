@@ -315,13 +315,15 @@ class DocumentsResult:
 def train_documents(corpus: list[str], *, dm: bool = True, dim: int = 100, window: int = 5, min_count: int = 5,
                     epochs: int | None = None, workers: int = 3, seed: int = 1, layout: str = "auto",
                     name: str | None = None, encoding: str = "utf-8", errors: str = "strict",
-                    store: ModelStore | None = None) -> DocumentsResult:
+                    negative: int = 5, hs: bool = False, sample: float = 1e-3, alpha: float = 0.025,
+                    min_alpha: float = 0.0001, store: ModelStore | None = None) -> DocumentsResult:
     """doc2vec document vectors (seqtool.vectors.doc2vec), stored like word vectors: the ids are
     the rows, so `embed neighbors NAME DOC_ID` finds similar documents."""
     from . import doc2vec
 
     config = doc2vec.Doc2VecConfig(dm=dm, vector_size=dim, window=window, min_count=min_count,
-                                   epochs=epochs or 10, workers=workers, seed=seed)
+                                   epochs=epochs or 10, workers=workers, seed=seed, negative=negative, hs=hs,
+                                   sample=sample, alpha=alpha, min_alpha=min_alpha)
     chosen = validate_name(name or name_from_inputs(corpus, suffix=f"-doc2vec{dim}", fallback=f"doc2vec{dim}"))
     _, metrics = doc2vec.train(corpus, config, name=chosen, layout=layout, encoding=encoding, errors=errors,
                                store=store)

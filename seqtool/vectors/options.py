@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from ..core.errors import UsageError
 from ..core.options import option, validate_fields
 
 ALGOS = ("word2vec", "fasttext", "glove")
+_GENSIM = ("word2vec", "fasttext", "doc2vec")
+# The options only some algorithms read (the others apply to all): a typed one that the chosen
+# algorithm ignores is worth a warning, since the user expected it to change something.
+APPLIES_TO = {"sg": ("word2vec", "fasttext"), "negative": _GENSIM, "sample": _GENSIM, "hs": _GENSIM,
+              "min_alpha": _GENSIM, "min_n": ("fasttext",), "max_n": ("fasttext",), "bucket": ("fasttext",),
+              "x_max": ("glove",), "lr": ("glove",), "dm": ("doc2vec",), "layout": ("doc2vec",),
+              "lower": ("word2vec", "fasttext", "glove")}
 W2V, FT, GLOVE, DOC = "word2vec and fastText", "fastText subwords", "GloVe", "doc2vec"
 
 
@@ -62,6 +69,13 @@ class TrainConfig:
             raise UsageError(f"--max-n must be at least --min-n (got {self.max_n} < {self.min_n}); "
                              f"for vectors without subwords use --algo word2vec")
         return self
+
+    def ignored(self, explicit: set) -> list[str]:
+        """The flags among `explicit` (field names) that --algo does not use."""
+        from ..core.options import flag_of
+
+        by_name = {f.name: f for f in fields(self)}
+        return [flag_of(by_name[n]) for n in sorted(explicit) if n in APPLIES_TO and self.algo not in APPLIES_TO[n]]
 
     @property
     def n_epochs(self) -> int:
