@@ -82,6 +82,7 @@ def test_fasttext_unknown_words_equal_gensims_wv(cli, corpus):
     for word in OOV:
         assert word not in ref.key_to_index
         assert np.allclose(sub.vector(word), ref[word], atol=1e-5, rtol=0)
+    assert cli("embed", "info", "ft").stdout.startswith("words=120\tdim=12\tngrams=2-4\tbuckets=5000\tfirst=")
     config = ModelStore().open("ft", ("vectors",)).config
     assert config["subwords"] == {"min_n": 2, "max_n": 4, "bucket": 5000, "hash": "fasttext-fnv1a-int8"}
     assert config["config"]["min_n"] == 2 and config["config"]["bucket"] == 5000

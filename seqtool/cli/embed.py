@@ -187,15 +187,18 @@ def plot(
 
 @app.command(epilog=examples("seqtool embed info glove100", "seqtool embed info vectors.txt.gz --json"))
 def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
-    """Size, dimension and the first words of some vectors."""
+    """Size, dimension and the first words of some vectors (fastText: the n-gram buckets too)."""
     from ..core.console import emit, emit_json
     from ..vectors import api
 
     result = api.info(vectors)
     if as_json:
-        emit_json({"words": result.words, "dim": result.dim, "first": result.first})
+        emit_json({"words": result.words, "dim": result.dim, "first": result.first,
+                   **({"subwords": result.subwords} if result.subwords else {})})
     else:
-        emit(f"words={result.words}\tdim={result.dim}\tfirst={' '.join(result.first)}")
+        sub = result.subwords
+        extra = f"\tngrams={sub['min_n']}-{sub['max_n']}\tbuckets={sub['bucket']}" if sub else ""
+        emit(f"words={result.words}\tdim={result.dim}{extra}\tfirst={' '.join(result.first)}")
 
 
 @app.command(epilog=examples("seqtool embed infer docs new.txt", "cat new.txt | seqtool embed infer docs - --json"))

@@ -298,11 +298,13 @@ class VectorsInfo:
     words: int
     dim: int
     first: list  # the first 10 words
+    subwords: Optional[dict] = None  # fastText: {"min_n", "max_n", "bucket", "hash"}
 
 
 def info(spec: str | Vectors) -> VectorsInfo:
     vecs = load_vectors(spec)
-    return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10])
+    return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10],
+                       vecs.subwords.config() if vecs.subwords is not None else None)
 
 
 @dataclass
