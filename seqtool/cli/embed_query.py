@@ -57,6 +57,14 @@ def _stream(answers, write, what: str, origin: str = "<stdin>") -> None:
     _finish(skipped, answered, what)
 
 
+def _prompt_hint(path: str, what: str) -> None:
+    """At a terminal, say once on stderr what to type (stdout stays data only)."""
+    from ..core.console import note
+
+    if path == "-" and sys.stdin is not None and sys.stdin.isatty():
+        note(f"reading {what} from the terminal, one a line (Ctrl-D ends)")
+
+
 def _origin(path: str) -> str:
     from ..core.io import Source
 
@@ -122,6 +130,7 @@ def neighbors(
 
         if words != ["-"] or positive or negative:
             raise UsageError("'-' reads the queries from stdin: give no other words, --positive or --negative")
+        _prompt_hint("-", "queries ('king' or 'king woman -man')")
         answers = batch.neighbors_stream(vectors, batch.query_lines("-"), top=top, cosmul=cosmul,
                                          case_insensitive=case_insensitive, limit=limit, strict=strict)
         _stream(answers, lambda a: write_combined(a.label, a.positive, a.negative, a.matches) if a.combined
@@ -191,6 +200,7 @@ def analogy(
 
         if b is not None:
             raise UsageError("give three words A B C, or one file of 'a b c' lines ('-': stdin)")
+        _prompt_hint(a, "questions ('man king woman')")
         answers = batch.analogy_stream(vectors, batch.query_lines(a), method=method, top=top,
                                        case_insensitive=case_insensitive, limit=limit, strict=strict,
                                        origin=_origin(a))
@@ -232,6 +242,7 @@ def similarity(
     if word2 is None:
         from ..vectors import batch
 
+        _prompt_hint(word1, "pairs ('cat dog')")
         answers = batch.similarity_stream(vectors, batch.query_lines(word1), case_insensitive=case_insensitive,
                                           limit=limit, strict=strict, origin=_origin(word1))
         _stream(answers, lambda p: write(p.word1, p.word2, p.similarity), "pairs", _origin(word1))

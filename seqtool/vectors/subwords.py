@@ -48,20 +48,44 @@ def ngrams_bytes(word: str, min_n: int, max_n: int) -> list[bytes]:
     return out
 
 
+# Each byte as fastText's hash widens it (int8_t -> uint32_t).
+_WIDE = tuple(b | 0xFFFFFF00 if b & 0x80 else b for b in range(256))
+
+
 def ngram_hashes(word: str, min_n: int, max_n: int, bucket: int) -> list[int]:
-    """The bucket of each n-gram of `word` (gensim's ft_ngram_hashes)."""
-    return [ft_hash(g) % bucket for g in ngrams_bytes(word, min_n, max_n)]
+    """The bucket of each n-gram of `word` (gensim's ft_ngram_hashes), in ngrams_bytes' order.
+
+    The n-grams starting at one character are prefixes of each other, and FNV-1a runs byte by
+    byte, so one pass from each start gives all their hashes: the hash at each character end."""
+    data = f"<{word}>".encode("utf-8")
+    size, wide, out = len(data), _WIDE, []
+    for i in range(size):
+        if data[i] & 0xC0 == 0x80:
+            continue
+        h, j, n = FNV_OFFSET, i, 1
+        while j < size and n <= max_n:
+            h = ((h ^ wide[data[j]]) * FNV_PRIME) & MASK
+            j += 1
+            while j < size and data[j] & 0xC0 == 0x80:
+                h = ((h ^ wide[data[j]]) * FNV_PRIME) & MASK
+                j += 1
+            if n >= min_n and not (n == 1 and (i == 0 or j == size)):
+                out.append(h % bucket)
+            n += 1
+    return out
 
 
 class Subwords:
     """The n-gram bucket matrix of a fastText model and the parameters that index it."""
 
-    __slots__ = ("ngrams", "min_n", "max_n", "bucket")
+    __slots__ = ("ngrams", "min_n", "max_n", "bucket", "_rows")
 
     def __init__(self, ngrams: np.ndarray, *, min_n: int, max_n: int):
         if ngrams.ndim != 2 or ngrams.dtype != np.float32:
             raise ValueError(f"Subwords: n-gram matrix must be 2-D float32, got {ngrams.dtype} {ngrams.shape}")
         self.ngrams = ngrams  # (bucket, d) float32, usually memory-mapped
+        # The same memory as a plain ndarray: indexing a np.memmap costs a subclass per result.
+        self._rows = ngrams.view(np.ndarray)
         self.min_n, self.max_n, self.bucket = int(min_n), int(max_n), int(ngrams.shape[0])
 
     @property
@@ -73,11 +97,9 @@ class Subwords:
         hashes = ngram_hashes(word, self.min_n, self.max_n, self.bucket)
         if not hashes:
             return None
-        rows = np.asarray(self.ngrams[np.asarray(hashes, dtype=np.int64)], dtype=np.float32)  # (k, d)
-        total = np.zeros(self.dim, dtype=np.float32)
-        for row in rows:  # summed one by one in float32, as gensim does
-            total += row
-        return total / np.float32(len(hashes))
+        rows = self._rows.take(np.asarray(hashes, dtype=np.int64), axis=0)  # (k, d) float32
+        # Reducing over axis 0 adds the rows one after another in float32, as gensim's loop does.
+        return np.add.reduce(rows, axis=0, dtype=np.float32) / np.float32(len(hashes))
 
     def has_ngrams(self, word: str) -> bool:
         return bool(ngrams_bytes(word, self.min_n, self.max_n))
