@@ -108,7 +108,9 @@ def test_similarity_batch_from_a_file_and_stdin(cli, stored, vecs, tmp_path):
     assert json.loads(piped.stdout) == {"word1": "cat", "word2": "dog", "similarity": pytest.approx(float(rows[0][2]),
                                                                                                     abs=1e-6)}
     missing = cli("embed", "similarity", stored, tmp_path / "none.tsv")
-    assert missing.exit_code == 1 and "none.tsv: no such file" in missing.stderr
+    assert missing.exit_code == 1 and "none.tsv: no such file or directory (give two words, or a file" in missing.stderr
+    one_word = cli("embed", "analogy", stored, "king")
+    assert one_word.exit_code == 1 and "king: no such file or directory (give three words A B C" in one_word.stderr
 
 
 def test_analogy_batch_equals_the_one_question_command(cli, stored, vecs, tmp_path):

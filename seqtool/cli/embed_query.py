@@ -65,6 +65,16 @@ def _prompt_hint(path: str, what: str) -> None:
         note(f"reading {what} from the terminal, one a line (Ctrl-D ends)")
 
 
+def _check_input(path: str, usage: str) -> None:
+    """One argument where words were expected is a file: a missing one is named with the usage."""
+    import os
+
+    from ..core.errors import InputError
+
+    if path != "-" and not os.path.exists(path):
+        raise InputError(f"{path}: no such file or directory (give {usage}, or a file of them, '-' for stdin)")
+
+
 def _origin(path: str) -> str:
     from ..core.io import Source
 
@@ -200,6 +210,7 @@ def analogy(
 
         if b is not None:
             raise UsageError("give three words A B C, or one file of 'a b c' lines ('-': stdin)")
+        _check_input(a, "three words A B C")
         _prompt_hint(a, "questions ('man king woman')")
         answers = batch.analogy_stream(vectors, batch.query_lines(a), method=method, top=top,
                                        case_insensitive=case_insensitive, limit=limit, strict=strict,
@@ -242,6 +253,7 @@ def similarity(
     if word2 is None:
         from ..vectors import batch
 
+        _check_input(word1, "two words")
         _prompt_hint(word1, "pairs ('cat dog')")
         answers = batch.similarity_stream(vectors, batch.query_lines(word1), case_insensitive=case_insensitive,
                                           limit=limit, strict=strict, origin=_origin(word1))
