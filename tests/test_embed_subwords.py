@@ -222,3 +222,56 @@ def test_options_the_algorithm_ignores_are_named(cli, corpus):
     quiet = cli("embed", "train", corpus, "--algo", "glove", "--dim", "4", "--epochs", "1", "--x-max", "10",
                 "--name", "g")
     assert "ignored" not in quiet.stderr
+
+
+# ---------------------------------------------------------------- fastText .bin models
+def test_import_of_a_fasttext_bin_keeps_its_ngrams(cli, corpus, tmp_path):
+    from gensim.models.fasttext import load_facebook_model, save_facebook_model
+
+    model = _gensim_fasttext(corpus)
+    path = tmp_path / "model.bin"
+    save_facebook_model(model, str(path))
+    result = cli("embed", "import", path, "--name", "fb")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("fb\tfasttext-bin\twords=120\tdim=12")
+    vecs, ref = load_vectors("fb"), load_facebook_model(str(path)).wv
+    assert vecs.words == ref.index_to_key
+    assert np.allclose(vecs.matrix, ref.vectors, atol=1e-6, rtol=0)
+    assert vecs.subwords.bucket == 5000 and (vecs.subwords.min_n, vecs.subwords.max_n) == (2, 4)
+    for word in OOV:
+        assert np.allclose(vecs.subwords.vector(word), model.wv[word], atol=1e-5, rtol=0)
+    near = cli("embed", "neighbors", "fb", "talked", "--top", "3").stdout.splitlines()
+    assert [line.split("\t")[1] for line in near] == [w for w, _ in ref.most_similar("talked", topn=3)]
+    assert len(load_vectors(str(path), limit=7)) == 7  # a .bin is also read directly, --limit applies
+
+
+def test_fasttext_bin_equals_the_fasttext_module(tmp_path, corpus):
+    fasttext_module = pytest.importorskip("fasttext")
+    from seqtool.vectors.formats import read_vectors
+
+    model = fasttext_module.train_unsupervised(str(corpus), model="skipgram", dim=8, epoch=1, minCount=2,
+                                               bucket=2000, minn=2, maxn=5, thread=1, verbose=0)
+    path = tmp_path / "ft.bin"
+    model.save_model(str(path))
+    vecs = read_vectors(str(path))
+    assert vecs.words == model.words  # '</s>' included: fastText gives it no n-grams
+    for word in [*vecs.words[:10], *OOV]:
+        ours = vecs.get(word) if word in vecs else vecs.subwords.vector(word)
+        assert np.allclose(ours, model.get_word_vector(word), atol=1e-6, rtol=0), word
+
+
+def test_damaged_fasttext_bin_is_one_clear_error(cli, corpus, tmp_path):
+    from gensim.models.fasttext import save_facebook_model
+
+    path = tmp_path / "model.bin"
+    save_facebook_model(_gensim_fasttext(corpus), str(path))
+    data = path.read_bytes()
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(data[:4000])
+    result = cli("embed", "import", cut, "--name", "x")
+    assert result.exit_code == 1 and "cut.bin: malformed fastText model (input matrix" in result.stderr
+    other = tmp_path / "v12.bin"
+    other.write_bytes(data[:4] + (99).to_bytes(4, "little") + data[8:])
+    result = cli("embed", "import", other, "--name", "x")
+    assert result.exit_code == 1 and "fastText model version 99" in result.stderr
+    assert not ModelStore().exists("x")

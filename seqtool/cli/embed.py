@@ -77,7 +77,7 @@ def train(
 
 @app.command("import", epilog=examples("seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed import GoogleNews-vectors-negative300.bin.gz --name gnews"))
 def import_(
-    file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe or fastText .vec file.")],
+    file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe, fastText .vec, or a fastText .bin model (its n-grams kept).")],
     name: Annotated[str, typer.Option("--name", help="Name in the model store.")],
     limit: LimitOpt = None,
     force: ForceOpt = False,
