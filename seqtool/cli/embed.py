@@ -15,7 +15,7 @@ from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, NameOpt, check_erro
 app = typer.Typer(
     help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.\n\n"
     "VECTORS is the name of stored vectors (seqtool models list) or a vector file: word2vec binary "
-    "or text, GloVe text or fastText .vec, optionally .gz, detected from the content.",
+    "or text, GloVe text, fastText .vec (optionally .gz) or a fastText .bin model, detected from the content.",
     epilog=examples("seqtool embed train corpus.txt --algo glove --name g100", "seqtool embed neighbors g100 king queen --top 5", "seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed analogy glove100 man king woman", "seqtool embed evaluate glove100"),
     no_args_is_help=True,
 )
