@@ -162,3 +162,36 @@ def test_answers_are_flushed_before_the_next_line_is_read(stored, seqtool_home, 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_stream_answers_equal_direct_queries_on_random_lines(vecs):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from seqtool.core.errors import SeqtoolError
+    from seqtool.vectors import queries
+
+    token = st.sampled_from(vecs.words[:12] + ["nope"]).flatmap(
+        lambda w: st.sampled_from([w, "-" + w]))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.lists(token, min_size=1, max_size=4).map(" ".join), max_size=6))
+    def check(lines):
+        answers = list(neighbors_lines(vecs, lines, top_n=3))
+        assert len(answers) == len(lines)
+        for number, (line, answer) in enumerate(zip(lines, answers), 1):
+            words = line.split()
+            pos = [w for w in words if not w.startswith("-")]
+            neg = [w[1:] for w in words if w.startswith("-")]
+            assert answer.line == number
+            try:
+                if not pos:
+                    raise SeqtoolError("no positive word")
+                expected = (queries.neighbors(vecs, pos[0], top_n=3) if len(words) == 1
+                            else queries.most_similar(vecs, pos, neg, top_n=3))
+            except SeqtoolError:
+                assert isinstance(answer, Skipped)
+            else:
+                assert isinstance(answer, NeighborsAnswer) and answer.matches == expected
+
+    check()
