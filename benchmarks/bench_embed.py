@@ -21,6 +21,15 @@ co-occurrence counts as seqtool's GloVe, beside seqtool's word2vec and GloVe, pe
 the reference algorithm do better on PTB than seqtool's mini-batch version?
 
     python benchmarks/bench_embed.py --part reference --seeds 1
+
+Part "fasttext" (PTB train): seqtool's `embed train --algo fasttext` and gensim's FastText with
+the same options (must be identical, n-gram matrix included); then, for words missing from the
+vocabulary, seqtool's numpy n-gram vectors against gensim's `wv[word]` (largest difference, time
+per word), their nearest neighbours against `wv.most_similar` (same top 10?), the load time of
+each stored model in a fresh process, and `embed neighbors NAME -` answering a stream of queries
+in one process against gensim answering the same queries after its load.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_embed.py --part fasttext --bucket 500000 --ft-epochs 2
 """
 
 from __future__ import annotations
@@ -325,9 +334,103 @@ def part_reference(dim: int, epochs: int, window: int, seeds: list[int], x_max: 
         print(f"| {label} | {s:.4f} | {a:.4f} | {a / cbow:.0%} | {t:.1f} |")
 
 
+def _oov_words(vocab: set, count: int) -> list[str]:
+    """Words missing from the vocabulary, made from vocabulary words (an inflection, a typo)."""
+    out, suffixes = [], ("s", "ing", "ed", "ly", "x", "er")
+    for i, word in enumerate(sorted(vocab)):
+        cand = word + suffixes[i % len(suffixes)] if i % 2 else word[:-1] + "q" + word[-1:]
+        if cand not in vocab and len(out) < count:
+            out.append(cand)
+    return out
+
+
+def _fresh(code: str, env: dict) -> float:
+    """Wall seconds of `code` in a fresh interpreter (it prints them itself)."""
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def part_fasttext(dim: int, epochs: int, bucket: int, queries: int) -> None:
+    import numpy as np
+    from gensim.models import FastText
+    from gensim.models.word2vec import LineSentence
+
+    from seqtool.core.store import ModelStore
+    from seqtool.vectors import load_vectors, queries as q
+    from seqtool.vectors.api import train
+    from seqtool.vectors.options import TrainConfig
+
+    home = tempfile.mkdtemp(prefix="bench-ft-", dir=WORK)
+    os.environ["SEQTOOL_HOME"] = home
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent), "OMP_NUM_THREADS": "1"}
+    base = dict(dim=dim, epochs=epochs, workers=1, seed=1, min_count=5, bucket=bucket)
+    t0 = time.perf_counter()
+    ours = train([str(PTB)], TrainConfig(algo="fasttext", **base), name="ft", store=ModelStore()).vectors
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref = FastText(LineSentence(str(PTB)), vector_size=dim, epochs=epochs, workers=1, seed=1, min_count=5,
+                   bucket=bucket).wv
+    t_ref = time.perf_counter() - t0
+    same = np.array_equal(ours.matrix, ref.vectors) and np.array_equal(ours.subwords.ngrams, ref.vectors_ngrams)
+    vecs = load_vectors("ft")
+    oov = _oov_words(set(ref.key_to_index), queries)
+    t0 = time.perf_counter()
+    mine = [vecs.subwords.vector(w) for w in oov]
+    t_vec_ours = (time.perf_counter() - t0) / len(oov)
+    t0 = time.perf_counter()
+    theirs = [ref[w] for w in oov]
+    t_vec_ref = (time.perf_counter() - t0) / len(oov)
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(mine, theirs))
+    ask = oov[:200]
+    t0 = time.perf_counter()
+    near_ours = [[m.word for m in q.neighbors(vecs, w, top_n=10)] for w in ask]
+    t_nn_ours = (time.perf_counter() - t0) / len(ask)
+    t0 = time.perf_counter()
+    near_ref = [[w2 for w2, _ in ref.most_similar(w, topn=10)] for w in ask]
+    t_nn_ref = (time.perf_counter() - t0) / len(ask)
+    agree = sum(a == b for a, b in zip(near_ours, near_ref))
+    kv_path = Path(home) / "gensim-ft.kv"
+    ref.save(str(kv_path))
+    load_ref = _fresh(f"import time; t=time.perf_counter(); from gensim.models.fasttext import FastTextKeyedVectors as K; "
+                      f"kv=K.load({str(kv_path)!r}, mmap='r'); kv[{oov[0]!r}]; print(time.perf_counter()-t)", env)
+    load_ours = _fresh(f"import time; t=time.perf_counter(); from seqtool.vectors import load_vectors; "
+                       f"v=load_vectors('ft'); v.subwords.vector({oov[0]!r}); print(time.perf_counter()-t)", env)
+    stream = "\n".join(ask) + "\n"
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "seqtool", "embed", "neighbors", "ft", "-", "--top", "10"],
+                         input=stream, capture_output=True, text=True, env=env, check=True).stdout
+    t_stream = time.perf_counter() - t0
+    code = (f"import sys, time; t=time.perf_counter(); from gensim.models.fasttext import FastTextKeyedVectors as K; "
+            f"kv=K.load({str(kv_path)!r}, mmap='r'); "
+            f"[print(w, a, s, sep='\\t') for w in sys.stdin.read().split() for a, s in kv.most_similar(w, topn=10)]; "
+            f"print(time.perf_counter()-t, file=sys.stderr)")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], input=stream, capture_output=True, text=True, env=env, check=True)
+    t_stream_ref = time.perf_counter() - t0
+    print(f"\n## fastText subwords: PTB train, dim {dim}, {epochs} epochs, bucket {bucket:,}, 1 worker, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load average {os.getloadavg()[0]:.1f}\n")
+    print("| figure | gensim | seqtool | ratio (gensim / seqtool) |")
+    print("|---|---|---|---|")
+    print(f"| training (s) | {t_ref:.1f} | {t_ours:.1f} (incl. storing {bucket:,} x {dim} n-grams) | {t_ref / t_ours:.2f} |")
+    print(f"| word and n-gram matrices identical | | {same} | |")
+    print(f"| unknown-word vector, mean of {len(oov)} (us) | {t_vec_ref * 1e6:.1f} | {t_vec_ours * 1e6:.1f} | "
+          f"{t_vec_ref / t_vec_ours:.2f} |")
+    print(f"| largest difference from gensim's wv[word] | | {diff:.2e} | |")
+    print(f"| neighbours of an unknown word, mean of {len(ask)} (ms) | {t_nn_ref * 1e3:.2f} | {t_nn_ours * 1e3:.2f} | "
+          f"{t_nn_ref / t_nn_ours:.2f} |")
+    print(f"| same top 10 as wv.most_similar | | {agree} of {len(ask)} | |")
+    print(f"| fresh process: load + one unknown word (s) | {load_ref:.2f} (FastTextKeyedVectors.load, mmap) | "
+          f"{load_ours:.2f} (load_vectors) | {load_ref / load_ours:.2f} |")
+    print(f"| {len(ask)} queries on stdin, process start to end (s) | {t_stream_ref:.2f} (python: load + most_similar loop) | "
+          f"{t_stream:.2f} (`embed neighbors ft -`, {out.count(chr(10))} lines) | {t_stream_ref / t_stream:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("load", "quality", "reference", "all"), default="all")
+    ap.add_argument("--part", choices=("load", "quality", "reference", "fasttext", "all"), default="all")
+    ap.add_argument("--bucket", type=int, default=500_000, help="fastText part: n-gram buckets")
+    ap.add_argument("--ft-epochs", type=int, default=2, help="fastText part: epochs")
+    ap.add_argument("--oov", type=int, default=2000, help="fastText part: unknown words to build vectors for")
     ap.add_argument("--rows", type=int, default=400_000)
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--glove-epochs", type=int, default=25)
@@ -343,6 +446,9 @@ def main() -> None:
         WORK.mkdir(exist_ok=True)
         part_quality(args.dim, args.glove_epochs, args.glove_window, [int(x) for x in args.seeds.split(",")],
                      args.glove_x_max)
+    if args.part == "fasttext":
+        WORK.mkdir(exist_ok=True)
+        part_fasttext(args.dim, args.ft_epochs, args.bucket, args.oov)
     if args.part == "reference":
         WORK.mkdir(exist_ok=True)
         part_reference(args.dim, args.glove_epochs, args.glove_window, [int(x) for x in args.seeds.split(",")],

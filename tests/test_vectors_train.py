@@ -132,7 +132,7 @@ def test_glove_and_fasttext_from_the_cli(cli, corpus):
     near = cli("embed", "neighbors", "g", "w1", "--top", "5").stdout.splitlines()
     assert sum(int(line.split("\t")[1][1:]) < 30 for line in near) >= 4  # same topic
     result = cli("embed", "train", corpus, "--algo", "fasttext", "--dim", "8", "--epochs", "1",
-                 "--name", "ft", "--sg")
+                 "--name", "ft", "--sg", "--bucket", "5000")
     assert result.exit_code == 0, result.stderr
     assert load_vectors("ft").dim == 8
 
@@ -168,6 +168,7 @@ def test_bracketed_help_text_survives_rich_markup(cli):
         text = cli(*args, "--help").stdout
         return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
 
-    assert "[default: 5; GloVe: 25]" in flat("embed", "train")
+    assert "[default: (5; GloVe: 25; doc2vec: 10)]" in flat("embed", "train")
+    assert "[default: (0.025; GloVe: 0.75)]" in flat("embed", "train")
     assert "seqtool[plot]" in flat("embed", "plot")
     assert "[default: 100 words or 500 chars" in flat("ngram", "generate")

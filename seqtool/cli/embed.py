@@ -7,91 +7,77 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, check_errors_mode, examples
+from ..vectors.options import TrainConfig
+from . import embed_query
+from .embed_query import CaseOpt, LimitOpt, VectorsArg
+from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, NameOpt, check_errors_mode, examples, with_options
 
 app = typer.Typer(
     help="Word vectors: train (word2vec, fastText, GloVe), import/export, query and evaluate.\n\n"
     "VECTORS is the name of stored vectors (seqtool models list) or a vector file: word2vec binary "
-    "or text, GloVe text or fastText .vec, optionally .gz, detected from the content.",
+    "or text, GloVe text, fastText .vec (optionally .gz) or a fastText .bin model, detected from the content.",
     epilog=examples("seqtool embed train corpus.txt --algo glove --name g100", "seqtool embed neighbors g100 king queen --top 5", "seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed analogy glove100 man king woman", "seqtool embed evaluate glove100"),
     no_args_is_help=True,
 )
 
-VectorsArg = Annotated[str, typer.Argument(help="Stored vectors name or a vector file.", show_default=False)]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Load only the first N vectors "
-                                                 "(the most frequent words in the usual orderings).")]
-CaseOpt = Annotated[bool, typer.Option("--case-insensitive", "-i", help="Match a word in any capitalisation "
-                                       "when its exact form is unknown (the most frequent form wins).")]
-TopOpt = Annotated[int, typer.Option("--top", "-n", help="Number of answers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a model of another kind stored under --name "
                                         "(vectors of the same name are always replaced, the previous version kept).")]
 
 
-def _score(x: float) -> str:
-    return f"{x:.6f}"
-
-
-@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --name ft", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
+@app.command(epilog=examples("seqtool embed train corpus.txt --dim 100 --name w2v --seed 1 --workers 1", "seqtool embed train corpus.txt --algo glove --window 10 --name g100", "seqtool embed train corpus.txt --algo fasttext --sg --bucket 200000 --name ft", "seqtool embed train corpus.txt --sg --negative 10 --sample 1e-4 --alpha 0.05", "seqtool embed train reviews.jsonl --algo doc2vec --dbow --dim 100 --name docs"))
+@with_options(TrainConfig)
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'.")],
-    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext, glove, or doc2vec (document vectors, "
-                                      "Le & Mikolov 2014, through gensim's Doc2Vec).")] = "word2vec",
-    dm: Annotated[bool, typer.Option("--dm/--dbow", help="doc2vec: PV-DM (distributed memory) or PV-DBOW.")] = True,
-    layout: Annotated[str, typer.Option("--layout", help="doc2vec documents: auto (a folder: one per file; .jsonl: "
-                                        "{\"id\",\"text\"} records; else one per line), lines, files or jsonl.")] = "auto",
-    sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW (word2vec, fastText).")] = False,
-    dim: Annotated[int, typer.Option("--dim", help="Vector dimension.")] = 100,
-    window: Annotated[int, typer.Option("--window", help="Context words on each side.")] = 5,
-    min_count: Annotated[int, typer.Option("--min-count", help="Ignore words rarer than this.")] = 5,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Passes over the corpus "
-                                                  "[default: 5; GloVe: 25].", show_default=False)] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Threads; use 1 with --seed for identical "
-                                         "results run after run.")] = 3,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
-    lower: Annotated[bool, typer.Option("--lower", help="Lower-case the corpus.")] = False,
-    x_max: Annotated[float, typer.Option("--x-max", help="GloVe: count at which the weight reaches 1.")] = 100.0,
-    alpha: Annotated[float, typer.Option("--alpha", help="GloVe: weighting exponent.")] = 0.75,
-    lr: Annotated[float, typer.Option("--lr", help="GloVe: AdaGrad learning rate.")] = 0.05,
     name: NameOpt = None,
     force: ForceOpt = False,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
+    given: Given = None,
 ) -> None:
-    """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them."""
-    from ..core.console import emit, emit_json, is_quiet
-    from ..vectors import api
-    from ..vectors.train import TrainConfig
+    """Train word vectors on a corpus (one sentence per line, whitespace-tokenised) and store them.
 
-    if algo == "doc2vec":
-        result = api.train_documents(corpus, dm=dm, dim=dim, window=window, min_count=min_count, epochs=epochs,
-                                     workers=workers, seed=seed, layout=layout, name=name, encoding=encoding,
-                                     errors=check_errors_mode(errors))
+    The options and their defaults are gensim's (Word2Vec, FastText): a model trained here equals
+    gensim's trained on the same corpus with the same options, --seed and --workers 1."""
+    from ..core.console import emit, emit_json, is_quiet, warn
+    from ..core.options import validate_fields
+    from ..vectors import api
+
+    config = TrainConfig(**given.values)
+    ignored = config.ignored(given.explicit)
+    if ignored:
+        warn(f"--algo {config.algo} does not use {', '.join(ignored)}; ignored")
+    if config.algo == "doc2vec":
+        validate_fields(config)
+        result = api.train_documents(corpus, dm=config.dm, dim=config.dim, window=config.window,
+                                     min_count=config.min_count, epochs=config.epochs, workers=config.workers,
+                                     seed=config.seed, layout=config.layout, name=name, encoding=encoding,
+                                     errors=check_errors_mode(errors), negative=config.negative,
+                                     hs=config.hs, sample=config.sample, alpha=config.learning_rate,
+                                     min_alpha=config.min_alpha)
         if result.default_name and not is_quiet():
             print(f"seqtool: stored the document vectors as '{result.name}' (no --name given)", file=sys.stderr)
-        record = {"name": result.name, "algo": "doc2vec", "dm": dm, **result.metrics}
+        record = {"name": result.name, "algo": "doc2vec", "dm": config.dm, **result.metrics}
         if as_json:
             emit_json(record)
         else:
-            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={dim}"
+            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={config.dim}"
                  f"\tseconds={result.metrics['train_seconds']}")
         return
-    config = TrainConfig(algo=algo, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs,
-                         workers=workers, seed=seed, lower=lower, x_max=x_max, alpha=alpha, lr=lr)
     result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors), force=force)
     vecs, metrics = result.vectors, result.metrics
     if result.default_name and not is_quiet():
         print(f"seqtool: stored the vectors as '{result.name}' (no --name given)", file=sys.stderr)
-    record = {"name": result.name, "algo": algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+    record = {"name": result.name, "algo": config.algo, "words": len(vecs), "dim": vecs.dim, **metrics}
     if as_json:
         emit_json(record)
     else:
-        emit(f"{result.name}\t{algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
+        emit(f"{result.name}\t{config.algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
 
 
 @app.command("import", epilog=examples("seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed import GoogleNews-vectors-negative300.bin.gz --name gnews"))
 def import_(
-    file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe or fastText .vec file.")],
+    file: Annotated[str, typer.Argument(help="word2vec (binary/text), GloVe, fastText .vec, or a fastText .bin model (its n-grams kept).")],
     name: Annotated[str, typer.Option("--name", help="Name in the model store.")],
     limit: LimitOpt = None,
     force: ForceOpt = False,
@@ -126,129 +112,11 @@ def export(
     api.export(vectors, output=output, fmt=fmt, binary=binary, limit=limit)
 
 
-@app.command(epilog=examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json",
-                             "seqtool embed neighbors glove100 --positive king --positive woman --negative man",
-                             "seqtool embed neighbors glove100 -p paris -p italy --negative france --cosmul"))
-def neighbors(
-    vectors: VectorsArg,
-    words: Annotated[Optional[List[str]], typer.Argument(help="Query words (each answered alone, unless "
-                                                         "--positive/--negative make one combined query).")] = None,
-    positive: Annotated[Optional[List[str]], typer.Option("--positive", "-p", help="A word the answers are like "
-                                                          "(repeatable; gensim's most_similar(positive=)).")] = None,
-    negative: Annotated[Optional[List[str]], typer.Option("--negative", help="A word the answers are unlike "
-                                                          "(repeatable; most_similar(negative=)).")] = None,
-    cosmul: Annotated[bool, typer.Option("--cosmul", help="Rank a combined query by 3CosMul "
-                                         "(gensim's most_similar_cosmul) instead of the mean vector.")] = False,
-    top: TopOpt = 10,
-    case_insensitive: CaseOpt = False,
-    limit: LimitOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Nearest neighbours by cosine similarity (word TAB neighbour TAB score).
-
-    Unknown words are reported on stderr and the exit code is 1; the others are answered. With
-    --positive/--negative the words (WORDS count as positive) form one query, answered as gensim's
-    most_similar (or most_similar_cosmul with --cosmul) answers it, labelled like `king+woman-man`."""
-    from ..core.console import emit, emit_json, warn
-    from ..core.errors import UsageError
-    from ..vectors import api
-
-    words = list(words or [])
-    if positive or negative or cosmul:
-        pos, neg = words + list(positive or []), list(negative or [])
-        if not pos:
-            raise UsageError("a combined query needs at least one positive word (WORDS or --positive)")
-        found = api.most_similar(vectors, pos, neg, cosmul=cosmul, top=top, case_insensitive=case_insensitive,
-                                 limit=limit)
-        label = "+".join(pos) + "".join(f"-{w}" for w in neg)
-        if as_json:
-            emit_json({"positive": pos, "negative": neg, "method": "cosmul" if cosmul else "mean",
-                       "neighbors": [{"word": m.word, "score": m.score} for m in found]})
-        else:
-            for m in found:
-                emit(f"{label}\t{m.word}\t{_score(m.score)}")
-        return
-    if not words:
-        raise UsageError("give query words, or --positive/--negative words")
-    result = api.neighbors(vectors, words, top=top, case_insensitive=case_insensitive, limit=limit)
-    answers = {a.word: a for a in result.answers}
-    unknown = dict(result.missing)
-    for word in words:
-        if word in unknown:
-            warn(unknown.pop(word))
-        elif word in answers:
-            found = answers[word].matches
-            if as_json:
-                emit_json({"word": word, "neighbors": [{"word": m.word, "score": m.score} for m in found]})
-            else:
-                for m in found:
-                    emit(f"{word}\t{m.word}\t{_score(m.score)}")
-    if result.missing:
-        raise typer.Exit(1)
-
-
-@app.command(epilog=examples("seqtool embed analogy glove100 man king woman", "seqtool embed analogy glove100 paris france rome --top 3 --json"))
-def analogy(
-    vectors: VectorsArg,
-    a: Annotated[str, typer.Argument(help="A in 'A is to B as C is to ?'.")],
-    b: Annotated[str, typer.Argument(help="B.")],
-    c: Annotated[str, typer.Argument(help="C.")],
-    method: Annotated[str, typer.Option("--method", help="add (3CosAdd: cos(x, b - a + c)), mul (3CosMul) "
-                                        "or both.")] = "both",
-    top: TopOpt = 5,
-    case_insensitive: CaseOpt = False,
-    limit: LimitOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Solve A : B :: C : ? (method TAB answer TAB score)."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    for answer in api.analogy(vectors, a, b, c, method=method, top=top, case_insensitive=case_insensitive,
-                              limit=limit):
-        if as_json:
-            emit_json({"a": a, "b": b, "c": c, "method": answer.method,
-                       "answers": [{"word": x.word, "score": x.score} for x in answer.matches]})
-        else:
-            for x in answer.matches:
-                emit(f"{answer.method}\t{x.word}\t{_score(x.score)}")
-
-
-@app.command(epilog=examples("seqtool embed similarity glove100 cat dog", "seqtool embed similarity glove100 car automobile --json"))
-def similarity(
-    vectors: VectorsArg,
-    word1: Annotated[str, typer.Argument(help="First word.")],
-    word2: Annotated[str, typer.Argument(help="Second word.")],
-    case_insensitive: CaseOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Cosine similarity of two words."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    value = api.similarity(vectors, word1, word2, case_insensitive=case_insensitive)
-    if as_json:
-        emit_json({"word1": word1, "word2": word2, "similarity": value})
-    else:
-        emit(f"{word1}\t{word2}\t{_score(value)}")
-
-
-@app.command("doesnt-match", epilog=examples("seqtool embed doesnt-match glove100 breakfast cereal dinner lunch", "seqtool embed doesnt-match w2v red green blue car --json"))
-def doesnt_match(
-    vectors: VectorsArg,
-    words: Annotated[List[str], typer.Argument(help="Two or more words.")],
-    case_insensitive: CaseOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """The word that fits least with the others (furthest from their mean direction)."""
-    from ..core.console import emit, emit_json
-    from ..vectors import api
-
-    ranking = api.doesnt_match(vectors, words, case_insensitive=case_insensitive)
-    if as_json:
-        emit_json({"odd": ranking[-1].word, "ranking": [{"word": m.word, "score": m.score} for m in ranking]})
-    else:
-        emit(ranking[-1].word)
+# The queries (one concern: answering them, from the command line or a stream) live in embed_query.
+app.command(epilog=embed_query.NEIGHBORS_EXAMPLES)(embed_query.neighbors)
+app.command(epilog=embed_query.ANALOGY_EXAMPLES)(embed_query.analogy)
+app.command(epilog=embed_query.SIMILARITY_EXAMPLES)(embed_query.similarity)
+app.command("doesnt-match", epilog=embed_query.DOESNT_MATCH_EXAMPLES)(embed_query.doesnt_match)
 
 
 @app.command(epilog=examples("seqtool embed evaluate glove100", "seqtool embed evaluate w2v --limit 30000 --json"))
@@ -319,15 +187,18 @@ def plot(
 
 @app.command(epilog=examples("seqtool embed info glove100", "seqtool embed info vectors.txt.gz --json"))
 def info(vectors: VectorsArg, as_json: JsonOpt = False) -> None:
-    """Size, dimension and the first words of some vectors."""
+    """Size, dimension and the first words of some vectors (fastText: the n-gram buckets too)."""
     from ..core.console import emit, emit_json
     from ..vectors import api
 
     result = api.info(vectors)
     if as_json:
-        emit_json({"words": result.words, "dim": result.dim, "first": result.first})
+        emit_json({"words": result.words, "dim": result.dim, "first": result.first,
+                   **({"subwords": result.subwords} if result.subwords else {})})
     else:
-        emit(f"words={result.words}\tdim={result.dim}\tfirst={' '.join(result.first)}")
+        sub = result.subwords
+        extra = f"\tngrams={sub['min_n']}-{sub['max_n']}\tbuckets={sub['bucket']}" if sub else ""
+        emit(f"words={result.words}\tdim={result.dim}{extra}\tfirst={' '.join(result.first)}")
 
 
 @app.command(epilog=examples("seqtool embed infer docs new.txt", "cat new.txt | seqtool embed infer docs - --json"))

@@ -5,11 +5,26 @@
     vecs = load_vectors("glove.6B.100d.txt") # or any supported file (format auto-detected)
     row = vecs.get("king")                   # (d,) float32 or None
 
-Importing it costs numpy only: formats, the store layout, queries and training
-live in submodules that are imported on first use.
+Importing this package costs nothing: the names below load their module (numpy) on
+first use, so the CLI reads TrainConfig's defaults for --help without numpy. Formats,
+the store layout, queries and training live in submodules imported on first use.
 """
 
-from .api import load_vectors
-from .model import Vectors
+from __future__ import annotations
 
-__all__ = ["Vectors", "load_vectors"]
+import importlib
+
+_EXPORTS = {  # name -> (module, its name there)
+    "Vectors": (".model", "Vectors"),
+    "load_vectors": (".api", "load_vectors"),
+    "TrainConfig": (".options", "TrainConfig"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    return getattr(importlib.import_module(module, __name__), attr)

@@ -22,7 +22,7 @@ from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from .model import Vectors
-from .queries import Match, unknown_message
+from .queries import Match, known, unknown_message
 from .queries import analogy as rank_analogy
 from .queries import most_similar as rank_most_similar
 from .queries import doesnt_match as rank_odd_one_out
@@ -192,7 +192,7 @@ def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_inse
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
     result = NeighborsResult()
-    missing = [w for w in words if vecs.find(w, case_insensitive=case_insensitive) is None]
+    missing = [w for w in words if not known(vecs, w, case_insensitive=case_insensitive)]
     if len(missing) == len(words):
         raise InputError(unknown_message(vecs, missing, case_insensitive))
     for word in words:
@@ -209,7 +209,7 @@ def most_similar(spec: str | Vectors, positive: list[str], negative: list[str], 
     """One combined query: gensim's most_similar(positive=, negative=) (most_similar_cosmul with `cosmul`)."""
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
-    missing = [w for w in [*positive, *negative] if vecs.find(w, case_insensitive=case_insensitive) is None]
+    missing = [w for w in [*positive, *negative] if not known(vecs, w, case_insensitive=case_insensitive)]
     if missing:
         raise InputError(unknown_message(vecs, missing, case_insensitive))
     return rank_most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top, case_insensitive=case_insensitive)
@@ -232,8 +232,9 @@ def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both"
             for m in (("add", "mul") if method == "both" else (method,))]
 
 
-def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False) -> float:
-    return cosine_similarity(load_vectors(spec), word1, word2, case_insensitive=case_insensitive)
+def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False,
+               limit: int | None = None) -> float:
+    return cosine_similarity(load_vectors(spec, limit=limit), word1, word2, case_insensitive=case_insensitive)
 
 
 def doesnt_match(spec: str | Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
@@ -297,11 +298,13 @@ class VectorsInfo:
     words: int
     dim: int
     first: list  # the first 10 words
+    subwords: Optional[dict] = None  # fastText: {"min_n", "max_n", "bucket", "hash"}
 
 
 def info(spec: str | Vectors) -> VectorsInfo:
     vecs = load_vectors(spec)
-    return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10])
+    return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10],
+                       vecs.subwords.config() if vecs.subwords is not None else None)
 
 
 @dataclass
@@ -314,13 +317,15 @@ class DocumentsResult:
 def train_documents(corpus: list[str], *, dm: bool = True, dim: int = 100, window: int = 5, min_count: int = 5,
                     epochs: int | None = None, workers: int = 3, seed: int = 1, layout: str = "auto",
                     name: str | None = None, encoding: str = "utf-8", errors: str = "strict",
-                    store: ModelStore | None = None) -> DocumentsResult:
+                    negative: int = 5, hs: bool = False, sample: float = 1e-3, alpha: float = 0.025,
+                    min_alpha: float = 0.0001, store: ModelStore | None = None) -> DocumentsResult:
     """doc2vec document vectors (seqtool.vectors.doc2vec), stored like word vectors: the ids are
     the rows, so `embed neighbors NAME DOC_ID` finds similar documents."""
     from . import doc2vec
 
     config = doc2vec.Doc2VecConfig(dm=dm, vector_size=dim, window=window, min_count=min_count,
-                                   epochs=epochs or 10, workers=workers, seed=seed)
+                                   epochs=epochs or 10, workers=workers, seed=seed, negative=negative, hs=hs,
+                                   sample=sample, alpha=alpha, min_alpha=min_alpha)
     chosen = validate_name(name or name_from_inputs(corpus, suffix=f"-doc2vec{dim}", fallback=f"doc2vec{dim}"))
     _, metrics = doc2vec.train(corpus, config, name=chosen, layout=layout, encoding=encoding, errors=errors,
                                store=store)

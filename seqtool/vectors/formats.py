@@ -3,7 +3,8 @@
 * word2vec binary: "N D\\n", then per word "word " + D little-endian float32
   (the C tool adds "\\n" after each vector, gensim does not; both are read);
 * word2vec text / fastText .vec: "N D" header line, then "word x1 ... xD";
-* GloVe text: the same lines without a header.
+* GloVe text: the same lines without a header;
+* fastText binary models (.bin): the word vectors and the n-gram buckets (vectors/fastbin.py).
 
 The format is detected from the content, never from the file name; `.gz`
 files are decompressed on the fly. Text files are parsed in blocks of 1 MiB: the words are split off in Python and all the numbers of a block go
@@ -27,7 +28,7 @@ from ..core import io as seqio
 from ..core.io import Source, open_binary
 from .model import Vectors
 
-FORMATS = ("word2vec-binary", "word2vec-text", "glove")
+FORMATS = ("word2vec-binary", "word2vec-text", "glove", "fasttext-bin")
 BLOCK_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
 
@@ -106,6 +107,10 @@ def detect_format(path: str) -> tuple[str, int | None, int]:
         probe = _read(fh, _PROBE_BYTES, path)
     if not probe.strip():
         raise InputError(f"{path}: empty file, expected word vectors")
+    from .fastbin import MAGIC_BYTES
+
+    if probe[:4] == MAGIC_BYTES and len(probe) >= 12:
+        return "fasttext-bin", None, int.from_bytes(probe[8:12], "little", signed=True)
     first, _, rest = probe.partition(b"\n")
     tokens = first.split()
     if len(tokens) == 2 and _is_int(tokens[0]) and _is_int(tokens[1]) and int(tokens[1]) > 0:
@@ -153,6 +158,10 @@ def read_vectors(path: str, *, limit: int | None = None, fmt: str | None = None)
     detected, count, dim = detect_format(path)
     fmt = fmt or detected
     try:
+        if fmt == "fasttext-bin":
+            from .fastbin import read_fasttext_bin
+
+            return read_fasttext_bin(path, limit=limit)
         if fmt == "word2vec-binary":
             words, matrix = _read_binary(path, count or 0, dim, limit)
         elif fmt in ("word2vec-text", "glove"):

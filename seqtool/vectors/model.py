@@ -16,9 +16,10 @@ class Vectors:
     word occurs twice, `index` and `get` use its first row.
     """
 
-    __slots__ = ("words", "matrix", "_index", "_norms", "_folded", "_scans", "_safe_norms")
+    __slots__ = ("words", "matrix", "subwords", "_index", "_norms", "_folded", "_scans", "_safe_norms")
 
-    def __init__(self, words: Sequence[str], matrix: np.ndarray, *, norms: np.ndarray | None = None):
+    def __init__(self, words: Sequence[str], matrix: np.ndarray, *, norms: np.ndarray | None = None,
+                 subwords=None):
         if not isinstance(words, list):
             words = list(words)
         if not isinstance(matrix, np.ndarray) or matrix.dtype != np.float32:
@@ -29,6 +30,8 @@ class Vectors:
             raise ValueError(f"Vectors: {len(words)} words but {matrix.shape[0]} matrix rows")
         self.words: list[str] = words
         self.matrix: np.ndarray = matrix  # (n, d) float32
+        # fastText: a seqtool.vectors.subwords.Subwords giving unknown words a vector (else None)
+        self.subwords = subwords
         self._index: Mapping[str, int] | None = None
         self._norms = norms
         self._folded: dict[str, int] | None = None
@@ -60,7 +63,8 @@ class Vectors:
         return word in self.index
 
     def __repr__(self) -> str:
-        return f"Vectors({len(self.words)} words, dim {self.dim})"
+        extra = f", {self.subwords.bucket} n-gram buckets" if self.subwords is not None else ""
+        return f"Vectors({len(self.words)} words, dim {self.dim}{extra})"
 
     def get(self, word: str) -> np.ndarray | None:
         """The (d,) float32 vector of `word`, or None when it is not in the vocabulary."""
@@ -111,7 +115,7 @@ class Vectors:
         if limit is None or limit >= len(self.words):
             return self
         norms = None if self._norms is None else self._norms[:limit]
-        return Vectors(self.words[:limit], self.matrix[:limit], norms=norms)
+        return Vectors(self.words[:limit], self.matrix[:limit], norms=norms, subwords=self.subwords)
 
 
 def _row_norms(matrix: np.ndarray, block: int = 8192) -> np.ndarray:

@@ -5,7 +5,11 @@
     norms.npy     float32 (n,) row norms, so similarity queries need no pass
                   over the matrix before the first answer
     vocab.json    JSON list of the n words, row order
-    config.json   {"config": {"dim", "count", ...}, "source" or "training", "metrics"}
+    ngrams.npy    fastText only: float32 (bucket, d) n-gram vectors, memory-mapped like
+                  the matrix, so a word missing from the vocabulary gets the vector of
+                  its character n-grams (seqtool.vectors.subwords)
+    config.json   {"config": {"dim", "count", ...}, "subwords": {"min_n", "max_n", "bucket",
+                  "hash"} (fastText), "source" or "training", "metrics"}
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .model import Vectors
 MATRIX_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"
 VOCAB_FILE = "vocab.json"
+NGRAMS_FILE = "ngrams.npy"
 KIND = "vectors"
 
 
@@ -39,6 +44,9 @@ def save_vectors(vecs: Vectors, name: str, *, extra: dict | None = None,
         with open(draft.path / VOCAB_FILE, "w", encoding="utf-8") as fh:
             json.dump(vecs.words, fh, ensure_ascii=False, separators=(",", ":"))
         draft.config = {"config": {"dim": vecs.dim, "count": len(vecs)}, **(extra or {})}
+        if vecs.subwords is not None:
+            _write_npy(draft.path / NGRAMS_FILE, vecs.subwords.ngrams)
+            draft.config["subwords"] = vecs.subwords.config()
     return store.open(name, (KIND,)).path
 
 
@@ -66,5 +74,26 @@ def open_stored(name: str, *, limit: int | None = None, store: ModelStore | None
             or len(words) != matrix.shape[0] or norms.shape != (matrix.shape[0],)
             or not all(isinstance(w, str) for w in words[:1000])):
         raise ModelError(f"{origin}: vectors.npy, norms.npy and vocab.json do not agree; re-import the vectors")
-    vecs = Vectors(words, matrix, norms=np.asarray(norms))
+    vecs = Vectors(words, matrix, norms=np.asarray(norms), subwords=_open_subwords(info, origin, matrix.shape[1]))
     return vecs.head(limit)
+
+
+def _open_subwords(info, origin: str, dim: int):
+    """The stored n-gram matrix of fastText vectors (None for other vectors)."""
+    from .subwords import HASH_NAME, Subwords
+
+    meta = info.config.get("subwords")
+    if not meta:
+        return None
+    if meta.get("hash") != HASH_NAME:
+        raise ModelError(f"{origin}: n-grams hashed with {meta.get('hash')!r}, which this seqtool does not know")
+    try:
+        ngrams = np.load(info.file(NGRAMS_FILE), mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise ModelError(f"{origin}: {NGRAMS_FILE} is missing; train the vectors again") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise ModelError(f"{origin}: {NGRAMS_FILE} is corrupted ({exc}); train the vectors again") from None
+    if (ngrams.dtype != np.float32 or ngrams.ndim != 2 or ngrams.shape != (meta.get("bucket"), dim)
+            or not 1 <= meta.get("min_n", 0) <= meta.get("max_n", 0)):
+        raise ModelError(f"{origin}: {NGRAMS_FILE} and config.json do not agree; train the vectors again")
+    return Subwords(ngrams, min_n=meta["min_n"], max_n=meta["max_n"])

@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -23,41 +22,9 @@ from ..core import console
 from ..core.errors import InputError, UsageError
 from ..core.io import Digest, Source, iter_source_lines, sha256_of
 from .model import Vectors
+from .options import ALGOS, TrainConfig
 
-ALGOS = ("word2vec", "fasttext", "glove")
 MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH / LineSentence max_sentence_length
-
-
-@dataclass
-class TrainConfig:
-    algo: str = "word2vec"
-    sg: bool = False  # skip-gram (True) or CBOW (False); word2vec and fastText only
-    dim: int = 100
-    window: int = 5
-    min_count: int = 5
-    epochs: int | None = None  # None: 5 for word2vec / fastText, 25 for GloVe
-    workers: int = 3
-    seed: int = 1
-    lower: bool = False
-    # GloVe only
-    x_max: float = 100.0
-    alpha: float = 0.75
-    lr: float = 0.05
-    batch_size: int = 65536
-
-    def check(self) -> "TrainConfig":
-        if self.algo not in ALGOS:
-            raise UsageError(f"--algo must be one of {', '.join(ALGOS)} (got {self.algo!r})")
-        for name in ("dim", "window", "min_count", "workers"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.epochs is not None and self.epochs < 1:
-            raise UsageError("--epochs must be at least 1")
-        return self
-
-    @property
-    def n_epochs(self) -> int:
-        return self.epochs if self.epochs is not None else (25 if self.algo == "glove" else 5)
 
 
 class Corpus:
@@ -145,7 +112,7 @@ def train_vectors(sources: list[Source], config: TrainConfig, *, encoding: str =
 def stored_config(vecs: Vectors, config: TrainConfig, sources: list[Source], metrics: dict,
                   digests: list[Digest] | None = None) -> dict:
     """The config.json entries of trained vectors (besides the store's own)."""
-    return {"config": {"dim": vecs.dim, "count": len(vecs), **asdict(config), "epochs": config.n_epochs},
+    return {"config": {"dim": vecs.dim, "count": len(vecs), **config.resolved()},
             "tokenizer": {"level": "word", "method": "whitespace", "lower": config.lower},
             "training": {"corpus": corpus_record(sources, digests)}, "metrics": metrics}
 
@@ -155,9 +122,11 @@ def gensim_model(corpus, config: TrainConfig, callbacks=()):
     from gensim.models import FastText, Word2Vec
 
     cls = FastText if config.algo == "fasttext" else Word2Vec
+    extra = dict(min_n=config.min_n, max_n=config.max_n, bucket=config.bucket) if cls is FastText else {}
     return cls(sentences=corpus, vector_size=config.dim, window=config.window, min_count=config.min_count,
-               sg=1 if config.sg else 0, workers=config.workers, seed=config.seed,
-               epochs=config.n_epochs, callbacks=list(callbacks))
+               sg=1 if config.sg else 0, workers=config.workers, seed=config.seed, epochs=config.n_epochs,
+               negative=config.negative, sample=config.sample, hs=1 if config.hs else 0,
+               alpha=config.learning_rate, min_alpha=config.min_alpha, callbacks=list(callbacks), **extra)
 
 
 def _train_gensim(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
@@ -177,7 +146,12 @@ def _train_gensim(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
         except RuntimeError as exc:  # "you must first build vocabulary before training the model"
             raise InputError(f"nothing to train on: {exc} (is the corpus empty, or --min-count too high?)") from None
     wv = model.wv
-    vecs = Vectors(list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32))
+    subwords = None
+    if config.algo == "fasttext":
+        from .subwords import Subwords
+
+        subwords = Subwords(np.asarray(wv.vectors_ngrams, dtype=np.float32), min_n=wv.min_n, max_n=wv.max_n)
+    vecs = Vectors(list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32), subwords=subwords)
     return vecs, {"corpus_words": int(model.corpus_total_words), "vocab": len(vecs)}
 
 
@@ -218,7 +192,7 @@ def _train_glove(corpus: Corpus, config: TrainConfig) -> tuple[Vectors, dict]:
     if not words:
         return Vectors([], np.zeros((0, config.dim), dtype=np.float32)), {}
     gconf = GloveConfig(dim=config.dim, window=config.window, epochs=config.n_epochs, x_max=config.x_max,
-                        alpha=config.alpha, lr=config.lr, batch_size=config.batch_size, seed=config.seed,
+                        alpha=config.glove_alpha, lr=config.lr, batch_size=config.batch_size, seed=config.seed,
                         threads=config.workers)
     with console.progress() as bar:
         task = bar.add_task("GloVe epochs", total=gconf.epochs, status="")
