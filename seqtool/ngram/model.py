@@ -10,7 +10,7 @@ order (lookup.py: a hash table for big batches, binary search otherwise).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class ScoreResult:
     oov: int = 0
     log10_prob: float = 0.0
     log10_prob_excl_oov: float = 0.0
+    words: list | None = None  # per-word scoring: a WordScore per token and the </s>
 
     @property
     def perplexity(self) -> float:
@@ -61,6 +62,15 @@ class ScoreResult:
         in-vocabulary tokens, no perplexity (see docs/ngram.md)."""
         return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
                 "log10_score": self.log10_prob_excl_oov}
+
+
+class WordScore(NamedTuple):
+    """One token's score, KenLM's full_scores tuple (prob, ngram_length, oov) with the token."""
+
+    token: str
+    log10_prob: float
+    ngram_length: int  # the length of the n-gram whose probability was used (1: the unigram)
+    oov: bool          # scored as <unk>: outside the vocabulary, or the token <unk> itself
 
 
 def _ppl(log10_prob: float, tokens: int) -> float:
@@ -153,6 +163,11 @@ class NgramModel:
 
     def token_logprobs(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of concatenated sentences `<s> w.. </s>` (0 at each <s>)."""
+        return self.token_scores(ids)[0]
+
+    def token_scores(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log10 p, length of the n-gram used) of every token of concatenated sentences
+        `<s> w.. </s>`, KenLM's FullScoreReturn prob and ngram_length (0 and 1 at each <s>)."""
         ids = np.asarray(ids, dtype=np.int64)
         pos = sentence_positions(ids)
         lp = self.logp[1][ids].astype(np.float64)
@@ -176,7 +191,7 @@ class NgramModel:
             add = (ctx >= 0) & (match <= j) & (pos >= j)
             lp[add] += self.bow[j][ctx[add]]
         lp[pos == 0] = 0.0
-        return lp
+        return lp, match
 
     def score_sentences(self, sentences: Iterable[Sequence[str]], *, per_sentence: bool = False
                         ) -> Iterator[ScoreResult]:
@@ -232,6 +247,46 @@ class NgramModel:
                 batch, size = [], 0
         if batch and (ids := self.encode_lines(batch)).size:
             yield from self._score_batch(ids, per_sentence)
+
+    def full_scores(self, sentence: str | Sequence[str]) -> list[tuple[float, int, bool]]:
+        """What KenLM's Model.full_scores(sentence) yields: (log10 p, ngram_length, oov)
+        for every token, then for </s>."""
+        tokens = self.tokenizer(sentence) if isinstance(sentence, str) else list(sentence)
+        part = next(self._score_words([tokens]))
+        return [(w.log10_prob, w.ngram_length, w.oov) for w in part.words]
+
+    def score_words(self, lines: Iterable[str]) -> Iterator[ScoreResult]:
+        """One ScoreResult per non-blank line, its `words` a WordScore per token and </s>."""
+        batch: list[list[str]] = []
+        size = 0
+        for tokens in self.tokenize_lines(lines):
+            batch.append(tokens)
+            size += len(tokens) + 2
+            if size >= SCORE_BATCH_TOKENS:
+                yield from self._score_words(batch)
+                batch, size = [], 0
+        if batch:
+            yield from self._score_words(batch)
+
+    def _score_words(self, batch: list[list[str]]) -> Iterator[ScoreResult]:
+        buf: list[int] = []
+        getitem = self.index.__getitem__
+        for tokens in batch:
+            buf.append(BOS_ID)
+            buf.extend(map(getitem, tokens))
+            buf.append(EOS_ID)
+        ids = np.asarray(buf, dtype=np.int64)
+        lp, match = self.token_scores(ids)
+        lps, lens, oovs = lp.tolist(), match.tolist(), (ids == UNK_ID).tolist()
+        at = 1  # the first word after <s>
+        for tokens in batch:
+            end = at + len(tokens) + 1
+            words = [WordScore(t, lps[j], lens[j], oovs[j]) for j, t in zip(range(at, end), [*tokens, "</s>"])]
+            oov = sum(oovs[at:end])
+            yield ScoreResult(1, len(words), oov, sum(lps[at:end]),
+                              sum(w.log10_prob for w in words if not w.oov) if oov else sum(lps[at:end]),
+                              words=words)
+            at = end + 1
 
     def encode_lines(self, lines: list[str]) -> np.ndarray:
         """Ids of `<s> tokens </s>` for every non-blank line, concatenated."""
@@ -358,4 +413,4 @@ class NgramModel:
                 "metrics": {"ngrams": self.sizes()}}
 
 
-__all__ = ["NgramModel", "ScoreResult"]
+__all__ = ["NgramModel", "ScoreResult", "WordScore"]
