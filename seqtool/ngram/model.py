@@ -91,7 +91,8 @@ class _Index(dict):
 
 class NgramModel:
     def __init__(self, words: Sequence[str], logp: list, bow: list, keys: list, *,
-                 tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True):
+                 tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True,
+                 hashes: dict | None = None):
         self.words = list(words)
         self.order = len(logp) - 1
         self.logp = [None] + [np.ascontiguousarray(x, dtype=np.float32) for x in logp[1:]]
@@ -100,7 +101,8 @@ class NgramModel:
         self.tokenizer = tokenizer or Tokenizer()
         self.info = dict(info or {})
         self.index = _Index((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
-        self._hash: dict = {}
+        self._hash: dict = {}  # order -> HashIndex, built on first use or taken from `hashes`
+        self._stored_hash = dict(hashes or {})  # order -> hash table rows saved with the model
         # For batch encoding: NUL separates sentences (it never occurs in text read from files).
         self._batch_index = None if "\0" in self.index else _Index(self.index, **{"\0": _MARK})
         if check:
@@ -155,11 +157,27 @@ class NgramModel:
             return out
         q = (ctx[ok] << SHIFT) | w[ok]
         index = self._hash.get(k)
+        if index is None and k in self._stored_hash:
+            index = HashIndex.stored(keys, self._stored_hash.pop(k))
         if index is None and q.size >= keys.size // 2:
             # Big batches: a hash table (built once) beats binary search several times over.
-            index = self._hash[k] = HashIndex(keys)
+            index = HashIndex(keys)
+        if index is not None:
+            self._hash[k] = index
         out[ok] = index.find(q) if index is not None else search_sorted(keys, q)
         return out
+
+    def hash_rows(self, k: int) -> np.ndarray:
+        """The hash table of order k (stored with the model so that opening it builds nothing)."""
+        from .lookup import HashIndex
+
+        index = self._hash.get(k)
+        if index is None and k in self._stored_hash:
+            index = HashIndex.stored(self.keys[k], self._stored_hash.pop(k))
+        if index is None:
+            index = HashIndex(self.keys[k])
+        self._hash[k] = index
+        return index.rows
 
     def token_logprobs(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of concatenated sentences `<s> w.. </s>` (0 at each <s>)."""
