@@ -1,10 +1,11 @@
 """ARPA files in and out (plain or .gz), compatible with KenLM and SRILM.
 
-KenLM reserves the words <unk> (also spelled <UNK>), <s> and </s>. A corpus
-word spelled like one of them (PTB's `<unk>` is an ordinary word for seqtool)
-is written with an underscore before the '>': `<unk_>`, `<UNK_>`, `<s_>`,
-`</s_>` (a word already spelled `<unk_>` gets two, and so on; reading removes
-one). Char-level models write whitespace characters as `<U+0020>`-style
+KenLM reserves the words <unk> (also spelled <UNK>), <s> and </s>. The corpus
+token <unk> is the unknown word itself (counts.corpus_word_ids), written as
+<unk>; an ordinary word spelled like a reserved one is written with an
+underscore before the '>': `<UNK_>`, `<s_>`, `</s_>` (a word already spelled
+`<s_>` gets two, and so on; reading removes one, so `<unk_>` from an older
+seqtool reads back as an ordinary word `<unk>`). Char-level models write whitespace characters as `<U+0020>`-style
 names and say `level=char` in a comment before `\\data\\`, which KenLM skips.
 Log10 probabilities of zero are written as -99 and read back as zero.
 """
