@@ -26,6 +26,15 @@ def lines():
         return [line for _, line in zip(range(700), fh)]
 
 
+def mapped(a: np.ndarray) -> bool:
+    """Whether `a` is a view into a memory-mapped file (through any chain of views)."""
+    while a is not None:
+        if isinstance(a, np.memmap):
+            return True
+        a = getattr(a, "base", None)
+    return False
+
+
 def stored(model, name="m"):
     store = ModelStore()
     with store.lock(name):
@@ -38,15 +47,15 @@ def test_stored_model_is_memory_mapped_and_scores_the_same(lines):
     stored(model)
     back = load_ngram("m")
     for k in range(2, 5):
-        assert isinstance(back.keys[k].base, np.memmap) and not back.keys[k].flags.writeable
-        assert isinstance(back.logp[k].base, np.memmap)
+        assert mapped(back.keys[k]) and not back.keys[k].flags.writeable
+        assert mapped(back.logp[k])
     assert sorted(back._stored_hash) == [2, 3, 4] and back._hash == {}
     # one short sentence is looked up through the stored table: nothing is built or copied
     assert back.sentence_log10(["the", "king"]) == model.sentence_log10(["the", "king"])
-    assert isinstance(back._hash[2].rows.base, np.memmap)
+    assert mapped(back._hash[2].rows)
     test = lines[500:]
     assert back.score(test).log10_prob == model.score(test).log10_prob
-    assert all(isinstance(back._hash[k].rows.base, np.memmap) for k in (2, 3, 4))
+    assert all(mapped(back._hash[k].rows) for k in (2, 3, 4))
 
 
 def test_a_corrupted_hash_table_is_rebuilt_not_trusted(lines):
@@ -63,8 +72,8 @@ def test_a_corrupted_hash_table_is_rebuilt_not_trusted(lines):
     test = lines[300:400]
     assert back.score(test).log10_prob == model.score(test).log10_prob
     index = back._hash.get(2)  # refused: binary search, or a table built afresh
-    assert 2 not in back._stored_hash and (index is None or not isinstance(index.rows.base, np.memmap))
-    assert isinstance(back._hash[3].rows.base, np.memmap)
+    assert 2 not in back._stored_hash and (index is None or not mapped(index.rows))
+    assert mapped(back._hash[3].rows)
 
 
 def test_old_models_without_hash_tables_still_load(lines, monkeypatch):

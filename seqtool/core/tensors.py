@@ -110,7 +110,8 @@ def map_tensors(path: str | os.PathLike, origin: str | None = None) -> dict:
         raw = data[8 + n + begin: 8 + n + end]
         # safetensors aligns its tensors; an unaligned one (another writer) is copied instead
         arr = raw.view(dtype) if (8 + n + begin) % dtype.alignment == 0 else np.frombuffer(raw.tobytes(), dtype)
-        out[name] = arr.reshape(spec["shape"])
+        # a plain ndarray view (its base the memmap): np.memmap's own indexing is slow Python
+        out[name] = np.asarray(arr).reshape(spec["shape"])
     return out
 
 

@@ -147,15 +147,20 @@ class NgramModel:
 
     # ------------------------------------------------------------ scoring
     def _lookup(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Rows of the k-grams (ctx row, word) in order k, -1 where absent."""
+        """Rows of the k-grams (ctx row, word) in order k, -1 where absent (or ctx < 0)."""
+        out = np.full(w.size, -1, np.int64)
+        ok = np.flatnonzero(ctx >= 0)
+        out[ok] = self._find(k, ctx[ok], w[ok])
+        return out
+
+    def _find(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Rows of the k-grams (ctx row >= 0, word) in order k, -1 where absent."""
         from .lookup import HashIndex, search_sorted
 
         keys = self.keys[k]
-        out = np.full(w.size, -1, np.int64)
-        ok = np.flatnonzero(ctx >= 0)
-        if keys.size == 0 or ok.size == 0:
-            return out
-        q = (ctx[ok] << SHIFT) | w[ok]
+        if keys.size == 0 or ctx.size == 0:
+            return np.full(w.size, -1, np.int64)
+        q = (ctx << SHIFT) | w
         index = self._hash.get(k)
         if index is None and k in self._stored_hash:
             index = HashIndex.stored(keys, self._stored_hash.pop(k))
@@ -164,8 +169,7 @@ class NgramModel:
             index = HashIndex(keys)
         if index is not None:
             self._hash[k] = index
-        out[ok] = index.find(q) if index is not None else search_sorted(keys, q)
-        return out
+        return index.find(q) if index is not None else search_sorted(keys, q)
 
     def hash_rows(self, k: int) -> np.ndarray:
         """The hash table of order k (stored with the model so that opening it builds nothing)."""
@@ -187,27 +191,37 @@ class NgramModel:
         """(log10 p, length of the n-gram used) of every token of concatenated sentences
         `<s> w.. </s>`, KenLM's FullScoreReturn prob and ngram_length (0 and 1 at each <s>)."""
         ids = np.asarray(ids, dtype=np.int64)
+        n = ids.size
         pos = sentence_positions(ids)
         lp = self.logp[1][ids].astype(np.float64)
-        match = np.ones(ids.size, np.int8)
+        match = np.ones(n, np.int8)
+        # rows[k][i]: row of the k-gram ending at i (-1: not in the model); work on the
+        # shrinking set `at` of positions whose k-gram exists, not on every position.
         rows = [None, ids]
+        at = np.flatnonzero(pos >= 1)
         for k in range(2, self.order + 1):
-            ctx = np.empty(ids.size, np.int64)
-            ctx[0] = -1
-            ctx[1:] = rows[k - 1][:-1]
-            # As KenLM: extend left only while the shorter n-gram ending here exists.
-            ctx[(pos < k - 1) | (rows[k - 1] < 0)] = -1
-            row = self._lookup(k, ctx, ids)
-            rows.append(row)
+            ctx = rows[k - 1][at - 1]  # the (k-1)-gram before: the context of the k-gram at i
+            keep = ctx >= 0
+            at, ctx = at[keep], ctx[keep]
+            row = self._find(k, ctx, ids[at])
             hit = row >= 0
-            lp[hit] = self.logp[k][row[hit]]
-            match[hit] = k
+            # As KenLM: extend left only while the shorter n-gram ending here exists.
+            at, row = at[hit], row[hit]
+            lp[at] = self.logp[k][row]
+            match[at] = k
+            full = np.full(n, -1, np.int64)
+            full[at] = row
+            rows.append(full)
+            at = at[pos[at] >= k]
+        # Backoffs: bow of every j-gram before i with j >= the length matched at i.
+        at = np.flatnonzero((match < self.order) & (pos >= 1))
         for j in range(1, self.order):
-            ctx = np.empty(ids.size, np.int64)
-            ctx[0] = -1
-            ctx[1:] = rows[j][:-1]
-            add = (ctx >= 0) & (match <= j) & (pos >= j)
-            lp[add] += self.bow[j][ctx[add]]
+            at = at[pos[at] >= j]
+            ctx = rows[j][at - 1]
+            keep = ctx >= 0  # no j-gram before i: no longer one either
+            at, ctx = at[keep], ctx[keep]
+            add = match[at] <= j
+            lp[at[add]] += self.bow[j][ctx[add]]
         lp[pos == 0] = 0.0
         return lp, match
 
