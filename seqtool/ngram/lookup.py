@@ -58,12 +58,17 @@ class HashIndex:
         return cls(keys, rows)
 
     def find(self, q: np.ndarray) -> np.ndarray:
-        out = np.full(q.size, -1, np.int64)
         if self.keys.size == 0:
-            return out
-        pos = _home(q, self.bits)
-        idx = np.arange(q.size)
+            return np.full(q.size, -1, np.int64)
         keys, table = self.keys, self.rows
+        pos = _home(q, self.bits)
+        # The first probe over every query without index bookkeeping; most end there.
+        r = table[pos].astype(np.int64)
+        full = r >= 0
+        hit = full & (keys[r] == q)
+        out = np.where(hit, r, -1)
+        idx = np.flatnonzero(full & ~hit)
+        q, pos = q[idx], pos[idx] + 1
         while idx.size:
             r = table[pos]
             full = r >= 0
