@@ -101,6 +101,9 @@ class NgramModel:
         self.tokenizer = tokenizer or Tokenizer()
         self.info = dict(info or {})
         self.index = _Index((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
+        # The token <unk> is the unknown word (a plain entry: PTB text has ~5% of them, and
+        # __missing__ is a Python call); in a model stored before that rule it is a word.
+        self.index.setdefault("<unk>", UNK_ID)
         self._hash: dict = {}  # order -> HashIndex, built on first use or taken from `hashes`
         self._stored_hash = dict(hashes or {})  # order -> hash table rows saved with the model
         # For batch encoding: NUL separates sentences (it never occurs in text read from files).
@@ -408,7 +411,7 @@ class NgramModel:
         tokens = self.tokenizer(context) if isinstance(context, str) else list(context)
         p = self.next_probs(self.context_ids(tokens, bos))
         p[BOS_ID] = 0.0
-        if "<unk>" in self.index:  # the corpus word <unk> stands for unknown words here
+        if self.index["<unk>"] != UNK_ID:  # an older model's corpus word <unk> stands for unknown words
             p[UNK_ID] = 0.0
         top = max(1, min(int(top), p.size))
         best = np.argpartition(-p, top - 1)[:top]
