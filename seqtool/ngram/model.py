@@ -194,16 +194,21 @@ class NgramModel:
         """(log10 p, length of the n-gram used) of every token of concatenated sentences
         `<s> w.. </s>`, KenLM's FullScoreReturn prob and ngram_length (0 and 1 at each <s>)."""
         ids = np.asarray(ids, dtype=np.int64)
-        n = ids.size
+        n, order = ids.size, self.order
         pos = sentence_positions(ids)
         lp = self.logp[1][ids].astype(np.float64)
         match = np.ones(n, np.int8)
-        # rows[k][i]: row of the k-gram ending at i (-1: not in the model); work on the
-        # shrinking set `at` of positions whose k-gram exists, not on every position.
-        rows = [None, ids]
+        # cum[j][i]: the log10 backoffs of the 1..j-grams ending at i summed (those that exist);
+        # a token matched at length m after a context whose longest stored n-gram has length
+        # L pays bow of lengths m..L: cum[order-1][i-1] - cum[m-1][i-1], one pass at the end.
+        cum = np.zeros((order, n))
+        if order > 1:
+            cum[1] = self.bow[1][ids]
+        rows = ids  # rows of the (k-1)-grams ending at each position (-1: not in the model)
+        # Work on the shrinking set `at` of positions whose (k-1)-gram exists, not on all.
         at = np.flatnonzero(pos >= 1)
-        for k in range(2, self.order + 1):
-            ctx = rows[k - 1][at - 1]  # the (k-1)-gram before: the context of the k-gram at i
+        for k in range(2, order + 1):
+            ctx = rows[at - 1]  # the (k-1)-gram before: the context of the k-gram at i
             keep = ctx >= 0
             at, ctx = at[keep], ctx[keep]
             row = self._find(k, ctx, ids[at])
@@ -212,19 +217,15 @@ class NgramModel:
             at, row = at[hit], row[hit]
             lp[at] = self.logp[k][row]
             match[at] = k
-            full = np.full(n, -1, np.int64)
-            full[at] = row
-            rows.append(full)
-            at = at[pos[at] >= k]
-        # Backoffs: bow of every j-gram before i with j >= the length matched at i.
-        at = np.flatnonzero((match < self.order) & (pos >= 1))
-        for j in range(1, self.order):
-            at = at[pos[at] >= j]
-            ctx = rows[j][at - 1]
-            keep = ctx >= 0  # no j-gram before i: no longer one either
-            at, ctx = at[keep], ctx[keep]
-            add = match[at] <= j
-            lp[at[add]] += self.bow[j][ctx[add]]
+            if k < order:
+                cum[k] = cum[k - 1]
+                cum[k, at] += self.bow[k][row]
+                rows = np.full(n, -1, np.int64)
+                rows[at] = row
+                at = at[pos[at] >= k]
+        if order > 1:
+            i = np.flatnonzero((match < order) & (pos >= 1))
+            lp[i] += cum[order - 1, i - 1] - cum[match[i].astype(np.int64) - 1, i - 1]
         lp[pos == 0] = 0.0
         return lp, match
 
