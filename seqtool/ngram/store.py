@@ -17,6 +17,10 @@ from .model import NgramModel
 VOCAB_FILE = "vocab.json"
 TENSORS_FILE = "model.safetensors"
 VOCAB_FORMAT = "seqtool-ngram-vocab"
+# Building a hash table takes up to ~200 bytes per key of temporaries (lookup.build_rows): past this
+# many keys in an order, saving skips it (scoring builds it on first use, as for ARPA files),
+# so a model trained within `ngram train --memory` is not pushed past its budget here.
+STORED_HASH_MAX_KEYS = 1 << 22
 
 
 def model_tensors(model: NgramModel) -> dict:
@@ -30,7 +34,7 @@ def model_tensors(model: NgramModel) -> dict:
             out[f"bow.{k}"] = model.bow[k]
         if k >= 2:
             out[f"keys.{k}"] = model.keys[k]
-            if model.keys[k].size:
+            if 0 < model.keys[k].size <= STORED_HASH_MAX_KEYS:
                 out[f"hash.{k}"] = model.hash_rows(k)
     return out
 
