@@ -118,3 +118,18 @@ def test_arpa_export_streams_in_chunks(lines, monkeypatch, tmp_path):
     write_arpa(model, tmp_path / "m.arpa.gz")
     back = read_arpa(tmp_path / "m.arpa.gz")
     assert back.words == model.words and back.score(lines[300:]).log10_prob == model.score(lines[300:]).log10_prob
+
+
+def test_big_orders_are_saved_without_their_hash_table(lines, monkeypatch):
+    from seqtool.ngram import store as ngram_store
+
+    model = train_ngram(lines[:300], order=3)
+    small, big = sorted((2, 3), key=lambda k: model.keys[k].size)
+    assert model.keys[small].size < model.keys[big].size
+    monkeypatch.setattr(ngram_store, "STORED_HASH_MAX_KEYS", model.keys[small].size)
+    path = stored(model) / TENSORS_FILE
+    (n,) = np.frombuffer(path.read_bytes()[:8], "<u8")
+    names = set(json.loads(path.read_bytes()[8:8 + int(n)]))
+    assert f"hash.{small}" in names and f"hash.{big}" not in names
+    back = load_ngram("m")
+    assert back.score(lines[300:]).log10_prob == model.score(lines[300:]).log10_prob
