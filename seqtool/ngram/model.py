@@ -9,6 +9,7 @@ order (lookup.py: a hash table for big batches, binary search otherwise).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
@@ -272,17 +273,20 @@ class NgramModel:
     def score_lines(self, lines: Iterable[str], *, per_sentence: bool = False) -> Iterator[ScoreResult]:
         """Tokenize and score text lines in large batches (blank lines are skipped);
         one ScoreResult per sentence when per_sentence, else one per batch."""
-        batch: list[str] = []
-        size = 0
-        for line in lines:
-            batch.append(line)
-            size += len(line) + 1
-            if size >= SCORE_BATCH_CHARS:
-                if (ids := self.encode_lines(batch)).size:
-                    yield from self._score_batch(ids, per_sentence)
-                batch, size = [], 0
-        if batch and (ids := self.encode_lines(batch)).size:
-            yield from self._score_batch(ids, per_sentence)
+        it = iter(lines)
+        more = True
+        while more:
+            batch: list[str] = []
+            size = 0
+            while size < SCORE_BATCH_CHARS:  # lines taken 4096 at a time: no Python step per line
+                chunk = list(itertools.islice(it, 4096))
+                if not chunk:
+                    more = False
+                    break
+                batch += chunk
+                size += sum(map(len, chunk)) + len(chunk)
+            if batch and (ids := self.encode_lines(batch)).size:
+                yield from self._score_batch(ids, per_sentence)
 
     def full_scores(self, sentence: str | Sequence[str]) -> list[tuple[float, int, bool]]:
         """What KenLM's Model.full_scores(sentence) yields: (log10 p, ngram_length, oov)
@@ -337,17 +341,20 @@ class NgramModel:
         # Whitespace words and chars: one join, one split and one map for the whole batch,
         # with NUL (never in input text) between sentences.
         if tok.level == "word":
-            kept = [ln for ln in lines if not ln.isspace() and ln]
-            text = "\0 " + " \0 ".join(kept) + " \0"
+            text = "\0 " + " \0 ".join(lines) + " \0"
             pieces = (text.lower() if tok.lower else text).split()
         else:
-            kept = [ln for ln in lines if ln]
-            text = "\0" + "\0".join(kept) + "\0"
+            text = "\0" + "\0".join(lines) + "\0"
             pieces = list(text.lower() if tok.lower else text)
-        if not kept:
-            return np.zeros(0, np.int64)
         ids = np.fromiter(map(self._batch_index.__getitem__, pieces), dtype=np.int64, count=len(pieces))
         mark = ids == _MARK
+        # A blank line leaves two separators side by side: drop the first of each such pair.
+        empty = np.flatnonzero(mark[:-1] & mark[1:])
+        if empty.size:
+            ids = np.delete(ids, empty)
+            mark = np.delete(mark, empty)
+        if ids.size <= 1:
+            return np.zeros(0, np.int64)
         # Every inner separator becomes </s> <s>; the first <s>, the last </s>.
         reps = np.where(mark, 2, 1)
         reps[0] = reps[-1] = 1
