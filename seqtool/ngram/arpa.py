@@ -5,8 +5,9 @@ token <unk> is the unknown word itself (counts.corpus_word_ids), written as
 <unk>; an ordinary word spelled like a reserved one is written with an
 underscore before the '>': `<UNK_>`, `<s_>`, `</s_>` (a word already spelled
 `<s_>` gets two, and so on; reading removes one, so `<unk_>` from an older
-seqtool reads back as an ordinary word `<unk>`). Char-level models write whitespace characters as `<U+0020>`-style
-names and say `level=char` in a comment before `\\data\\`, which KenLM skips.
+seqtool reads back as an ordinary word `<unk>`). Char-level models write
+whitespace characters as `<U+0020>`-style names and say `level=char` in a
+comment before `\\data\\`, which KenLM skips.
 Log10 probabilities of zero are written as -99 and read back as zero.
 """
 

@@ -4,7 +4,9 @@ Order 1 is indexed by word id; order k >= 2 holds sorted int64 trie keys
 ``row of the (k-1)-gram prefix << 32 | last word`` (see counts.py) with a
 log10 probability per key and, below the top order, a log10 backoff weight.
 Scoring looks up every position of a batch at once, one vectorised lookup per
-order (lookup.py: a hash table for big batches, binary search otherwise).
+order (lookup.py: a hash table, saved with a stored model or built for the first
+big batch; binary search for small batches without one). Per token it gives
+KenLM's full_scores: log10 p, the length of the n-gram used, whether it is an OOV.
 """
 
 from __future__ import annotations
