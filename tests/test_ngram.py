@@ -195,12 +195,16 @@ def test_chunked_counting_equals_one_pass(sentences, chunk):
     assert sum(want.values()) == int(a.counts[3].sum()) and len(want) == a.keys[3].size
 
 
-def test_corpus_unk_is_an_ordinary_word():
+def test_corpus_unk_is_the_unknown_word():
+    # The token <unk> is KenLM's unknown word (id 0), counted like any word; <UNK> and <s> are ordinary.
     m = train_ngram(["the <unk> rose", "a <unk> fell", "<UNK> <s> x"], order=2)
-    assert "<unk>" in m.index and "<UNK>" in m.index and "<s>" in m.index
+    assert "<unk>" not in m.words[3:] and "<UNK>" in m.index and "<s>" in m.index
+    assert m.encode(["<unk>", "zebra"]) == [UNK_ID, UNK_ID]
     res = m.score(["the <unk> rose"])
-    assert res.oov == 0
-    assert m.score(["the zebra rose"]).oov == 1
+    assert res.oov == 1 and res.tokens == 4
+    # "the zebra rose" reads as "the <unk> rose": the same n-grams, the same score.
+    assert m.score(["the zebra rose"]).log10_prob == res.log10_prob
+    assert m.keys[2].size == 12  # 4 + 4 + 4 bigrams: none is lost or merged around <unk>
 
 
 def test_tiny_corpus_falls_back_with_one_warning():

@@ -91,11 +91,12 @@ def _no_nan(record: dict) -> dict:
     return {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
 
 
-@app.command(epilog=examples("seqtool ngram score tri test.txt --per-sentence", "seqtool ngram score ptb5.arpa.gz a.txt b.txt --json"))
+@app.command(epilog=examples("seqtool ngram score tri test.txt --per-sentence", "seqtool ngram score ptb5.arpa.gz a.txt b.txt --json", "echo 'the company said' | seqtool ngram score ptb5 - --per-word"))
 def score(
     model: ModelArg,
     files: Annotated[Optional[List[str]], typer.Argument(help="Text to score, one sentence per line: files, directories, globs or '-' (stdin, the default).", show_default=False)] = None,
     per_sentence: Annotated[bool, typer.Option("--per-sentence", help="One row per sentence, then the total.")] = False,
+    per_word: Annotated[bool, typer.Option("--per-word", help="One row per token and </s>: log10 prob, n-gram length used, OOV (KenLM's full_scores); then the sentence's row.")] = False,
     level: LevelOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
@@ -113,7 +114,11 @@ def score(
         console.warn("stupid-backoff scores are not probabilities: reporting log10_score (OOV words left "
                      "out) and no perplexity")
 
+    show = repr if lm.level == "char" else str  # a space or tab token stays visible
+
     def row(i, part) -> None:
+        if per_word:
+            return word_rows(i, part)
         if as_json:
             if lm.normalized:
                 console.emit_json({"sentence": i, "log10_prob": part.log10_prob, "tokens": part.tokens,
@@ -126,9 +131,26 @@ def score(
         else:
             console.emit(f"{i}\t{_fmt(part.log10_prob_excl_oov)}\t{part.tokens}\t{part.oov}")
 
-    summary = api.score(lm, files or ["-"], per_sentence=per_sentence, on_sentence=row, encoding=encoding,
-                        errors=errors)
+    def word_rows(i, part) -> None:
+        key = "log10_prob" if lm.normalized else "log10_score"
+        value = part.log10_prob if lm.normalized else part.log10_prob_excl_oov
+        if as_json:
+            record = {"sentence": i, "words": [{"token": w.token, key: w.log10_prob, "ngram_length": w.ngram_length,
+                                                "oov": w.oov} for w in part.words],
+                      key: value, "tokens": part.tokens, "oov": part.oov}
+            if lm.normalized:
+                record["perplexity"] = part.perplexity
+            console.emit_json(_no_nan(record))
+            return
+        for j, w in enumerate(part.words, start=1):
+            console.emit(f"{i}\t{j}\t{show(w.token)}\t{_fmt(w.log10_prob)}\t{w.ngram_length}\t{int(w.oov)}")
+        ppl = f"\t{_fmt(part.perplexity)}" if lm.normalized else ""
+        console.emit(f"{i}\ttotal\t{_fmt(value)}\t{part.tokens}\t{part.oov}{ppl}")
+
+    summary = api.score(lm, files or ["-"], per_sentence=per_sentence, per_word=per_word, on_sentence=row,
+                        encoding=encoding, errors=errors)
     total = summary.total
+    per_sentence = per_sentence or per_word
     if as_json:
         console.emit_json(_no_nan(summary.as_dict()))
     elif per_sentence and lm.normalized:

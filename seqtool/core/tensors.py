@@ -80,6 +80,41 @@ def load_tensors(path: str | os.PathLike, framework: str = "pt", device: str = "
         raise ModelError(f"{origin or path}: model.safetensors could not be read ({exc})") from None
 
 
+_NP_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+              "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?"}
+
+
+def map_tensors(path: str | os.PathLike, origin: str | None = None) -> dict:
+    """numpy arrays memory-mapped read-only from a safetensors file (header validated first):
+    opening reads only the header, pages load when touched and processes share them."""
+    import numpy as np
+
+    header = check_safetensors(path, origin)
+    try:
+        with open(path, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+        data = np.memmap(path, dtype=np.uint8, mode="r") if os.path.getsize(path) > 8 + n else None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{origin or path}: model.safetensors could not be mapped ({exc})") from None
+    out = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        if spec["dtype"] not in _NP_DTYPES:
+            raise ModelError(f"{origin or path}: tensor {name!r} has a type numpy cannot map ({spec['dtype']})")
+        dtype = np.dtype(_NP_DTYPES[spec["dtype"]])
+        begin, end = spec["data_offsets"]
+        if begin == end or data is None:
+            out[name] = np.zeros(spec["shape"], dtype)
+            continue
+        raw = data[8 + n + begin: 8 + n + end]
+        # safetensors aligns its tensors; an unaligned one (another writer) is copied instead
+        arr = raw.view(dtype) if (8 + n + begin) % dtype.alignment == 0 else np.frombuffer(raw.tobytes(), dtype)
+        # a plain ndarray view (its base the memmap): np.memmap's own indexing is slow Python
+        out[name] = np.asarray(arr).reshape(spec["shape"])
+    return out
+
+
 def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
                  metadata: dict | None = None) -> None:
     """Write tensors (into a store draft directory, or atomically elsewhere)."""

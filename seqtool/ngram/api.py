@@ -127,16 +127,19 @@ class ScoreSummary:
 
 
 def score(model: NgramModel | str | None, inputs: list[str], *, per_sentence: bool = False,
-          on_sentence: Callable[[int, ScoreResult], None] | None = None, level: str | None = None,
-          encoding: str = "utf-8", errors: str = "strict") -> ScoreSummary:
+          per_word: bool = False, on_sentence: Callable[[int, ScoreResult], None] | None = None,
+          level: str | None = None, encoding: str = "utf-8", errors: str = "strict") -> ScoreSummary:
     """Score every line of `inputs` (one sentence each); `on_sentence(i, result)` is called for
-    each sentence (numbered from 1 across all inputs) when per_sentence."""
+    each sentence (numbered from 1 across all inputs) when per_sentence or per_word; with
+    per_word, `result.words` holds a WordScore (token, log10_prob, ngram_length, oov) per token
+    and </s>, KenLM's full_scores."""
     lm = _load(model, level)
     result = ScoreSummary(lm)
     lines = iter_lines(expand_inputs(inputs), encoding=encoding, errors=errors)
-    for i, part in enumerate(lm.score_lines(lines, per_sentence=per_sentence), start=1):
+    parts = lm.score_words(lines) if per_word else lm.score_lines(lines, per_sentence=per_sentence)
+    for i, part in enumerate(parts, start=1):
         result.total.add(part)
-        if per_sentence and on_sentence is not None:
+        if (per_sentence or per_word) and on_sentence is not None:
             on_sentence(i, part)
     return result
 

@@ -1,11 +1,13 @@
 """ARPA files in and out (plain or .gz), compatible with KenLM and SRILM.
 
-KenLM reserves the words <unk> (also spelled <UNK>), <s> and </s>. A corpus
-word spelled like one of them (PTB's `<unk>` is an ordinary word for seqtool)
-is written with an underscore before the '>': `<unk_>`, `<UNK_>`, `<s_>`,
-`</s_>` (a word already spelled `<unk_>` gets two, and so on; reading removes
-one). Char-level models write whitespace characters as `<U+0020>`-style
-names and say `level=char` in a comment before `\\data\\`, which KenLM skips.
+KenLM reserves the words <unk> (also spelled <UNK>), <s> and </s>. The corpus
+token <unk> is the unknown word itself (counts.corpus_word_ids), written as
+<unk>; an ordinary word spelled like a reserved one is written with an
+underscore before the '>': `<UNK_>`, `<s_>`, `</s_>` (a word already spelled
+`<s_>` gets two, and so on; reading removes one, so `<unk_>` from an older
+seqtool reads back as an ordinary word `<unk>`). Char-level models write
+whitespace characters as `<U+0020>`-style names and say `level=char` in a
+comment before `\\data\\`, which KenLM skips.
 Log10 probabilities of zero are written as -99 and read back as zero.
 """
 
@@ -71,29 +73,45 @@ def write_arpa(model: NgramModel, path: str | Path) -> None:
         write_arpa_stream(model, raw, gz=path.suffix == ".gz")
 
 
+ARPA_CHUNK = 1 << 16  # n-grams formatted per write: memory stays flat whatever the model's size
+
+
+def _gram_words(model: NgramModel, k: int, rows: np.ndarray) -> list[np.ndarray]:
+    """Word ids w1..wk of the k-grams at `rows`, following the prefix rows down the trie."""
+    words = []
+    for j in range(k, 1, -1):
+        prefix, word = split_keys(model.keys[j][rows])
+        words.append(word)
+        rows = prefix
+    words.append(rows)
+    return words[::-1]
+
+
 def write_arpa_stream(model: NgramModel, raw, *, gz: bool = False) -> None:
-    """Write `model` as ARPA text to a binary stream (gzip-compressed with `gz`)."""
+    """Write `model` as ARPA text to a binary stream (gzip-compressed with `gz`), streamed:
+    ARPA_CHUNK n-grams at a time, each one's words found from the trie (no list of all strings)."""
     level = model.level
-    names = [*SPECIALS] + [arpa_word(w, level) for w in model.words[len(SPECIALS):]]
+    names = np.array([*SPECIALS] + [arpa_word(w, level) for w in model.words[len(SPECIALS):]], dtype=object)
     fh = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=4, mtime=0) if gz else raw
     out = io.TextIOWrapper(fh, encoding="utf-8", newline="\n", write_through=False)
     out.write(f"# seqtool ngram level={level} smoothing={model.smoothing} order={model.order}\n\n")
     out.write("\\data\\\n")
     # <s> is a unigram with log10 p = -99 (it is never predicted) and a backoff, like KenLM's.
-    for k, size in enumerate(model.sizes(), start=1):
+    sizes = model.sizes()
+    for k, size in enumerate(sizes, start=1):
         out.write(f"ngram {k}={size}\n")
-    strings = names
     for k in range(1, model.order + 1):
         out.write(f"\n\\{k}-grams:\n")
-        if k >= 2:
-            prefix, word = split_keys(model.keys[k])
-            strings = [f"{strings[p]} {names[w]}" for p, w in zip(prefix.tolist(), word.tolist())]
-        lp = _fmt_all(model.logp[k])
-        if k < model.order:
-            bw = _fmt_all(model.bow[k])
-            out.write("".join([f"{a}\t{s}\t{b}\n" for a, s, b in zip(lp, strings, bw)]))
-        else:
-            out.write("".join([f"{a}\t{s}\n" for a, s in zip(lp, strings)]))
+        for lo in range(0, sizes[k - 1], ARPA_CHUNK):
+            rows = np.arange(lo, min(lo + ARPA_CHUNK, sizes[k - 1]), dtype=np.int64)
+            cols = [names[ids].tolist() for ids in _gram_words(model, k, rows)]
+            strings = cols[0] if k == 1 else list(map(" ".join, zip(*cols)))
+            lp = _fmt_all(model.logp[k][rows])
+            if k < model.order:
+                bw = _fmt_all(model.bow[k][rows])
+                out.write("".join([f"{a}\t{s}\t{b}\n" for a, s, b in zip(lp, strings, bw)]))
+            else:
+                out.write("".join([f"{a}\t{s}\n" for a, s in zip(lp, strings)]))
     out.write("\n\\end\\\n")
     out.flush()
     out.detach()

@@ -35,9 +35,21 @@ def sentence_positions(ids: np.ndarray) -> np.ndarray:
     return idx - starts
 
 
+UNK_TOKEN = "<unk>"
+
+
+def corpus_word_ids(words: list[str]) -> "_WordIds":
+    """The token -> id map counting uses. The corpus token `<unk>` IS the unknown
+    word (id 0), as KenLM reads it in text and in ARPA files: n-grams around it are
+    counted like any others, exactly as for words --min-freq maps to <unk>. The
+    other specials are not looked up, so a corpus word `<s>` or `</s>` is ordinary."""
+    ids = _WordIds(words)
+    ids[UNK_TOKEN] = UNK_ID
+    return ids
+
+
 class _WordIds(dict):
-    """token -> id, adding unseen tokens; the specials are never looked up here,
-    so a corpus word spelled '<unk>' or '<s>' is an ordinary word."""
+    """token -> id, adding unseen tokens."""
 
     def __init__(self, words: list[str]):
         super().__init__()
@@ -92,7 +104,7 @@ class NgramCounter:
             raise ValueError("order must be at least 1")
         self.order = order
         self.words: list[str] = list(SPECIALS)
-        self.ids = _WordIds(self.words)
+        self.ids = corpus_word_ids(self.words)
         self.chunk_tokens = chunk_tokens
         self._buf: list[int] = []
         self._unigram = np.zeros(0, np.int64)

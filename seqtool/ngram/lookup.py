@@ -28,49 +28,83 @@ def _home(keys: np.ndarray, bits: int) -> np.ndarray:
     return (x >> np.uint64(64 - bits)).astype(np.int64)
 
 
-class HashIndex:
-    """Row of each key of a sorted, duplicate-free int64 array (-1 if absent)."""
+def hash_bits(n: int) -> int:
+    """Home-slot bits for n keys: at least 2n buckets (load factor <= 1/2)."""
+    return max(4, int(np.ceil(np.log2(2 * n + 1))))
 
-    def __init__(self, keys: np.ndarray):
+
+class HashIndex:
+    """Row of each key of a sorted, duplicate-free int64 array (-1 if absent).
+
+    The table holds rows only (int32 below 2**31 keys, -1: empty): a probe compares
+    keys[row] with the query, the same two gathers as a table of (key, row) pairs at a
+    third of the size, small enough to be stored with the model (store.py)."""
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray | None = None):
+        self.keys = keys
+        self.bits = hash_bits(keys.size)
+        self.rows = build_rows(keys, self.bits) if rows is None else rows
+
+    @classmethod
+    def stored(cls, keys: np.ndarray, rows: np.ndarray) -> "HashIndex | None":
+        """The index over a table saved with the model; None when it does not fit these keys
+        (then the caller builds one). Checked, so a corrupted table cannot index out of bounds
+        or probe forever: a damaged one can only miss, never crash."""
         n = keys.size
-        self.bits = max(4, int(np.ceil(np.log2(2 * n + 1))))  # load factor <= 1/2
-        buckets = 1 << self.bits
-        home = _home(keys, self.bits)
-        # Bucket h holds its keys at [start[h], end[h]) with end[h] = max(end[h-1], h) + c[h]:
-        # end[h] - C[h] = max(0, max over i <= h of (i - C[i-1])), C the running bucket sizes.
-        c = np.bincount(home, minlength=buckets)
-        cum = np.cumsum(c)
-        end = cum + np.maximum.accumulate(np.maximum(np.arange(buckets) - (cum - c), 0))
-        start = end - c
-        # Rank of each key inside its bucket: one round per key sharing a home slot.
-        rank = np.zeros(n, np.int64)
-        left = np.arange(n)
-        winner = np.empty(buckets, np.int64)
-        r = 0
-        while left.size:
-            winner[home[left]] = left
-            won = winner[home[left]] == left
-            rank[left[won]] = r
-            left = left[~won]
-            r += 1
-        slot = start[home] + rank
-        size = max(int(end[-1]) if n else 0, buckets) + 1  # always an empty slot at the end
-        self.slots = np.full(size, -1, np.int64)   # the key stored in each slot (-1: empty)
-        self.rows = np.full(size, -1, np.int32 if n < 2**31 else np.int64)
-        self.slots[slot] = keys
-        self.rows[slot] = np.arange(n)
+        if rows.ndim != 1 or rows.size < (1 << hash_bits(n)) + 1 or rows.dtype.kind != "i" or not n:
+            return None
+        if rows[-1] != -1 or int(rows.min()) < -1 or int(rows.max()) >= n:
+            return None
+        return cls(keys, rows)
 
     def find(self, q: np.ndarray) -> np.ndarray:
-        out = np.full(q.size, -1, np.int64)
+        if self.keys.size == 0:
+            return np.full(q.size, -1, np.int64)
+        keys, table = self.keys, self.rows
         pos = _home(q, self.bits)
-        idx = np.arange(q.size)
+        # The first probe over every query without index bookkeeping; most end there.
+        r = table[pos].astype(np.int64)
+        full = r >= 0
+        hit = full & (keys[r] == q)
+        out = np.where(hit, r, -1)
+        idx = np.flatnonzero(full & ~hit)
+        q, pos = q[idx], pos[idx] + 1
         while idx.size:
-            s = self.slots[pos]
-            hit = s == q
-            out[idx[hit]] = self.rows[pos[hit]]
-            go_on = ~hit & (s != -1)
+            r = table[pos]
+            full = r >= 0
+            hit = full & (keys[r] == q)  # an empty slot (-1) reads the last key, masked by `full`
+            out[idx[hit]] = r[hit]
+            go_on = full & ~hit
             idx, q, pos = idx[go_on], q[go_on], pos[go_on] + 1
         return out
+
+
+def build_rows(keys: np.ndarray, bits: int) -> np.ndarray:
+    """The linear-probing table of `keys` (their rows, -1 in empty slots)."""
+    n = keys.size
+    buckets = 1 << bits
+    home = _home(keys, bits)
+    # Bucket h holds its keys at [start[h], end[h]) with end[h] = max(end[h-1], h) + c[h]:
+    # end[h] - C[h] = max(0, max over i <= h of (i - C[i-1])), C the running bucket sizes.
+    c = np.bincount(home, minlength=buckets)
+    cum = np.cumsum(c)
+    end = cum + np.maximum.accumulate(np.maximum(np.arange(buckets) - (cum - c), 0))
+    start = end - c
+    # Rank of each key inside its bucket: one round per key sharing a home slot.
+    rank = np.zeros(n, np.int64)
+    left = np.arange(n)
+    winner = np.empty(buckets, np.int64)
+    r = 0
+    while left.size:
+        winner[home[left]] = left
+        won = winner[home[left]] == left
+        rank[left[won]] = r
+        left = left[~won]
+        r += 1
+    size = max(int(end[-1]) if n else 0, buckets) + 1  # always an empty slot at the end
+    rows = np.full(size, -1, np.int32 if n < 2**31 else np.int64)
+    rows[start[home] + rank] = np.arange(n)
+    return rows
 
 
 def search_sorted(keys: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -4,13 +4,16 @@ Order 1 is indexed by word id; order k >= 2 holds sorted int64 trie keys
 ``row of the (k-1)-gram prefix << 32 | last word`` (see counts.py) with a
 log10 probability per key and, below the top order, a log10 backoff weight.
 Scoring looks up every position of a batch at once, one vectorised lookup per
-order (lookup.py: a hash table for big batches, binary search otherwise).
+order (lookup.py: a hash table, saved with a stored model or built for the first
+big batch; binary search for small batches without one). Per token it gives
+KenLM's full_scores: log10 p, the length of the n-gram used, whether it is an OOV.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -35,6 +38,7 @@ class ScoreResult:
     oov: int = 0
     log10_prob: float = 0.0
     log10_prob_excl_oov: float = 0.0
+    words: list | None = None  # per-word scoring: a WordScore per token and the </s>
 
     @property
     def perplexity(self) -> float:
@@ -63,6 +67,15 @@ class ScoreResult:
                 "log10_score": self.log10_prob_excl_oov}
 
 
+class WordScore(NamedTuple):
+    """One token's score, KenLM's full_scores tuple (prob, ngram_length, oov) with the token."""
+
+    token: str
+    log10_prob: float
+    ngram_length: int  # the length of the n-gram whose probability was used (1: the unigram)
+    oov: bool          # scored as <unk>: outside the vocabulary, or the token <unk> itself
+
+
 def _ppl(log10_prob: float, tokens: int) -> float:
     if tokens <= 0:
         return float("nan")
@@ -81,7 +94,8 @@ class _Index(dict):
 
 class NgramModel:
     def __init__(self, words: Sequence[str], logp: list, bow: list, keys: list, *,
-                 tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True):
+                 tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True,
+                 hashes: dict | None = None):
         self.words = list(words)
         self.order = len(logp) - 1
         self.logp = [None] + [np.ascontiguousarray(x, dtype=np.float32) for x in logp[1:]]
@@ -90,7 +104,11 @@ class NgramModel:
         self.tokenizer = tokenizer or Tokenizer()
         self.info = dict(info or {})
         self.index = _Index((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
-        self._hash: dict = {}
+        # The token <unk> is the unknown word (a plain entry: PTB text has ~5% of them, and
+        # __missing__ is a Python call); in a model stored before that rule it is a word.
+        self.index.setdefault("<unk>", UNK_ID)
+        self._hash: dict = {}  # order -> HashIndex, built on first use or taken from `hashes`
+        self._stored_hash = dict(hashes or {})  # order -> hash table rows saved with the model
         # For batch encoding: NUL separates sentences (it never occurs in text read from files).
         self._batch_index = None if "\0" in self.index else _Index(self.index, **{"\0": _MARK})
         if check:
@@ -135,48 +153,84 @@ class NgramModel:
 
     # ------------------------------------------------------------ scoring
     def _lookup(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Rows of the k-grams (ctx row, word) in order k, -1 where absent."""
+        """Rows of the k-grams (ctx row, word) in order k, -1 where absent (or ctx < 0)."""
+        out = np.full(w.size, -1, np.int64)
+        ok = np.flatnonzero(ctx >= 0)
+        out[ok] = self._find(k, ctx[ok], w[ok])
+        return out
+
+    def _find(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Rows of the k-grams (ctx row >= 0, word) in order k, -1 where absent."""
         from .lookup import HashIndex, search_sorted
 
         keys = self.keys[k]
-        out = np.full(w.size, -1, np.int64)
-        ok = np.flatnonzero(ctx >= 0)
-        if keys.size == 0 or ok.size == 0:
-            return out
-        q = (ctx[ok] << SHIFT) | w[ok]
+        if keys.size == 0 or ctx.size == 0:
+            return np.full(w.size, -1, np.int64)
+        q = (ctx << SHIFT) | w
         index = self._hash.get(k)
+        if index is None and k in self._stored_hash:
+            index = HashIndex.stored(keys, self._stored_hash.pop(k))
         if index is None and q.size >= keys.size // 2:
             # Big batches: a hash table (built once) beats binary search several times over.
-            index = self._hash[k] = HashIndex(keys)
-        out[ok] = index.find(q) if index is not None else search_sorted(keys, q)
-        return out
+            index = HashIndex(keys)
+        if index is not None:
+            self._hash[k] = index
+        return index.find(q) if index is not None else search_sorted(keys, q)
+
+    def hash_rows(self, k: int) -> np.ndarray:
+        """The hash table of order k (stored with the model so that opening it builds nothing)."""
+        from .lookup import HashIndex
+
+        index = self._hash.get(k)
+        if index is None and k in self._stored_hash:
+            index = HashIndex.stored(self.keys[k], self._stored_hash.pop(k))
+        if index is None:
+            index = HashIndex(self.keys[k])
+        self._hash[k] = index
+        return index.rows
 
     def token_logprobs(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of concatenated sentences `<s> w.. </s>` (0 at each <s>)."""
+        return self.token_scores(ids)[0]
+
+    def token_scores(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log10 p, length of the n-gram used) of every token of concatenated sentences
+        `<s> w.. </s>`, KenLM's FullScoreReturn prob and ngram_length (0 and 1 at each <s>)."""
         ids = np.asarray(ids, dtype=np.int64)
+        n, order = ids.size, self.order
         pos = sentence_positions(ids)
         lp = self.logp[1][ids].astype(np.float64)
-        match = np.ones(ids.size, np.int8)
-        rows = [None, ids]
-        for k in range(2, self.order + 1):
-            ctx = np.empty(ids.size, np.int64)
-            ctx[0] = -1
-            ctx[1:] = rows[k - 1][:-1]
-            # As KenLM: extend left only while the shorter n-gram ending here exists.
-            ctx[(pos < k - 1) | (rows[k - 1] < 0)] = -1
-            row = self._lookup(k, ctx, ids)
-            rows.append(row)
+        match = np.ones(n, np.int8)
+        # cum[j][i]: the log10 backoffs of the 1..j-grams ending at i summed (those that exist);
+        # a token matched at length m after a context whose longest stored n-gram has length
+        # L pays bow of lengths m..L: cum[order-1][i-1] - cum[m-1][i-1], one pass at the end.
+        cum = np.zeros((order, n))
+        if order > 1:
+            cum[1] = self.bow[1][ids]
+        rows = ids  # rows of the (k-1)-grams ending at each position (-1: not in the model)
+        # Work on the shrinking set `at` of positions whose (k-1)-gram exists, not on all.
+        at = np.flatnonzero(pos >= 1)
+        for k in range(2, order + 1):
+            ctx = rows[at - 1]  # the (k-1)-gram before: the context of the k-gram at i
+            keep = ctx >= 0
+            at, ctx = at[keep], ctx[keep]
+            row = self._find(k, ctx, ids[at])
             hit = row >= 0
-            lp[hit] = self.logp[k][row[hit]]
-            match[hit] = k
-        for j in range(1, self.order):
-            ctx = np.empty(ids.size, np.int64)
-            ctx[0] = -1
-            ctx[1:] = rows[j][:-1]
-            add = (ctx >= 0) & (match <= j) & (pos >= j)
-            lp[add] += self.bow[j][ctx[add]]
+            # As KenLM: extend left only while the shorter n-gram ending here exists.
+            at, row = at[hit], row[hit]
+            lp[at] = self.logp[k][row]
+            match[at] = k
+            if k < order:
+                cum[k] = cum[k - 1]
+                cum[k, at] += self.bow[k][row]
+                rows = np.full(n, -1, np.int64)
+                rows[at] = row
+                at = at[pos[at] >= k]
+        if order > 1:
+            i = np.flatnonzero((match < order) & (pos >= 1))
+            lp[i] += cum[order - 1, i - 1] - cum[match[i].astype(np.int64) - 1, i - 1]
         lp[pos == 0] = 0.0
-        return lp
+        return lp, match
 
     def score_sentences(self, sentences: Iterable[Sequence[str]], *, per_sentence: bool = False
                         ) -> Iterator[ScoreResult]:
@@ -221,17 +275,60 @@ class NgramModel:
     def score_lines(self, lines: Iterable[str], *, per_sentence: bool = False) -> Iterator[ScoreResult]:
         """Tokenize and score text lines in large batches (blank lines are skipped);
         one ScoreResult per sentence when per_sentence, else one per batch."""
-        batch: list[str] = []
+        it = iter(lines)
+        more = True
+        while more:
+            batch: list[str] = []
+            size = 0
+            while size < SCORE_BATCH_CHARS:  # lines taken 4096 at a time: no Python step per line
+                chunk = list(itertools.islice(it, 4096))
+                if not chunk:
+                    more = False
+                    break
+                batch += chunk
+                size += sum(map(len, chunk)) + len(chunk)
+            if batch and (ids := self.encode_lines(batch)).size:
+                yield from self._score_batch(ids, per_sentence)
+
+    def full_scores(self, sentence: str | Sequence[str]) -> list[tuple[float, int, bool]]:
+        """What KenLM's Model.full_scores(sentence) yields: (log10 p, ngram_length, oov)
+        for every token, then for </s>."""
+        tokens = self.tokenizer(sentence) if isinstance(sentence, str) else list(sentence)
+        part = next(self._score_words([tokens]))
+        return [(w.log10_prob, w.ngram_length, w.oov) for w in part.words]
+
+    def score_words(self, lines: Iterable[str]) -> Iterator[ScoreResult]:
+        """One ScoreResult per non-blank line, its `words` a WordScore per token and </s>."""
+        batch: list[list[str]] = []
         size = 0
-        for line in lines:
-            batch.append(line)
-            size += len(line) + 1
-            if size >= SCORE_BATCH_CHARS:
-                if (ids := self.encode_lines(batch)).size:
-                    yield from self._score_batch(ids, per_sentence)
+        for tokens in self.tokenize_lines(lines):
+            batch.append(tokens)
+            size += len(tokens) + 2
+            if size >= SCORE_BATCH_TOKENS:
+                yield from self._score_words(batch)
                 batch, size = [], 0
-        if batch and (ids := self.encode_lines(batch)).size:
-            yield from self._score_batch(ids, per_sentence)
+        if batch:
+            yield from self._score_words(batch)
+
+    def _score_words(self, batch: list[list[str]]) -> Iterator[ScoreResult]:
+        buf: list[int] = []
+        getitem = self.index.__getitem__
+        for tokens in batch:
+            buf.append(BOS_ID)
+            buf.extend(map(getitem, tokens))
+            buf.append(EOS_ID)
+        ids = np.asarray(buf, dtype=np.int64)
+        lp, match = self.token_scores(ids)
+        lps, lens, oovs = lp.tolist(), match.tolist(), (ids == UNK_ID).tolist()
+        at = 1  # the first word after <s>
+        for tokens in batch:
+            end = at + len(tokens) + 1
+            words = [WordScore(t, lps[j], lens[j], oovs[j]) for j, t in zip(range(at, end), [*tokens, "</s>"])]
+            oov = sum(oovs[at:end])
+            yield ScoreResult(1, len(words), oov, sum(lps[at:end]),
+                              sum(w.log10_prob for w in words if not w.oov) if oov else sum(lps[at:end]),
+                              words=words)
+            at = end + 1
 
     def encode_lines(self, lines: list[str]) -> np.ndarray:
         """Ids of `<s> tokens </s>` for every non-blank line, concatenated."""
@@ -246,17 +343,20 @@ class NgramModel:
         # Whitespace words and chars: one join, one split and one map for the whole batch,
         # with NUL (never in input text) between sentences.
         if tok.level == "word":
-            kept = [ln for ln in lines if not ln.isspace() and ln]
-            text = "\0 " + " \0 ".join(kept) + " \0"
+            text = "\0 " + " \0 ".join(lines) + " \0"
             pieces = (text.lower() if tok.lower else text).split()
         else:
-            kept = [ln for ln in lines if ln]
-            text = "\0" + "\0".join(kept) + "\0"
+            text = "\0" + "\0".join(lines) + "\0"
             pieces = list(text.lower() if tok.lower else text)
-        if not kept:
-            return np.zeros(0, np.int64)
         ids = np.fromiter(map(self._batch_index.__getitem__, pieces), dtype=np.int64, count=len(pieces))
         mark = ids == _MARK
+        # A blank line leaves two separators side by side: drop the first of each such pair.
+        empty = np.flatnonzero(mark[:-1] & mark[1:])
+        if empty.size:
+            ids = np.delete(ids, empty)
+            mark = np.delete(mark, empty)
+        if ids.size <= 1:
+            return np.zeros(0, np.int64)
         # Every inner separator becomes </s> <s>; the first <s>, the last </s>.
         reps = np.where(mark, 2, 1)
         reps[0] = reps[-1] = 1
@@ -321,7 +421,7 @@ class NgramModel:
         tokens = self.tokenizer(context) if isinstance(context, str) else list(context)
         p = self.next_probs(self.context_ids(tokens, bos))
         p[BOS_ID] = 0.0
-        if "<unk>" in self.index:  # the corpus word <unk> stands for unknown words here
+        if self.index["<unk>"] != UNK_ID:  # an older model's corpus word <unk> stands for unknown words
             p[UNK_ID] = 0.0
         top = max(1, min(int(top), p.size))
         best = np.argpartition(-p, top - 1)[:top]
@@ -358,4 +458,4 @@ class NgramModel:
                 "metrics": {"ngrams": self.sizes()}}
 
 
-__all__ = ["NgramModel", "ScoreResult"]
+__all__ = ["NgramModel", "ScoreResult", "WordScore"]

@@ -17,10 +17,16 @@ from .model import NgramModel
 VOCAB_FILE = "vocab.json"
 TENSORS_FILE = "model.safetensors"
 VOCAB_FORMAT = "seqtool-ngram-vocab"
+# Building a hash table takes up to ~200 bytes per key of temporaries (lookup.build_rows): past this
+# many keys in an order, saving skips it (scoring builds it on first use, as for ARPA files),
+# so a model trained within `ngram train --memory` is not pushed past its budget here.
+STORED_HASH_MAX_KEYS = 1 << 22
 
 
 def model_tensors(model: NgramModel) -> dict:
-    """logp.k (N_k,) float32, bow.k (N_k,) float32 for k < n, keys.k (N_k,) int64 for k >= 2."""
+    """logp.k (N_k,) float32, bow.k (N_k,) float32 for k < n, keys.k (N_k,) int64 for k >= 2,
+    and hash.k (H_k,) int32 for k >= 2: the lookup's hash table (lookup.py), so that a
+    memory-mapped model scores at once; a model without them builds them on first use."""
     out = {}
     for k in range(1, model.order + 1):
         out[f"logp.{k}"] = model.logp[k]
@@ -28,6 +34,8 @@ def model_tensors(model: NgramModel) -> dict:
             out[f"bow.{k}"] = model.bow[k]
         if k >= 2:
             out[f"keys.{k}"] = model.keys[k]
+            if 0 < model.keys[k].size <= STORED_HASH_MAX_KEYS:
+                out[f"hash.{k}"] = model.hash_rows(k)
     return out
 
 
@@ -51,7 +59,7 @@ def publish(model: NgramModel, name: str, *, training: dict, store, force: bool 
 
 def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> NgramModel:
     """Load and validate a stored model (its config.json already read by the store)."""
-    from ..core.tensors import load_tensors
+    from ..core.tensors import map_tensors
 
     directory = Path(directory)
     try:
@@ -69,7 +77,8 @@ def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> N
         raise ModelError(f"{origin}: {VOCAB_FILE} is missing") from None
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{origin}: malformed n-gram model files ({exc})") from None
-    t = load_tensors(directory / TENSORS_FILE, framework="np", origin=origin)
+    # Memory-mapped: opening a big model reads only what scoring touches, shared between processes.
+    t = map_tensors(directory / TENSORS_FILE, origin=origin)
     try:
         logp = [None] + [t[f"logp.{k}"] for k in range(1, order + 1)]
         bow = [None] + [t[f"bow.{k}"] for k in range(1, order)] + [None]
@@ -78,9 +87,10 @@ def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> N
         raise ModelError(f"{origin}: model.safetensors lacks tensor {exc}") from None
     if any(x.dtype != np.float32 for x in logp[1:] + bow[1:order]) or any(x.dtype != np.int64 for x in keys[2:]):
         raise ModelError(f"{origin}: model.safetensors has unexpected tensor types")
+    hashes = {k: t[f"hash.{k}"] for k in range(2, order + 1) if f"hash.{k}" in t}
     info = {k: v for k, v in config["config"].items() if k != "order"}
     try:
-        return NgramModel(words, logp, bow, keys, tokenizer=tokenizer, info=info)
+        return NgramModel(words, logp, bow, keys, tokenizer=tokenizer, info=info, hashes=hashes)
     except ModelError as exc:
         raise ModelError(f"{origin}: {exc.message}") from None
 
