@@ -90,7 +90,16 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
              for line in iter_source_lines(source, encoding=encoding, errors=errors, digest=digest))
     with store.lock(name), console.progress() as bar:
         task = bar.add_task("counting", total=None, status="")
-        counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n))
+
+        def stage(description: str, total: int):
+            """A bar per stage of a build beyond memory (sorting, merging, indexing order k)."""
+            bar.update(task, visible=False)
+            step = bar.add_task(description, total=total, status="")
+            return lambda n: bar.advance(step, n)
+
+        counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n),
+                              memory=config.memory_bytes, temp_dir=config.temp_dir, stage=stage,
+                              info=console.info)
         if counts.tokens == 0:
             raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
         console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")

@@ -19,8 +19,7 @@ import numpy as np
 
 from ..core.errors import UsageError
 from .counts import BOS_ID, UNK_ID, Counts, split_keys
-
-SMOOTHINGS = ("mkn", "kn", "wb", "addk", "mle", "stupid-backoff")
+from .options import SMOOTHINGS
 FALLBACK_MKN = (0.5, 1.0, 1.5)  # lmplz --discount_fallback defaults
 FALLBACK_KN = 0.5
 STUPID_ALPHA = 0.4  # Brants et al. 2007
