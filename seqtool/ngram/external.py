@@ -151,14 +151,21 @@ class _Spool:
                     (self.root / f"rank{k}-{c}.bin").unlink()
             if k > 2:
                 (self.root / f"rows{k - 1}.bin").unlink()
-        # Every order is on disk now; read the final tables back one column at a time.
+        # Every order is on disk now; read the final tables back a block at a time (a mapped
+        # file's pages would count as resident memory, the whole table at once).
         for k in range(2, order + 1):
             path = self.root / f"table{k}.bin"
-            table = _read_table(path)
-            keys.append(np.array(table[:, 0]))
-            counts.append(np.array(table[:, 1]))
-            suffix.append(np.array(table[:, 2]))
-            del table
+            n = path.stat().st_size // (ROW * 8)
+            cols = [np.empty(n, np.int64) for _ in range(ROW)]
+            block = max(MIN_BLOCK, memory // 4 // (ROW * 8))
+            with open(path, "rb") as f:
+                for start in range(0, n, block):
+                    part = np.fromfile(f, dtype=np.int64, count=min(block, n - start) * ROW).reshape(-1, ROW)
+                    for col, values in zip(cols, part.T):
+                        col[start: start + part.shape[0]] = values
+            keys.append(cols[0])
+            counts.append(cols[1])
+            suffix.append(cols[2])
             path.unlink()
         return keys, counts, suffix
 
@@ -184,10 +191,10 @@ class _Spool:
     def _merge_runs(self, k: int, runs: list[Path], memory: int, stage: Stage | None) -> int:
         """Merge the runs into table{k}.bin (sorted keys, summed counts, suffix rows) and write
         rank{k}-{c}.bin: the table row of each entry of run c. Returns the table size."""
-        tables = [_read_table(r) for r in runs]
+        sizes = [r.stat().st_size // (ROW * 8) for r in runs]
         # A block per run plus the merge's copies (about 4x) in half the budget.
         block = max(MIN_BLOCK, memory // 2 // (max(1, len(runs)) * ROW * 8 * 4))
-        advance = stage(f"merging {k}-grams", sum(len(t) for t in tables)) if stage else None
+        advance = stage(f"merging {k}-grams", sum(sizes)) if stage else None
         read = [0] * len(runs)
         bufs = [np.zeros((0, ROW), np.int64) for _ in runs]
         rank_files = [open(self.root / f"rank{k}-{c}.bin", "wb") for c in range(len(runs))]
@@ -195,16 +202,18 @@ class _Spool:
         try:
             with open(self.root / f"table{k}.bin", "wb") as out:
                 while True:
-                    for r, table in enumerate(tables):
-                        if not len(bufs[r]) and read[r] < len(table):
-                            bufs[r] = np.array(table[read[r]: read[r] + block])
-                            read[r] += len(bufs[r])
+                    for r, size in enumerate(sizes):
+                        if not len(bufs[r]) and read[r] < size:
+                            m = min(block, size - read[r])
+                            bufs[r] = np.fromfile(runs[r], dtype=np.int64, count=m * ROW,
+                                                  offset=read[r] * ROW * 8).reshape(-1, ROW)
+                            read[r] += m
                     live = [r for r in range(len(runs)) if len(bufs[r])]
                     if not live:
                         break
                     # Keys are unique within a run: every entry <= the smallest last key of the
                     # runs still being read is in the buffers now, and none will come later.
-                    pending = [bufs[r][-1, 0] for r in live if read[r] < len(tables[r])]
+                    pending = [bufs[r][-1, 0] for r in live if read[r] < sizes[r]]
                     bound = min(pending) if pending else None
                     take = [len(bufs[r]) if bound is None else int(np.searchsorted(bufs[r][:, 0], bound, "right"))
                             for r in range(len(runs))]
@@ -225,7 +234,6 @@ class _Spool:
         finally:
             for f in rank_files:
                 f.close()
-            del tables
         for r in runs:
             r.unlink()
         return emitted
@@ -250,13 +258,6 @@ class _Spool:
                 if advance:
                     advance(1)
         inv_path.unlink()
-
-
-def _read_table(path: Path) -> np.ndarray:
-    """(m, 3) int64 entries of a run or table file, mapped, not read (numpy cannot map an empty file)."""
-    if path.stat().st_size == 0:
-        return np.zeros((0, ROW), np.int64)
-    return np.memmap(path, dtype=np.int64, mode="r").reshape(-1, ROW)
 
 
 __all__ = ["BudgetCounter", "parse_memory", "physical_memory", "DEFAULT_MEMORY"]
