@@ -104,6 +104,8 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
             raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
         console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
         model = build_model(counts, config, tokenizer, warn=console.warn)
+        tokens, sentences = counts.tokens, counts.sentences
+        del counts  # its counts and suffix rows (16 bytes an n-gram) are not needed to publish
         training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
                     "seconds": round(time.perf_counter() - start, 3)}
         publish(model, name, training=training, store=store, force=force)
@@ -113,7 +115,7 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
         sys.stdout.buffer.flush()
     elif arpa is not None:
         write_arpa(model, arpa)
-    return TrainResult(name, model, config, counts.tokens, counts.sentences,
+    return TrainResult(name, model, config, tokens, sentences,
                        round(time.perf_counter() - start, 3), arpa)
 
 
