@@ -105,6 +105,22 @@ def test_a_corpus_that_fits_stays_in_memory(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_long_corpus_that_fits_spools_its_ids_and_removes_them(tmp_path):
+    """Past an eighth of the budget the ids of the chunks counted so far wait on disk, not in
+    memory; a corpus that fits in the end still counts in memory and leaves nothing."""
+    rng = np.random.default_rng(0)
+    lines = [" ".join(f"w{int(x)}" for x in rng.integers(0, 40, 25)) for _ in range(14000)]
+    with BudgetCounter(2, "8M", str(tmp_path)) as counter:
+        for i, line in enumerate(lines):
+            counter.add(line.split())
+            if i == 10000:
+                assert len(list(tmp_path.iterdir())) == 1 and counter._kept == []
+        got = counter.finish()
+        assert not counter.external
+    assert list(tmp_path.iterdir()) == []
+    assert_same_counts(count(lines, 2), got)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 6), max_size=9), max_size=60), st.integers(1, 5),
        st.integers(1024, 1100))

@@ -58,45 +58,58 @@ class BudgetCounter(NgramCounter):
             raise UsageError(f"--temp-dir {temp_dir}: not a folder")
         self._stage = stage
         self._info = info
-        self._kept: list[np.ndarray] | None = []  # id chunks counted in memory, for a switch to disk
+        # The ids of the chunks counted in memory, for a move to disk: kept in memory while
+        # they are small (an eighth of the budget), spooled to disk past that.
+        self._kept: list[np.ndarray] = []
         self._spool: _Spool | None = None
+        self._external = False
         if external and order > 1:
-            self._switch()
+            self._go_external()
 
     @property
     def external(self) -> bool:
-        return self._spool is not None
+        return self._external
 
     def flush(self) -> None:
         w = self._take_chunk()
         if w is None or self.order == 1:
             return
-        if self._spool is not None:
+        if self._external:
             self._spool.add(w)
             return
         self._count_chunk(w)
-        self._kept.append(w.astype(np.int32))
+        if self._spool is not None:
+            self._spool.add(w)
+        else:
+            self._kept.append(w.astype(np.int32))
+            if sum(a.nbytes for a in self._kept) > self.memory // 8:
+                self._open_spool()
         # np.insert copies a table while it grows: the tables need twice their size.
         held = 2 * self.table_bytes() + sum(a.nbytes for a in self._kept)
         if held + self.chunk_tokens * BYTES_PER_CHUNK_TOKEN > self.memory:
-            self._switch()
+            self._go_external()
 
-    def _switch(self) -> None:
-        root = tempfile.mkdtemp(prefix="seqtool-ngram-", dir=self.temp_dir)
-        self._spool = _Spool(Path(root))
-        if self._info is not None:
-            self._info(f"the n-gram tables pass the memory budget ({self.memory / 2**20:,.0f} MiB): "
-                       f"counting in sorted runs under {root}")
+    def _open_spool(self) -> None:
+        self._spool = _Spool(Path(tempfile.mkdtemp(prefix="seqtool-ngram-", dir=self.temp_dir)))
         for w in self._kept:
             self._spool.add(w)
-        self._kept = None
+        self._kept = []
+
+    def _go_external(self) -> None:
+        if self._spool is None:
+            self._open_spool()
+        self._external = True
+        if self._info is not None:
+            self._info(f"the n-gram tables pass the memory budget ({self.memory / 2**20:,.0f} MiB): "
+                       f"counting in sorted runs under {self._spool.root}")
         for k in range(len(self._tables)):
             self._tables[k] = type(self._tables[k])()
 
     def finish(self) -> Counts:
         self.flush()
-        if self._spool is None:
-            self._kept = None
+        if not self._external:
+            self.close()  # the corpus fitted: no spool needed
+            self._kept = []
             return super().finish()
         try:
             keys, counts, suffix = self._spool.count(self.order, self.memory, self._stage)
