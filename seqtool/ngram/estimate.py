@@ -115,7 +115,7 @@ def _adjusted_counts(counts: Counts, smoothing: str) -> list:
     for kk in range(1, n + 1):
         raw = counts.unigram if kk == 1 else counts.counts[kk]
         if smoothing == "wb" or kk == n:
-            adj[kk] = raw.astype(np.int64)
+            adj[kk] = raw.astype(np.int64, copy=False)  # read only: no copy of the largest table
             continue
         cont = np.bincount(counts.suffix[kk + 1], minlength=sizes[kk - 1]).astype(np.int64)
         adj[kk] = np.where(counts.first_word(kk) == BOS_ID, raw, cont)
@@ -183,18 +183,23 @@ def _interpolated(counts: Counts, smoothing: str, thr: list[int], lmplz_compat: 
         np.divide(u, den[ctx], out=u)
         with np.errstate(invalid="ignore", divide="ignore"):
             gamma = np.where(den > 0, mass / den, 1.0)
+        del den, mass, af
         if kk == 1:
             p = u + gamma[0] / V
             p[BOS_ID] = 0.0
         else:
+            scale = gamma[ctx]
+            del ctx
             lower = est.logp[kk - 1][counts.suffix[kk]]
             np.power(10.0, lower, out=lower)
-            np.multiply(gamma[ctx], lower, out=lower)
+            np.multiply(scale, lower, out=lower)
+            del scale
             p = np.add(u, lower, out=u)
             del lower
-        del ctx
+        del u
         p = _log10(p)
         est.logp[kk] = np.minimum(p, 0.0, out=p)
+        del p
         if kk > 1:
             est.bow[kk - 1] = _log10(gamma)
             est.keep[kk] = kept

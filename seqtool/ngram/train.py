@@ -48,12 +48,14 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
     for message in est.warnings:
         if warn is not None:
             warn(message)
-    logp, bow, keys = [None, est.logp[1]], [None, est.bow[1] if counts.order > 1 else None], [None, None]
+    # The model keeps float32: each order's float64 estimate is dropped once converted, so
+    # the two are never held whole at once.
+    logp, bow, keys = [None, _single(est.logp, 1)], [None, _single(est.bow, 1) if counts.order > 1 else None], [None, None]
     newrow = None  # old row -> row after pruning, of the previous order
     for k in range(2, counts.order + 1):
         key = counts.keys[k]
-        lp = est.logp[k]
-        bw = est.bow[k] if k < counts.order else None
+        lp = _single(est.logp, k)
+        bw = _single(est.bow, k) if k < counts.order else None
         if newrow is not None:
             prefix, word = split_keys(key)
             key = (newrow[prefix] << np.int64(32)) | word
@@ -78,6 +80,12 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
         info.update(vocab_size=config.vocab_size, min_freq=config.min_freq)
     return NgramModel(counts.words, logp, bow[: counts.order] + [None], keys, tokenizer=tokenizer, info=info,
                       check=False)
+
+
+def _single(arrays: list, k: int) -> np.ndarray:
+    out = np.asarray(arrays[k], dtype=np.float32)
+    arrays[k] = None
+    return out
 
 
 def train_ngram(lines: Iterable[str], config: NgramConfig | None = None, *,
