@@ -151,6 +151,8 @@ def test_arpa_and_perplexity_equal_to_the_in_memory_build(cli, tmp_path, monkeyp
             "--memory", "1M", "--temp-dir", temp)
     assert a.exit_code == 0 and b.exit_code == 0, a.stderr + b.stderr
     assert "sorted runs" in b.stderr and "sorted runs" not in a.stderr
+    # the counting kept to 1M; the estimate cannot, and says so
+    assert "more than --memory 1M" in b.stderr and "more than --memory" not in a.stderr
     assert (tmp_path / "mem.arpa").read_bytes() == (tmp_path / "disk.arpa").read_bytes()
     sa = cli("ngram", "score", "mem", test, "--json")
     sb = cli("ngram", "score", "disk", test, "--json")

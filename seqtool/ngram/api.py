@@ -27,6 +27,7 @@ from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
 from .model import NgramModel, ScoreResult
+from .external import estimate_bytes
 from .store import load_ngram, publish
 from .train import NgramConfig, build_model, count_corpus
 
@@ -103,6 +104,11 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
         if counts.tokens == 0:
             raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
         console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
+        need = estimate_bytes(counts.sizes())
+        if need > config.memory_bytes:
+            # The counting kept to the budget; the estimate holds the tables and the model whole.
+            console.warn(f"the estimate of {sum(counts.sizes()):,} n-grams needs about {need / 2**20:,.0f} MiB, "
+                         f"more than --memory {config.memory}: the model is built in memory")
         model = build_model(counts, config, tokenizer, warn=console.warn)
         tokens, sentences = counts.tokens, counts.sentences
         del counts  # its counts and suffix rows (16 bytes an n-gram) are not needed to publish

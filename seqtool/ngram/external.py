@@ -38,6 +38,9 @@ from .counts import CHUNK_TOKENS, SHIFT, Counts, NgramCounter, _unique, sentence
 BYTES_PER_CHUNK_TOKEN = 128
 MIN_CHUNK_TOKENS = 1024
 MIN_BLOCK = 1024  # entries read from a run at a time, at least
+# Peak bytes of the estimate per distinct n-gram, past the counting (measured: the tables read
+# back, 24; the top order's arithmetic and the float32 model; the allocator's slack).
+ESTIMATE_BYTES_PER_NGRAM = 64
 ROW = 3  # a run or table entry: key, count, suffix row (int64 each)
 
 Stage = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
@@ -121,6 +124,11 @@ class BudgetCounter(NgramCounter):
     def close(self) -> None:
         if self._spool is not None:
             self._spool.remove()
+
+
+def estimate_bytes(sizes: list[int]) -> int:
+    """About what the estimate and the model built from counts of these sizes hold at their peak."""
+    return ESTIMATE_BYTES_PER_NGRAM * sum(sizes)
 
 
 class _Spool:
@@ -273,4 +281,4 @@ class _Spool:
         inv_path.unlink()
 
 
-__all__ = ["BudgetCounter", "parse_memory", "physical_memory", "DEFAULT_MEMORY"]
+__all__ = ["BudgetCounter", "estimate_bytes", "parse_memory", "physical_memory", "DEFAULT_MEMORY"]
