@@ -203,6 +203,18 @@ def test_an_interrupted_count_removes_its_runs(exc, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_full_temp_dir_is_one_line_naming_it(tmp_path, monkeypatch):
+    from seqtool.core.errors import OutputError
+
+    def full(self, *a, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_Spool, "_merge_runs", full)
+    with pytest.raises(OutputError, match=r"--temp-dir .*seqtool-ngram-.*No space left on device"):
+        count(zipf_corpus(3000), 3, external=True, chunk_tokens=2000, temp_dir=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_failing_merge_removes_its_runs(tmp_path, monkeypatch):
     merge = _Spool._merge_runs
 

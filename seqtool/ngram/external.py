@@ -14,7 +14,8 @@ order k = 2..n is counted in one pass over that spool:
 Since the prefix and suffix rows are final rows from the start, the tables come out
 exactly as NgramCounter.finish() renumbers them: the same Counts, bit for bit. Memory
 holds one chunk, one block per run and the vocabulary; the final tables of each order
-go to disk and are read back at the end (the estimate needs them whole).
+go to disk and are read back at the end (the estimate needs them whole: about 64 bytes
+an n-gram at its peak, see estimate_bytes).
 
 The folder is removed when the counter closes, whatever ends the build (an exception,
 Ctrl-C, SIGTERM: the CLI turns it into KeyboardInterrupt so every `finally` runs).
@@ -22,6 +23,7 @@ Ctrl-C, SIGTERM: the CLI turns it into KeyboardInterrupt so every `finally` runs
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,9 +31,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.errors import UsageError
-from .options import DEFAULT_MEMORY, parse_memory, physical_memory  # noqa: F401 - re-exported
+from ..core.errors import OutputError, UsageError
 from .counts import CHUNK_TOKENS, SHIFT, Counts, NgramCounter, _unique, sentence_positions
+from .options import DEFAULT_MEMORY, parse_memory, physical_memory  # noqa: F401 - re-exported
 
 # Bytes of working arrays per token of a chunk (ids, positions, keys, sort order, inverse,
 # rows: about a dozen int64 arrays); a chunk gets a quarter of the budget.
@@ -67,13 +69,29 @@ class BudgetCounter(NgramCounter):
         self._spool: _Spool | None = None
         self._external = False
         if external and order > 1:
-            self._go_external()
+            with self._disk():
+                self._go_external()
 
     @property
     def external(self) -> bool:
         return self._external
 
+    @contextlib.contextmanager
+    def _disk(self):
+        """A full or failing --temp-dir: one line naming the folder (the runs are removed)."""
+        try:
+            yield
+        except OSError as exc:
+            where = self._spool.root if self._spool is not None else (self.temp_dir or tempfile.gettempdir())
+            self.close()
+            raise OutputError(f"--temp-dir {where}: {exc.strerror or exc} (the sorted runs of a corpus need "
+                              f"up to about 80 bytes per token)") from None
+
     def flush(self) -> None:
+        with self._disk():
+            self._flush()
+
+    def _flush(self) -> None:
         w = self._take_chunk()
         if w is None or self.order == 1:
             return
@@ -115,7 +133,8 @@ class BudgetCounter(NgramCounter):
             self._kept = []
             return super().finish()
         try:
-            keys, counts, suffix = self._spool.count(self.order, self.memory, self._stage)
+            with self._disk():
+                keys, counts, suffix = self._spool.count(self.order, self.memory, self._stage)
             return Counts(self.order, list(self.words), self._unigrams(), keys, counts, suffix,
                           self.tokens, self.sentences)
         finally:
