@@ -258,7 +258,7 @@ class _Spool:
                     take = [len(bufs[r]) if bound is None else int(np.searchsorted(bufs[r][:, 0], bound, "right"))
                             for r in range(len(runs))]
                     batch = np.concatenate([bufs[r][: take[r]] for r in range(len(runs))])
-                    uk, first, inv, _ = _unique(batch[:, 0])
+                    uk, first, inv, _ = _unique(batch[:, 0], kind="stable")
                     # float64 sums are exact for counts below 2**53
                     summed = np.bincount(inv, weights=batch[:, 1], minlength=uk.size).astype(np.int64)
                     np.stack([uk, summed, batch[first, 2]], axis=1).tofile(out)
