@@ -255,3 +255,28 @@ def test_sigterm_mid_build_leaves_no_model_and_no_runs(tmp_path):
     models = subprocess.run([sys.executable, "-m", "seqtool", "models", "list"], env=env,
                             capture_output=True, text=True)
     assert "cut" not in models.stdout
+
+
+def test_stage_bars_with_a_real_progress_display(cli, tmp_path, monkeypatch):
+    """The per-stage bars (sorting, merging, indexing order k) drive rich's Progress."""
+    monkeypatch.setenv("SEQTOOL_PROGRESS", "1")
+    corpus = tmp_path / "train.txt"
+    corpus.write_text("\n".join(zipf_corpus(4000, vocab=2000)) + "\n")
+    seen = []
+    from seqtool.ngram import api
+
+    real = api.count_corpus
+
+    def spy(*a, stage=None, **kw):
+        def wrapped(name, total):
+            seen.append((name, total))
+            return stage(name, total)
+        return real(*a, stage=wrapped, **kw)
+
+    monkeypatch.setattr(api, "count_corpus", spy)
+    res = cli("ngram", "train", corpus, "-n", "3", "--name", "bars", "--memory", "1M", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert [name for name, _ in seen] == ["sorting 2-grams", "merging 2-grams", "indexing 2-grams",
+                                          "sorting 3-grams", "merging 3-grams"]
+    assert all(total > 0 for _, total in seen)
+    assert '"model": "bars"' in res.stdout

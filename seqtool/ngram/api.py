@@ -26,8 +26,8 @@ from ..core.sampling import SamplingOptions
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
-from .model import NgramModel, ScoreResult
 from .external import estimate_bytes
+from .model import NgramModel, ScoreResult
 from .store import load_ngram, publish
 from .train import NgramConfig, build_model, count_corpus
 

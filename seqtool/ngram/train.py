@@ -13,7 +13,8 @@ from .counts import Counts, limit_vocab, split_keys
 from .estimate import estimate
 from .external import BudgetCounter, Stage
 from .model import NgramModel
-from .options import MAX_ORDER, NgramConfig  # noqa: F401 - NgramConfig's home before options.py
+from .options import MAX_ORDER, NgramConfig  # noqa: F401 - re-exported: NgramConfig was defined here
+
 
 def count_corpus(lines: Iterable[str], order: int, tokenizer: Tokenizer,
                  on_progress: Callable[[int], None] | None = None, *, memory: int | str | None = None,
