@@ -44,6 +44,8 @@ MIN_BLOCK = 1024  # entries read from a run at a time, at least
 # back, 24; the top order's arithmetic and the float32 model; the allocator's slack).
 ESTIMATE_BYTES_PER_NGRAM = 64
 ROW = 3  # a run or table entry: key, count, suffix row (int64 each)
+# Rows, ranks and inverses on disk are int32: a trie key keeps a row in its upper 31 bits.
+MAX_ROWS = (1 << 31) - 1
 
 Stage = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
@@ -85,7 +87,7 @@ class BudgetCounter(NgramCounter):
             where = self._spool.root if self._spool is not None else (self.temp_dir or tempfile.gettempdir())
             self.close()
             raise OutputError(f"--temp-dir {where}: {exc.strerror or exc} (the sorted runs of a corpus need "
-                              f"up to about 80 bytes per token)") from None
+                              f"up to about 70 bytes per token)") from None
 
     def flush(self) -> None:
         with self._disk():
@@ -217,12 +219,12 @@ class _Spool:
         with open(self.root / f"inv{k}.bin", "wb") as inv_file:
             for c in range(len(self.chunks)):
                 w = self._read("ids.bin", c, np.int32)
-                prev = w if k == 2 else self._read(f"rows{k - 1}.bin", c, np.int64)
+                prev = w if k == 2 else self._read(f"rows{k - 1}.bin", c, np.int32)
                 t = np.flatnonzero(sentence_positions(w) >= k - 1)
                 uk, first, inv, cnt = _unique((prev[t - 1] << SHIFT) | w[t])
                 run = self.root / f"run{k}-{c}.bin"
                 np.stack([uk, cnt, prev[t[first]]], axis=1).tofile(run)  # (m, 3) int64
-                inv.tofile(inv_file)
+                inv.astype(np.int32).tofile(inv_file)  # < the chunk's size
                 runs.append(run)
                 if advance:
                     advance(1)
@@ -265,10 +267,13 @@ class _Spool:
                     ranks = inv + emitted
                     start = 0
                     for r in range(len(runs)):
-                        ranks[start: start + take[r]].tofile(rank_files[r])
+                        ranks[start: start + take[r]].astype(np.int32).tofile(rank_files[r])
                         start += take[r]
                         bufs[r] = bufs[r][take[r]:]
                     emitted += uk.size
+                    if emitted > MAX_ROWS:
+                        raise UsageError(f"more than {MAX_ROWS:,} distinct {k}-grams: the trie keys hold "
+                                         f"rows below 2**31 (split the corpus or prune)")
                     if advance:
                         advance(len(batch))
         finally:
@@ -287,11 +292,11 @@ class _Spool:
             for c in range(len(self.chunks)):
                 w = self._read("ids.bin", c, np.int32)
                 t = np.flatnonzero(sentence_positions(w) >= k - 1)
-                inv = np.fromfile(inv_path, dtype=np.int64, count=t.size, offset=offset * 8)
+                inv = np.fromfile(inv_path, dtype=np.int32, count=t.size, offset=offset * 4)
                 offset += t.size
                 rank_path = self.root / f"rank{k}-{c}.bin"
-                rank = np.fromfile(rank_path, dtype=np.int64)
-                rows = np.full(w.size, -1, np.int64)
+                rank = np.fromfile(rank_path, dtype=np.int32)
+                rows = np.full(w.size, -1, np.int32)
                 rows[t] = rank[inv]
                 rows.tofile(out)
                 rank_path.unlink()
