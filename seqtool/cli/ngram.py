@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from typing import Annotated, List, Optional
 
 import typer
 
 from ..core.errors import UsageError
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, NameOpt, SeedOpt, check_errors_mode, examples
+from ..ngram.options import NgramConfig
+from .options import (EncodingOpt, ErrorsOpt, Given, JsonOpt, NameOpt, SeedOpt, check_errors_mode, examples,
+                      with_options)
 
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a model of another kind stored under --name "
                                         "(a model of the same kind is always replaced, its previous version kept).")]
@@ -25,30 +26,11 @@ ModelArg = Annotated[str, typer.Argument(help="Model name in the store, or an AR
 LevelOpt = Annotated[Optional[str], typer.Option("--level", help="For ARPA files without a seqtool header: word or char.")]
 
 
-def _int_list(text: Optional[str], option: str) -> Optional[list[int]]:
-    if text is None:
-        return None
-    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise UsageError(f"{option} takes whole numbers, one per order, e.g. '0 0 1' or '0,0,1' (got {text!r})") from None
-    if not values:
-        raise UsageError(f"{option} needs at least one value")
-    return values
-
-
-@app.command(epilog=examples("seqtool ngram train corpus.txt -n 3 --name tri", "seqtool ngram train ptb.train.txt -n 5 --arpa ptb5.arpa.gz", "cat corpus.txt | seqtool ngram train - --smoothing kn --name kn3"))
+@app.command(epilog=examples("seqtool ngram train corpus.txt -n 3 --name tri", "seqtool ngram train ptb.train.txt -n 5 --arpa ptb5.arpa.gz", "cat corpus.txt | seqtool ngram train - --smoothing kn --name kn3", "seqtool ngram train big.txt.gz -n 5 --memory 4G --temp-dir /scratch"))
+@with_options(NgramConfig)
 def train(
     corpus: Annotated[List[str], typer.Argument(help="Files, directories, globs or '-'; one sentence per line.")],
-    order: Annotated[int, typer.Option("--order", "-n", help="N-gram order.")] = 3,
-    smoothing: Annotated[str, typer.Option("--smoothing", help="mkn (modified Kneser-Ney, as KenLM), kn, wb (Witten-Bell), addk, mle or stupid-backoff.")] = "mkn",
-    k: Annotated[float, typer.Option("--k", help="The k of add-k smoothing.")] = 0.01,
-    level: Annotated[str, typer.Option("--level", help="word (split on whitespace) or char.")] = "word",
-    prune: Annotated[Optional[str], typer.Option("--prune", help="Per order, drop n-grams with count <= value, as KenLM: '0 0 1' drops singleton trigrams and up.")] = None,
-    min_count: Annotated[Optional[str], typer.Option("--min-count", help="Per order, keep n-grams seen at least this often: '1 1 2' (= --prune '0 0 1').")] = None,
-    vocab_size: Annotated[Optional[int], typer.Option("--vocab-size", help="Keep the most frequent words; the rest become <unk>.")] = None,
-    min_freq: Annotated[int, typer.Option("--min-freq", help="Words seen fewer times become <unk>.")] = 1,
+    given: Given = None,
     name: NameOpt = None,
     arpa: Annotated[Optional[str], typer.Option("--arpa", help="Also write the model as ARPA (.arpa or .arpa.gz; '-': to stdout, the summary then goes to stderr).")] = None,
     encoding: EncodingOpt = "utf-8",
@@ -56,18 +38,14 @@ def train(
     force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Count n-grams and estimate a smoothed model (stored by name; --arpa writes ARPA too)."""
+    """Count n-grams and estimate a smoothed model (stored by name; --arpa writes ARPA too).
+
+    A corpus whose counts pass --memory is counted in sorted runs on disk, as lmplz -S does."""
     from ..core import console
-    from ..ngram import NgramConfig, api
+    from ..ngram import api
 
     check_errors_mode(errors)
-    if prune is not None and min_count is not None:
-        raise UsageError("give --prune or --min-count, not both")
-    thresholds = _int_list(prune, "--prune")
-    if min_count is not None:
-        thresholds = [max(v - 1, 0) for v in _int_list(min_count, "--min-count")]
-    config = NgramConfig(order=order, smoothing=smoothing, k=k, level=level, prune=thresholds,
-                         vocab_size=vocab_size, min_freq=min_freq)
+    config = NgramConfig(**given.values)
     result = api.train(corpus, config, name=name, arpa=arpa, encoding=encoding, errors=errors, force=force)
     summary = result.summary()
     # With the ARPA text on stdout, the summary must not mix into it.

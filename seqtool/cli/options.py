@@ -74,7 +74,7 @@ def option_parameters(cls: type, *, exclude: tuple = ()) -> list[inspect.Paramet
         if not meta.get("cli", True) or f.name in exclude or f.default is MISSING:
             continue
         kind = _plain(hints[f.name])
-        if meta.get("parse") == "duration":
+        if meta.get("parse") in ("duration", "ints"):  # parsed by the dataclass
             kind = str
         default = f.default
         decls = [meta.get("flag") or "--" + f.name.replace("_", "-")] + ([meta["short"]] if meta.get("short") else [])

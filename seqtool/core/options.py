@@ -36,7 +36,8 @@ def option(default: Any = MISSING, help: str = "", *, flag: str | None = None, s
     flag: '--batch-size' (default: from the name), or '--x/--no-x' for an on/off pair;
     default_text: what --help says when the default is worked out later (None fields);
     minimum / maximum / above / below / choices: the checks of validate_fields;
-    parse: 'duration' for values like 90s or 1h30m; cli=False: not a command-line option."""
+    parse: 'duration' for values like 90s or 1h30m, 'ints' for lists like '0 0 1' (the command line
+    gives text; the dataclass parses it); cli=False: not a command-line option."""
     meta = dict(help=help, flag=flag, short=short, panel=panel, role=role, default_text=default_text,
                 minimum=minimum, maximum=maximum, above=above, below=below, choices=choices, parse=parse, hidden=hidden, cli=cli)
     if default_factory is not MISSING:

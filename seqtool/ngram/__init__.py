@@ -5,12 +5,33 @@ smoothers) trained with numpy, ARPA in and out, scoring, prediction, sampling.
     model = train_ngram(open("train.txt"), order=3)
     model.score(open("test.txt")).perplexity
     model.full_scores("the company said")   # KenLM's (log10 p, ngram_length, oov) per token
+
+Importing this package costs nothing: the names below load their module (and
+numpy) on first use, so the CLI can read NgramConfig's defaults at --help time.
 """
 
-from .arpa import arpa_word, read_arpa, write_arpa
-from .model import NgramModel, ScoreResult, WordScore
-from .store import load_ngram
-from .train import NgramConfig, train_ngram
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {  # name -> (module, its name there)
+    "NgramModel": (".model", "NgramModel"),
+    "ScoreResult": (".model", "ScoreResult"),
+    "WordScore": (".model", "WordScore"),
+    "NgramConfig": (".options", "NgramConfig"),
+    "load_ngram": (".store", "load_ngram"),
+    "train_ngram": (".train", "train_ngram"),
+    "read_arpa": (".arpa", "read_arpa"),
+    "write_arpa": (".arpa", "write_arpa"),
+    "arpa_word": (".arpa", "arpa_word"),
+}
 
 __all__ = ["NgramModel", "NgramConfig", "ScoreResult", "WordScore", "load_ngram", "train_ngram",
            "read_arpa", "write_arpa", "arpa_word"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    return getattr(importlib.import_module(module, __name__), attr)

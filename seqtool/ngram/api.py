@@ -26,6 +26,7 @@ from ..core.sampling import SamplingOptions
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
+from .external import estimate_bytes
 from .model import NgramModel, ScoreResult
 from .store import load_ngram, publish
 from .train import NgramConfig, build_model, count_corpus
@@ -90,11 +91,27 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
              for line in iter_source_lines(source, encoding=encoding, errors=errors, digest=digest))
     with store.lock(name), console.progress() as bar:
         task = bar.add_task("counting", total=None, status="")
-        counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n))
+
+        def stage(description: str, total: int):
+            """A bar per stage of a build beyond memory (sorting, merging, indexing order k)."""
+            bar.update(task, visible=False)
+            step = bar.add_task(description, total=total, status="")
+            return lambda n: bar.advance(step, n)
+
+        counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n),
+                              memory=config.memory_bytes, temp_dir=config.temp_dir, stage=stage,
+                              info=console.info)
         if counts.tokens == 0:
             raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
         console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
+        need = estimate_bytes(counts.sizes())
+        if need > config.memory_bytes:
+            # The counting kept to the budget; the estimate holds the tables and the model whole.
+            console.warn(f"the estimate of {sum(counts.sizes()):,} n-grams needs about {need / 2**20:,.0f} MiB, "
+                         f"more than --memory {config.memory}: the model is built in memory")
         model = build_model(counts, config, tokenizer, warn=console.warn)
+        tokens, sentences = counts.tokens, counts.sentences
+        del counts  # its counts and suffix rows (16 bytes an n-gram) are not needed to publish
         training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
                     "seconds": round(time.perf_counter() - start, 3)}
         publish(model, name, training=training, store=store, force=force)
@@ -104,7 +121,7 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
         sys.stdout.buffer.flush()
     elif arpa is not None:
         write_arpa(model, arpa)
-    return TrainResult(name, model, config, counts.tokens, counts.sentences,
+    return TrainResult(name, model, config, tokens, sentences,
                        round(time.perf_counter() - start, 3), arpa)
 
 

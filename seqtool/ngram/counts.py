@@ -122,8 +122,15 @@ class NgramCounter:
             self.flush()
 
     def flush(self) -> None:
+        w = self._take_chunk()
+        if w is not None:
+            self._count_chunk(w)
+
+    def _take_chunk(self) -> np.ndarray | None:
+        """The buffered sentences as one id array (whole sentences: no n-gram crosses
+        two chunks), their tokens and unigrams counted; None when nothing is buffered."""
         if not self._buf:
-            return
+            return None
         w = np.array(self._buf, dtype=np.int64)
         self._buf = []
         pos = sentence_positions(w)
@@ -132,9 +139,31 @@ class NgramCounter:
         if self._unigram.size < uni.size:
             self._unigram = np.concatenate([self._unigram, np.zeros(uni.size - self._unigram.size, np.int64)])
         self._unigram += uni
+        return w
+
+    def _count_chunk(self, w: np.ndarray) -> None:
+        pos = sentence_positions(w)
         prev = w  # ids of the (k-1)-gram ending at each position (-1: none)
         for k in range(2, self.order + 1):
             prev = self._merge(k, w, pos, prev)
+
+    def table_bytes(self) -> int:
+        """Memory held by the tables of distinct n-grams so far."""
+        return sum(a.nbytes for t in self._tables for a in (t.keys, t.ids, t.count, t.suffix))
+
+    def close(self) -> None:
+        """Release what the counter holds outside memory (nothing, in memory)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _unigrams(self) -> np.ndarray:
+        unigram = np.zeros(len(self.words), np.int64)
+        unigram[: self._unigram.size] = self._unigram
+        return unigram
 
     def _merge(self, k: int, w: np.ndarray, pos: np.ndarray, prev: np.ndarray) -> np.ndarray:
         t = np.flatnonzero(pos >= k - 1)
@@ -167,9 +196,7 @@ class NgramCounter:
     def finish(self) -> Counts:
         """Renumber every order by sorted key (prefix row, word) and return the counts."""
         self.flush()
-        V = len(self.words)
-        unigram = np.zeros(V, np.int64)
-        unigram[: self._unigram.size] = self._unigram
+        unigram = self._unigrams()
         keys: list = [None, None]
         counts: list = [None, None]
         suffix: list = [None, None]
@@ -195,10 +222,11 @@ class NgramCounter:
         return Counts(self.order, list(self.words), unigram, keys, counts, suffix, self.tokens, self.sentences)
 
 
-def _unique(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _unique(key: np.ndarray, kind: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """np.unique(key, return_index, return_inverse, return_counts) with one
-    unstable argsort; the index is some occurrence, not necessarily the first."""
-    perm = np.argsort(key)
+    unstable argsort; the index is some occurrence, not necessarily the first.
+    kind='stable' for keys made of sorted runs (a merge), which it sorts faster."""
+    perm = np.argsort(key, kind=kind)
     sk = key[perm]
     flag = np.empty(sk.size, bool)
     flag[:1] = True

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import UsageError
-from .counts import BOS_ID, UNK_ID, Counts, split_keys
-
-SMOOTHINGS = ("mkn", "kn", "wb", "addk", "mle", "stupid-backoff")
+from .counts import BOS_ID, SHIFT, UNK_ID, Counts, split_keys
+from .options import SMOOTHINGS
 FALLBACK_MKN = (0.5, 1.0, 1.5)  # lmplz --discount_fallback defaults
 FALLBACK_KN = 0.5
 STUPID_ALPHA = 0.4  # Brants et al. 2007
@@ -103,7 +102,7 @@ def _vocab_size(counts: Counts) -> int:
 
 def _contexts(counts: Counts, kk: int) -> np.ndarray:
     """Row of each kk-gram's context (its first kk-1 words) in the (kk-1) table."""
-    return split_keys(counts.keys[kk])[0]
+    return counts.keys[kk] >> SHIFT
 
 
 def _adjusted_counts(counts: Counts, smoothing: str) -> list:
@@ -116,7 +115,7 @@ def _adjusted_counts(counts: Counts, smoothing: str) -> list:
     for kk in range(1, n + 1):
         raw = counts.unigram if kk == 1 else counts.counts[kk]
         if smoothing == "wb" or kk == n:
-            adj[kk] = raw.astype(np.int64)
+            adj[kk] = raw.astype(np.int64, copy=False)  # read only: no copy of the largest table
             continue
         cont = np.bincount(counts.suffix[kk + 1], minlength=sizes[kk - 1]).astype(np.int64)
         adj[kk] = np.where(counts.first_word(kk) == BOS_ID, raw, cont)
@@ -162,27 +161,45 @@ def _interpolated(counts: Counts, smoothing: str, thr: list[int], lmplz_compat: 
             disc = None
         if why:
             bad.append(f"order {kk} ({why})")
+        # The arithmetic below runs in place (u, then p, in af's array): the top order is the
+        # largest table and this loop the peak of a build's memory; the values are those of
+        # the plain expressions, u = (af - disc) / den[ctx], p = u + gamma[ctx] * 10**logp[suffix].
         ctx = np.zeros(a.size, np.int64) if kk == 1 else _contexts(counts, kk)
         nctx = 1 if kk == 1 else sizes[kk - 2]
         af = a.astype(np.float64)
+        adj[kk] = stats_adj[kk] = a = stats = None  # (N_k,) int64 each, not needed past here
         if disc is None:  # Witten-Bell: discount mass = number of distinct followers
-            types = (a > 0).astype(np.float64)
+            types = (af > 0).astype(np.float64)
             den = np.bincount(ctx, weights=af + types, minlength=nctx)
             mass = np.bincount(ctx, weights=types if kept is None else np.where(kept, types, types + af),
                                minlength=nctx)
-            u = af / den[ctx]
+            del types
         else:
             den = np.bincount(ctx, weights=af, minlength=nctx)
             mass = np.bincount(ctx, weights=disc if kept is None else np.where(kept, disc, af), minlength=nctx)
-            u = (af - disc) / den[ctx]
+            np.subtract(af, disc, out=af)
+            del disc
+        u = af
+        np.divide(u, den[ctx], out=u)
         with np.errstate(invalid="ignore", divide="ignore"):
             gamma = np.where(den > 0, mass / den, 1.0)
+        del den, mass, af
         if kk == 1:
             p = u + gamma[0] / V
             p[BOS_ID] = 0.0
         else:
-            p = u + gamma[ctx] * 10.0 ** est.logp[kk - 1][counts.suffix[kk]]
-        est.logp[kk] = np.minimum(_log10(p), 0.0)
+            scale = gamma[ctx]
+            del ctx
+            lower = est.logp[kk - 1][counts.suffix[kk]]
+            np.power(10.0, lower, out=lower)
+            np.multiply(scale, lower, out=lower)
+            del scale
+            p = np.add(u, lower, out=u)
+            del lower
+        del u
+        p = _log10(p)
+        est.logp[kk] = np.minimum(p, 0.0, out=p)
+        del p
         if kk > 1:
             est.bow[kk - 1] = _log10(gamma)
             est.keep[kk] = kept

@@ -2,59 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Optional
+from dataclasses import asdict
+from typing import Callable, Iterable
 
 import numpy as np
 
 from ..core.errors import UsageError
 from ..core.text import Tokenizer
-from .counts import Counts, NgramCounter, limit_vocab, split_keys
-from .estimate import SMOOTHINGS, estimate
+from .counts import Counts, limit_vocab, split_keys
+from .estimate import estimate
+from .external import BudgetCounter, Stage
 from .model import NgramModel
-
-MAX_ORDER = 12
-
-
-@dataclass
-class NgramConfig:
-    order: int = 3
-    smoothing: str = "mkn"
-    k: float = 0.01
-    level: str = "word"
-    prune: Optional[list] = None        # KenLM --prune: drop order-i n-grams with count <= prune[i-1]
-    vocab_size: Optional[int] = None
-    min_freq: int = 1
-    lmplz_compat: bool = False          # replicate lmplz's count-of-counts quirk (see estimate.py)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.order <= MAX_ORDER:
-            raise UsageError(f"-n/--order must be between 1 and {MAX_ORDER} (got {self.order})")
-        if self.smoothing not in SMOOTHINGS:
-            raise UsageError(f"unknown smoothing {self.smoothing!r} (choose from {', '.join(SMOOTHINGS)})")
-        if self.vocab_size is not None and self.vocab_size < 1:
-            raise UsageError(f"--vocab-size must be at least 1 (got {self.vocab_size})")
-        if self.min_freq < 1:
-            raise UsageError(f"--min-freq must be at least 1 (got {self.min_freq})")
-        Tokenizer(level=self.level)
+from .options import MAX_ORDER, NgramConfig  # noqa: F401 - re-exported: NgramConfig was defined here
 
 
 def count_corpus(lines: Iterable[str], order: int, tokenizer: Tokenizer,
-                 on_progress: Callable[[int], None] | None = None) -> Counts:
-    """Count the n-grams of every non-blank line (a sentence, wrapped in <s> .. </s>)."""
-    counter = NgramCounter(order)
-    add = counter.add
-    n = 0
-    for line in lines:
-        tokens = tokenizer(line)
-        if tokens:
-            add(tokens)
-        n += 1
-        if on_progress is not None and n % 20000 == 0:
-            on_progress(20000)
-    if on_progress is not None:
-        on_progress(n % 20000)
-    return counter.finish()
+                 on_progress: Callable[[int], None] | None = None, *, memory: int | str | None = None,
+                 temp_dir: str | None = None, external: bool = False, stage: Stage | None = None,
+                 info: Callable[[str], None] | None = None, chunk_tokens: int | None = None) -> Counts:
+    """Count the n-grams of every non-blank line (a sentence, wrapped in <s> .. </s>) within
+    `memory` bytes (default: 80% of the machine's; see external.py); the counts are the same
+    whichever way they were made."""
+    with BudgetCounter(order, memory, temp_dir, external=external, stage=stage, info=info,
+                       chunk_tokens=chunk_tokens) as counter:
+        add = counter.add
+        n = 0
+        for line in lines:
+            tokens = tokenizer(line)
+            if tokens:
+                add(tokens)
+            n += 1
+            if on_progress is not None and n % 20000 == 0:
+                on_progress(20000)
+        if on_progress is not None:
+            on_progress(n % 20000)
+        return counter.finish()
 
 
 def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
@@ -67,12 +49,14 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
     for message in est.warnings:
         if warn is not None:
             warn(message)
-    logp, bow, keys = [None, est.logp[1]], [None, est.bow[1] if counts.order > 1 else None], [None, None]
+    # The model keeps float32: each order's float64 estimate is dropped once converted, so
+    # the two are never held whole at once.
+    logp, bow, keys = [None, _single(est.logp, 1)], [None, _single(est.bow, 1) if counts.order > 1 else None], [None, None]
     newrow = None  # old row -> row after pruning, of the previous order
     for k in range(2, counts.order + 1):
         key = counts.keys[k]
-        lp = est.logp[k]
-        bw = est.bow[k] if k < counts.order else None
+        lp = _single(est.logp, k)
+        bw = _single(est.bow, k) if k < counts.order else None
         if newrow is not None:
             prefix, word = split_keys(key)
             key = (newrow[prefix] << np.int64(32)) | word
@@ -99,6 +83,12 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
                       check=False)
 
 
+def _single(arrays: list, k: int) -> np.ndarray:
+    out = np.asarray(arrays[k], dtype=np.float32)
+    arrays[k] = None
+    return out
+
+
 def train_ngram(lines: Iterable[str], config: NgramConfig | None = None, *,
                 warn: Callable[[str], None] | None = None,
                 on_progress: Callable[[int], None] | None = None, **overrides) -> NgramModel:
@@ -109,7 +99,8 @@ def train_ngram(lines: Iterable[str], config: NgramConfig | None = None, *,
     elif overrides:
         config = NgramConfig(**{**asdict(config), **overrides})
     tokenizer = Tokenizer(level=config.level)
-    counts = count_corpus(lines, config.order, tokenizer, on_progress)
+    counts = count_corpus(lines, config.order, tokenizer, on_progress, memory=config.memory_bytes,
+                          temp_dir=config.temp_dir)
     if counts.tokens == 0:
         raise UsageError("the corpus has no tokens to train on (every line is blank)")
     return build_model(counts, config, tokenizer, warn)
