@@ -82,8 +82,7 @@ class GroupCommit:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder)
             os.fchmod(fd, _mode(target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+            _write_temp(fd, text)
         except OSError as exc:
             _unlink(tmp)
             raise StoreError(f"{display_name(str(target))}: cannot write ({exc.strerror or exc})") from None
@@ -138,6 +137,11 @@ class GroupCommit:
     @property
     def pending(self) -> int:
         return len(self._staged)
+
+
+def _write_temp(fd: int, text: str) -> None:
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
 
 
 def _fsync_file(path: str) -> None:

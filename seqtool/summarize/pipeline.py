@@ -218,16 +218,23 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
-def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptions) -> list[int]:
-    """Pick sentences in rank order (exact repeats skipped), return them in document order."""
+def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptions,
+           groups: Optional[Sequence[int]] = None) -> list[int]:
+    """Pick sentences in rank order (exact repeats skipped), return them in document order.
+
+    groups: merged near-identical sentences (long inputs) share a group, and one of a
+    group is picked at most; a negative group never excludes another sentence."""
     size = summary_size(len(sentences), options)
     chosen: list[int] = []
-    seen: set[str] = set()
+    seen: set = set()
     budget = options.words
     used = 0
     for i in order:
         key = _key(sentences[i])
         if key in seen:
+            continue
+        group = None if groups is None or groups[i] < 0 else ("group", int(groups[i]))
+        if group is not None and group in seen:
             continue
         if size is not None:
             if len(chosen) >= size:
@@ -238,6 +245,8 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
                 continue
             used += length
         seen.add(key)
+        if group is not None:
+            seen.add(group)
         chosen.append(int(i))
         if size is None and used >= budget:
             break
@@ -247,7 +256,9 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
 def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = SummaryOptions(),
                         vectors=None) -> Summary:
     """Score pre-split sentences by options.method and pick the best."""
-    from . import methods, textrank
+    import numpy as np
+
+    from . import methods, neighbors, textrank
 
     sentences = list(sentences)
     if not sentences:
@@ -259,13 +270,20 @@ def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = Summ
         # Word vectors are keyed by words, not stems.
         terms = document_terms(sentences, stop, options.stem and options.similarity != "embedding",
                                options.language)
-    scores = methods.sentence_scores(options.method, terms, similarity=options.similarity,
-                                     damping=options.damping, vectors=vectors,
-                                     max_neighbors=options.max_neighbors,
-                                     lexrank_threshold=options.lexrank_threshold,
-                                     lsa_dimensions=options.lsa_dimensions)
+    params = dict(similarity=options.similarity, damping=options.damping, vectors=vectors,
+                  max_neighbors=options.max_neighbors, lexrank_threshold=options.lexrank_threshold,
+                  lsa_dimensions=options.lsa_dimensions)
+    groups = None
+    if options.method != "lead" and len(sentences) > neighbors.SCALE_MIN_SENTENCES:
+        # Long inputs: near-identical sentences become one node (exact, see neighbors).
+        first, groups, copies = neighbors.merge_duplicates(terms)
+        scores = methods.sentence_scores(options.method, [terms[i] for i in first], copies=copies,
+                                         **params)[groups]
+        groups = np.where(np.asarray([len(t) > 0 for t in terms]), groups, -1)  # no terms: no group
+    else:
+        scores = methods.sentence_scores(options.method, terms, **params)
     order = textrank.rank_order(scores)
-    chosen = select(sentences, order, options)
+    chosen = select(sentences, order, options, groups)
     summary = Summary([sentences[i] for i in chosen], chosen, [float(scores[i]) for i in chosen], len(sentences))
     if options.keywords:
         summary.keywords = top_keywords(sentences, stop, options.keywords, stem=options.stem,
