@@ -55,6 +55,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from .neighbors import SCALE_MIN_SENTENCES
 from .textrank import (Pairwise, bounded_graph, doc_freq, pagerank, scale_columns, scale_rows,
                        term_matrix, textrank_scores)
 
@@ -201,9 +202,26 @@ def _top_singular(a) -> tuple[np.ndarray, np.ndarray]:
     k = min(LSA_SPARSE_TOP, min(a.shape) - 1)
     if k < 1:
         return np.linalg.svd(a.toarray(), full_matrices=False)[1:]
+    if a.shape[1] > SCALE_MIN_SENTENCES:
+        return _randomized_singular(a, k)
     _, sigma, vt = svds(a, k=k, random_state=0)
     order = np.argsort(-sigma)
     return sigma[order], vt[order]
+
+
+def _randomized_singular(a, k: int, oversample: int = 50, power: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Halko, Martinsson & Tropp's randomized truncated SVD (seeded) of a long input's sparse
+    (V, N) matrix, several times faster than ARPACK's svds there. Approximate: on a flat
+    spectrum (random text) the leading values are within ~1% and the "half" rule may keep
+    a few dimensions fewer; on text whose first dimensions dominate they agree closely."""
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(a @ rng.standard_normal((a.shape[1], k + oversample)))[0]  # (V, k + p)
+    for _ in range(power):
+        q = np.linalg.qr(a.T @ q)[0]
+        q = np.linalg.qr(a @ q)[0]
+    b = (a.T @ q).T  # (k + p, N) = Q^T A
+    _, sigma, vt = np.linalg.svd(b, full_matrices=False)
+    return sigma[:k], vt[:k]
 
 
 # ---------------------------------------------------------------- Lead-k

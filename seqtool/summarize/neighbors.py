@@ -41,7 +41,9 @@ import numpy as np
 
 SCALE_MIN_SENTENCES = 5000  # inputs longer than this are merged and searched (pipeline)
 EXACT_MAX_NODES = 5000      # distinct nodes up to this: every pair, in row blocks
-PAIR_BUDGET = 400           # inverted-index pair products per node
+BLOCK_NODES = 128           # nodes compared all-pairs in one block
+MINHASH_ROUNDS = 3          # MinHash orders (besides the document's)
+KEEP_PER_BLOCK = 32         # strongest edges a node keeps from each block
 SIMHASH_BITS = 16
 SIMHASH_ROUNDS = 4
 SIMHASH_WINDOW = 16
@@ -74,33 +76,73 @@ def neighbor_graph(pair, n: int, k: int):
     if pair.vectors:
         r, c = simhash_candidates(pair.left, k)
         v = _pair_products(pair, r, c)
-    else:
-        r, c, v = _index_candidates(pair, n)
-    if pair.post is not None:
-        v = pair.post(v, r, c)
-    return top_k(r, c, v, n, k)
+        v = v if pair.post is None else pair.post(v, r, c)
+        return top_k(r, c, v, n, k)
+    return block_graph(pair, n, k)
 
 
-def _pruned_columns(factor, budget: float) -> np.ndarray:
-    """Term columns from the rarest up while the sum of df^2 (the product's cost) stays within budget."""
-    df = np.diff(factor.indptr).astype(np.float64)  # (V,) structural non-zeros per column
-    order = np.argsort(df, kind="stable")
-    cost = np.cumsum(df[order] ** 2)
-    return np.sort(order[:int(np.searchsorted(cost, budget, side="right"))])
+def minhash_orders(factor, rounds: int, seed: int = SEED) -> list[np.ndarray]:
+    """Node orders in which sentences sharing terms sit together: for a random order of the
+    terms (seeded), each sentence's first term (its MinHash), then its first in a second
+    order; two sentences fall together with probability their Jaccard similarity."""
+    from scipy.sparse import csr_matrix
+
+    m = csr_matrix(factor)
+    n, v = m.shape
+    rng = np.random.default_rng(seed)
+    nonempty = np.diff(m.indptr) > 0
+    starts = m.indptr[:-1][nonempty]
+
+    def minhash() -> np.ndarray:
+        rank = rng.permutation(v)
+        out = np.full(n, v, dtype=np.int64)  # a sentence without terms sorts last
+        if len(m.indices):
+            out[nonempty] = np.minimum.reduceat(rank[m.indices], starts)
+        return out
+
+    hashes = [minhash() for _ in range(rounds + 1)]
+    return [np.lexsort((hashes[r + 1], hashes[r])) for r in range(rounds)]
 
 
-def _index_candidates(pair, n: int):
-    """Pairs sharing a kept term and their products over the kept terms (the inverted index)."""
-    from scipy.sparse import csc_matrix
+def block_graph(pair, n: int, k: int):
+    """Exact similarities within blocks of BLOCK_NODES consecutive nodes of each order
+    (document order and MINHASH_ROUNDS MinHash orders); each node keeps its k strongest
+    over all its blocks, then the graph is symmetrised (max), as bounded_graph's."""
+    from scipy.sparse import coo_matrix, csr_matrix
 
-    left, right = csc_matrix(pair.left), csc_matrix(pair.right)  # small vocabularies come dense
-    keep = _pruned_columns(right, PAIR_BUDGET * float(n))
-    left, right = left[:, keep].tocsr(), right[:, keep].tocsr()
-    product = (left @ right.T).tocsr()  # (n, n) sparse: one entry per pair sharing a kept term
-    if not pair.symmetric:
-        product = (0.5 * (product + product.T)).tocsr()  # BM25 both ways, as bounded_graph
-    coo = product.tocoo()
-    return coo.row.astype(np.intp), coo.col.astype(np.intp), coo.data.astype(np.float64)
+    left, right = csr_matrix(pair.left), csr_matrix(pair.right)  # small vocabularies come dense
+    orders = [np.arange(n)] + minhash_orders(right, MINHASH_ROUNDS)
+    kb = max(1, min(k, BLOCK_NODES - 1, KEEP_PER_BLOCK))
+    # (n, rounds * kb): each node's candidates, the node itself (value 0) where a block has fewer
+    cols = np.repeat(np.arange(n, dtype=np.int32)[:, None], len(orders) * kb, axis=1)
+    vals = np.zeros(cols.shape, dtype=np.float64)
+    for o, order in enumerate(orders):
+        for start in range(0, n, BLOCK_NODES):
+            idx = order[start:start + BLOCK_NODES]
+            b = min(kb, len(idx) - 1)
+            if b < 1:
+                continue
+            block = (left[idx] @ right[idx].T).toarray()  # (len(idx), len(idx))
+            if not pair.symmetric:
+                block = 0.5 * (block + block.T)  # BM25 both ways: S[j, i] is the transpose
+            if pair.post is not None:
+                block = pair.post(block, idx[:, None], idx[None, :])
+            np.fill_diagonal(block, 0.0)
+            top = np.argpartition(-block, b - 1, axis=1)[:, :b]  # (len(idx), b)
+            cols[idx, o * kb:o * kb + b] = idx[top]
+            vals[idx, o * kb:o * kb + b] = np.take_along_axis(block, top, axis=1)
+    # A pair met in several orders counts once: sort each row by column, zero the repeats.
+    by_col = np.argsort(cols, axis=1, kind="stable")
+    cols, vals = np.take_along_axis(cols, by_col, axis=1), np.take_along_axis(vals, by_col, axis=1)
+    vals[:, 1:][cols[:, 1:] == cols[:, :-1]] = 0.0
+    if cols.shape[1] > k:
+        top = np.argpartition(-vals, k - 1, axis=1)[:, :k]
+        cols, vals = np.take_along_axis(cols, top, axis=1), np.take_along_axis(vals, top, axis=1)
+    r = np.repeat(np.arange(n), cols.shape[1])
+    c, v = cols.ravel(), vals.ravel()
+    keep = v > 0
+    w = coo_matrix((v[keep], (r[keep], c[keep])), shape=(n, n)).tocsr()
+    return w.maximum(w.T).tocsr()
 
 
 def simhash_candidates(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,11 +182,22 @@ def top_k(r: np.ndarray, c: np.ndarray, v: np.ndarray, n: int, k: int):
 
     keep = (r != c) & (v > 0)
     r, c, v = r[keep], c[keep], v[keep]
-    order = np.lexsort((c, -v, r))
-    r, c, v = r[order], c[order], v[order]
-    starts = np.searchsorted(r, np.arange(n))
-    rank = np.arange(len(r)) - starts[r]
-    keep = rank < k
+    counts = np.bincount(r, minlength=n)
+    heavy = counts[r] > k  # entries of the rows that must drop some
+    if heavy.any():
+        hr, hc, hv = r[heavy], c[heavy], v[heavy]
+        # Two stable sorts (cheaper than lexsort): by value descending, then by row, so each
+        # row's entries run strongest first and equal values keep the (row, column) order.
+        order = np.argsort(-hv, kind="stable")
+        order = order[np.argsort(hr[order], kind="stable")]
+        hr, hc, hv = hr[order], hc[order], hv[order]
+        first = np.searchsorted(hr, hr)  # where each entry's row starts
+        top = np.arange(len(hr)) - first < k
+        light = ~heavy
+        r = np.concatenate([r[light], hr[top]])
+        c = np.concatenate([c[light], hc[top]])
+        v = np.concatenate([v[light], hv[top]])
+    keep = slice(None)
     w = coo_matrix((v[keep], (r[keep], c[keep])), shape=(n, n)).tocsr()
     return w.maximum(w.T).tocsr()
 
