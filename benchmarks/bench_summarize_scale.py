@@ -81,11 +81,19 @@ def write_doc(sentences: list[str], path: Path, per_paragraph: int = 10) -> None
     path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
-def run(path: Path, extra: list[str]) -> tuple[float, int, str]:
+def run(path: Path, extra: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + sys of the child: what a shared machine's load
+    inflates least), exit code, and stdout (or the end of stderr on failure)."""
+    import resource
+
     cmd = [sys.executable, "-m", "seqtool", "summarize", str(path), "-n", "5", *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    return time.perf_counter() - t0, proc.returncode, proc.stdout if proc.returncode == 0 else proc.stderr[-300:]
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.returncode, proc.stdout if proc.returncode == 0 else proc.stderr[-300:]
 
 
 def quality(sentences: list[str]) -> dict:
@@ -115,14 +123,13 @@ def quality(sentences: list[str]) -> dict:
 
 
 def _scores(sentences):
-    from seqtool.summarize import SummaryOptions, methods, neighbors, pipeline
+    """The default method's score of every sentence, as summarize_sentences computes it."""
+    from seqtool.summarize import methods, neighbors, pipeline
 
-    stop = pipeline.load_stopwords(None)
-    terms = pipeline.document_terms(sentences, stop)
+    terms = pipeline.document_terms(sentences, pipeline.load_stopwords(None))
     if len(sentences) > neighbors.SCALE_MIN_SENTENCES:
         first, inverse, copies = neighbors.merge_duplicates(terms)
         return methods.sentence_scores("textrank", [terms[i] for i in first], copies=copies)[inverse]
-    del SummaryOptions
     return methods.sentence_scores("textrank", terms)
 
 
@@ -139,10 +146,11 @@ def main() -> None:
             path = Path(tmp) / f"{kind}.txt"
             write_doc(sentences, path)
             for method in args.methods:
-                seconds, code, out = run(path, METHODS[method])
+                seconds, cpu, code, out = run(path, METHODS[method])
                 verdict = "ok" if code == 0 and seconds <= 10.0 else "OVER" if code == 0 else f"exit {code}"
-                print(f"{kind:15} {args.sentences:>7} sentences  {method:15} {seconds:6.2f} s  "
-                      f"(target <= 10 s: {verdict})", flush=True)
+                print(f"{kind:15} {args.sentences:>7} sentences  {method:15} {seconds:6.2f} s wall "
+                      f"{cpu:6.2f} s CPU  (target <= 10 s wall: {verdict}; load {os.getloadavg()[0]:.1f})",
+                      flush=True)
                 if code != 0:
                     print(out, flush=True)
     if args.quality:

@@ -56,8 +56,8 @@ from typing import Sequence, Union
 import numpy as np
 
 from .neighbors import SCALE_MIN_SENTENCES
-from .textrank import (Pairwise, bounded_graph, doc_freq, pagerank, scale_columns, scale_rows,
-                       term_matrix, textrank_scores)
+from .textrank import (Pairwise, bounded_graph, doc_freq, neighbor_graph, pagerank, scale_columns,
+                       scale_rows, term_matrix, textrank_scores)
 
 METHODS = ("textrank", "lexrank", "lsa", "lead")
 DEFAULT_METHOD = "textrank"
@@ -121,7 +121,7 @@ def _merged_lexrank_graph(pair: Pairwise, n: int, threshold, self_loops: bool, k
         if threshold is not None:
             w = (w > threshold).astype(np.float64)
     else:
-        w = neighbors.neighbor_graph(pair, n, k)
+        w = neighbor_graph(pair, n, k)
         if threshold is not None:
             w.data = (w.data > threshold).astype(np.float64)
             w.eliminate_zeros()

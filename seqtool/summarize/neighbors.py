@@ -17,20 +17,24 @@ similarity_graph, every pair in row blocks), so those summaries are unchanged. A
    mean length and LexRank's N count the copies (textrank.TermMatrix.weights).
 
 2. Neighbours. Up to EXACT_MAX_NODES distinct nodes, every pair in row blocks as before
-   (textrank.bounded_graph). Past it, an inverted index: two sentences get an edge
-   candidate when they share a term, i.e. the sparse product of the (n, V) term factors.
-   Its cost is the sum over terms of df^2, which a term in most sentences makes quadratic,
-   so terms are taken from the rarest up while that sum stays within PAIR_BUDGET per node;
-   the commonest terms, those in more sentences than the budget allows, are left out of
-   the edge weights too (a term in nearly every sentence says little about which one is
-   central, as a stop word). When no term is left out, the graph equals bounded_graph's
-   (tested). Each node keeps its max_neighbors strongest edges, symmetrised (max), as
-   bounded_graph does. Embedding similarity: an approximate search, sentences sorted by
-   SimHash codes (random hyperplanes, seeded) in SIMHASH_ROUNDS orders; each is compared
-   with its SIMHASH_WINDOW neighbours in each order, exact cosines on those pairs only.
+   (textrank.bounded_graph). Past it, each node is compared only with the nodes of its
+   blocks: BLOCK_NODES consecutive nodes in document order and in MINHASH_ROUNDS MinHash
+   orders. A MinHash order is an inverted index walked in a random (seeded) order of the
+   terms: each sentence goes under its first term in that order, so sentences sharing a
+   term sit together, and two sentences sit together with probability their Jaccard
+   similarity. Within a block the similarities are exact (every term counts, the
+   commonest too: leaving those out of the products inverted the ranking of a uniform
+   random text), each node keeps its KEEP_PER_BLOCK strongest per block and its
+   max_neighbors strongest overall, symmetrised (max) as bounded_graph does. Cost:
+   O(n * BLOCK_NODES * (MINHASH_ROUNDS + 1)), not O(n^2). With one block holding every
+   node the graph is bounded_graph's (tested). Embedding similarity: an approximate search,
+   sentences sorted by SimHash codes (random hyperplanes, seeded) in SIMHASH_ROUNDS orders;
+   each is compared with its SIMHASH_WINDOW neighbours in each order, exact cosines on
+   those pairs only.
 
 LSA needs no graph: the merged columns are scaled by sqrt(m) (same singular values and
-vectors as the m copies) and the big matrix goes to a truncated sparse SVD.
+vectors as the m copies) and the big matrix goes to a randomized truncated SVD
+(methods._randomized_singular).
 """
 
 from __future__ import annotations
@@ -67,12 +71,9 @@ def merge_duplicates(terms: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.nda
     return np.asarray(first, dtype=np.intp), inverse, counts
 
 
-def neighbor_graph(pair, n: int, k: int):
-    """(n, n) CSR: each node's k strongest edges (no diagonal), symmetrised by max."""
-    from .textrank import bounded_graph
-
-    if n <= EXACT_MAX_NODES:
-        return bounded_graph(pair, n, k, not pair.symmetric)
+def approximate_graph(pair, n: int, k: int):
+    """(n, n) CSR for more than EXACT_MAX_NODES nodes: each node's k strongest edges among its
+    candidates (no diagonal), symmetrised by max, as textrank.bounded_graph does over all pairs."""
     if pair.vectors:
         r, c = simhash_candidates(pair.left, k)
         v = _pair_products(pair, r, c)

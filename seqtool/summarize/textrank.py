@@ -256,7 +256,7 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
             graph = 0.5 * (graph + graph.T) if symmetric_needed else graph
             np.fill_diagonal(graph, 0.0)
         else:
-            graph = neighbors.neighbor_graph(pair, n, max_neighbors)
+            graph = neighbor_graph(pair, n, max_neighbors)
         return neighbors.quotient(graph, pair.diagonal(), copies)
     if n <= max_neighbors + 1:
         w = pair.rows(0, n) if n else np.zeros((0, 0))
@@ -265,6 +265,16 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
         np.fill_diagonal(w, 0.0)
         return w  # non-negative by construction (embedding clips in its post-step)
     return bounded_graph(pair, n, max_neighbors, symmetric_needed)
+
+
+def neighbor_graph(pair: Pairwise, n: int, k: int):
+    """Each node's k strongest edges, symmetrised: over all pairs up to neighbors.EXACT_MAX_NODES
+    nodes, past it among the candidates of neighbors.approximate_graph."""
+    from . import neighbors
+
+    if n <= neighbors.EXACT_MAX_NODES:
+        return bounded_graph(pair, n, k, not pair.symmetric)
+    return neighbors.approximate_graph(pair, n, k)
 
 
 def bounded_graph(pair: Pairwise, n: int, k: int, average: bool):
