@@ -277,6 +277,7 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
                    opts: TrainOptions | None = None, valid_path: str | None = None,
                    on_fold: Callable[[dict], None] | None = None, max_folds: int | None = None) -> "CVSummary":
     """Seeded stratified k-fold: train on k-1 folds (early stopping on a held-out part), test on one.
+    opts.max_time bounds each fold's training (a fold out of time is not refit).
 
     max_folds runs only the first folds of the same split (a quicker estimate)."""
     from ..core.device import resolve_device
@@ -296,11 +297,13 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
             train, valid = hold_out(rest, opts)
         else:
             train, valid = rest, valid_fixed
-        result = fit(train, valid, opts, device=device)
+        fold_start = time.monotonic()  # --max-time bounds each fold's training (both phases)
+        result = fit(train, valid, opts, device=device, started=fold_start)
         best_epoch = result.best_epoch
-        if opts.refit and valid_fixed is None:
+        if opts.refit and valid_fixed is None and result.status != "time-limit":
             epochs = refit_epochs(result)
-            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device)
+            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device,
+                         started=fold_start)
         test = data.subset(test_idx)
         if result.config.multi_label:
             from .multilabel import evaluate_multilabel

@@ -19,7 +19,7 @@ from ..core.errors import InputError, UsageError
 from ..core.io import Source, iter_source_lines
 from .logits import classifier_logits
 from .store import Classifier
-from .topk import ALL, select
+from .topk import ALL, select as select_top
 
 CHUNK = 4096
 CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long
@@ -60,7 +60,7 @@ def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str
             out[i] = Prediction(top[0][0], top[0][1], top)
         return out
     for i, row in zip(keep, probs.tolist()):
-        top = [(labels[j], v) for j, v in select(row, top_k, threshold)]
+        top = [(labels[j], v) for j, v in select_top(row, top_k, threshold)]
         out[i] = Prediction(top[0][0] if top else None, top[0][1] if top else 0.0, top)
     return out
 

@@ -195,13 +195,18 @@ def batches_for_epoch(lengths: list[int], batch_size: int, seed: int, epoch: int
 
 
 def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
-    """The share of examples whose most probable label is right: accuracy, and for multi-label
-    targets (a set of label ids per example) precision@1, fastText's P@1."""
+    """The validation figure early stopping watches: accuracy; for multi-label targets (a set of
+    label ids per example) the micro-F1 of the one-vs-all decisions (sigmoid >= 0.5), since
+    P@1 reaches 1 long before the other labels of an example are right."""
     if not targets:
         return 0.0
-    pred = classifier_logits(model, enc, device).argmax(dim=1)
+    logits = classifier_logits(model, enc, device)
     if isinstance(targets[0], (set, frozenset)):
-        return sum(p in t for p, t in zip(pred.tolist(), targets)) / len(targets)
+        decided = (logits >= 0).tolist()  # sigmoid >= 0.5
+        hits = sum(row[j] for row, t in zip(decided, targets) for j in t)
+        total = sum(map(sum, decided)) + sum(map(len, targets))
+        return 2 * hits / total if total else 0.0
+    pred = logits.argmax(dim=1)
     return float((pred == torch.tensor(targets)).float().mean())
 
 
@@ -231,7 +236,7 @@ class ClassifierTask:
         self.enc_valid = feat.encode(valid.texts) if valid is not None else None
         self.y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
         self.multi = cfg.multi_label
-        if self.multi:  # one-vs-all: multi-hot targets; validation is P@1 over each example's label set
+        if self.multi:  # one-vs-all: multi-hot targets; validation: micro-F1 over each example's label set
             self.y_multi = multi_hot(train.gold(), index)  # (N, C)
             if valid is not None:
                 self.y_valid = [{index[x] for x in labels if x in index} for labels in valid.gold()]
