@@ -91,6 +91,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     from ..training.runtime import StopFlag, device_for_rank, distributed_session
     from . import store as saved
 
+    deadline_from = time.monotonic()  # --max-time: the whole run, reading the data and both phases included
     read = read or ReadOptions()
     opts = opts or TrainOptions()
     derived = name is None
@@ -167,7 +168,6 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
             hint = f"continue with seqtool classify train {path} --resume --name {name}"
             with installed:
                 started = time.perf_counter()
-                deadline_from = time.monotonic()  # --max-time counts for both phases together
                 if stopped is None:
                     def offer_early(trained: Trained, offer) -> bool:
                         done = offer.finished and not refit

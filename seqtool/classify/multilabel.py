@@ -1,4 +1,5 @@
-"""Evaluating a one-vs-all (multi-label) classifier: fastText's P@K / R@K, per-label F1.
+"""One-vs-all (multi-label) classifiers: when training uses them, their targets and validation
+figure, and their evaluation: fastText's P@K / R@K, per-label F1.
 
 Each example's predicted labels are the K most probable with probability >= threshold
 (classify.topk.select; by default every label whose sigmoid is at least 0.5, the OVA
@@ -16,7 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
+from ..core.errors import UsageError
 from .data import Dataset
+from .options import TrainOptions
 from .topk import ALL, AtK, at_k, select
 
 DEFAULT_THRESHOLD = 0.5
@@ -57,3 +62,31 @@ def evaluate_multilabel(clf, data: Dataset, *, k: int | None = None, threshold: 
     macro = sum(c["f1"] for c in per) / len(per) if per else 0.0
     return MultiLabelReport(list(clf.labels), exact / len(gold) if gold else 0.0, micro, macro, per, len(gold),
                             found)
+
+
+# ----------------------------------------------------------------------------- training
+def multi_label(train: Dataset, opts: TrainOptions) -> bool:
+    """One-vs-all outputs: asked for (--loss ova), or multi-label data under --loss auto."""
+    if opts.loss == "softmax" and train.multi_label:
+        raise UsageError(f"{train.origin}: multi-label data (several labels on one example) needs "
+                         f"--loss ova or auto, not softmax")
+    return opts.loss == "ova" or (opts.loss == "auto" and train.multi_label)
+
+
+def multi_hot(label_sets: list[tuple[str, ...]], index: dict[str, int]) -> torch.Tensor:
+    """(N, C) float targets: 1 where the example carries the label."""
+    y = torch.zeros(len(label_sets), len(index))
+    for row, labels in enumerate(label_sets):
+        y[row, [index[x] for x in labels]] = 1.0
+    return y
+
+
+def decision_f1(logits: torch.Tensor, targets: list[set[int]]) -> float:
+    """Micro-F1 of the decisions sigmoid >= 0.5 against each example's label ids, what early
+    stopping watches for a multi-label model: P@1 reaches 1 long before an example's other
+    labels are right (on tests/test_classify_multilabel.py's data it stopped training at
+    epoch 3, predicting a third label on two-label texts)."""
+    decided = (logits >= 0).tolist()  # logits (N, C); sigmoid >= 0.5
+    hits = sum(row[j] for row, t in zip(decided, targets) for j in t)
+    total = sum(map(sum, decided)) + sum(map(len, targets))
+    return 2 * hits / total if total else 0.0

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from ..core import console
-from ..core.errors import UsageError
 from ..core.text import Tokenizer
 from ..core.vocab import UNK_ID
 from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
@@ -27,6 +26,7 @@ from .features import Encoded, Featurizer, collate
 from .cnn import ConvConfig, build_classifier
 from .docfeatures import DocFeatures, parse_spec, standardise
 from .logits import classifier_logits
+from .multilabel import decision_f1, multi_hot, multi_label
 from .model import ClassifierConfig, RNNClassifier
 from .options import TrainOptions
 
@@ -51,14 +51,6 @@ class Trained:
     best_valid_accuracy: float
     embedding_coverage: float | None = None
     status: str = "finished"  # the loop's: finished, early-stopped, time-limit, stopped
-
-
-def multi_label(train: Dataset, opts: TrainOptions) -> bool:
-    """One-vs-all outputs: asked for (--loss ova), or multi-label data under --loss auto."""
-    if opts.loss == "softmax" and train.multi_label:
-        raise UsageError(f"{train.origin}: multi-label data (several labels on one example) needs "
-                         f"--loss ova or auto, not softmax")
-    return opts.loss == "ova" or (opts.loss == "auto" and train.multi_label)
 
 
 def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], ClassifierConfig, RNNClassifier, float | None]:
@@ -196,26 +188,14 @@ def batches_for_epoch(lengths: list[int], batch_size: int, seed: int, epoch: int
 
 def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
     """The validation figure early stopping watches: accuracy; for multi-label targets (a set of
-    label ids per example) the micro-F1 of the one-vs-all decisions (sigmoid >= 0.5), since
-    P@1 reaches 1 long before the other labels of an example are right."""
+    label ids per example) the micro-F1 of the one-vs-all decisions (classify.multilabel)."""
     if not targets:
         return 0.0
     logits = classifier_logits(model, enc, device)
     if isinstance(targets[0], (set, frozenset)):
-        decided = (logits >= 0).tolist()  # sigmoid >= 0.5
-        hits = sum(row[j] for row, t in zip(decided, targets) for j in t)
-        total = sum(map(sum, decided)) + sum(map(len, targets))
-        return 2 * hits / total if total else 0.0
+        return decision_f1(logits, targets)
     pred = logits.argmax(dim=1)
     return float((pred == torch.tensor(targets)).float().mean())
-
-
-def multi_hot(label_sets: list[tuple[str, ...]], index: dict[str, int]) -> torch.Tensor:
-    """(N, C) float targets: 1 where the example carries the label."""
-    y = torch.zeros(len(label_sets), len(index))
-    for row, labels in enumerate(label_sets):
-        y[row, [index[x] for x in labels]] = 1.0
-    return y
 
 
 class ClassifierTask:
