@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -14,6 +15,7 @@ from seqtool.classify.api import evaluate_model, train_model  # noqa: E402
 from seqtool.classify.logits import classifier_logits  # noqa: E402
 from seqtool.classify.options import TrainOptions  # noqa: E402
 from seqtool.core.errors import ModelError, UsageError  # noqa: E402
+from seqtool.core.store import ModelStore  # noqa: E402
 from seqtool.vectors import doc2vec  # noqa: E402
 from seqtool.vectors.doc2vec import Doc2VecConfig, Document  # noqa: E402
 
@@ -78,6 +80,17 @@ def test_doc2vec_features_train_predict_and_refuse_a_replaced_model(cli, d2v, tm
     doc2vec.save_model(other, "reviews-d2v")
     result = cli("classify", "predict", "--model", "d2v-clf", input="great\n")
     assert result.exit_code == 1 and "doc2vec model 'reviews-d2v' has changed" in result.stderr
+    # a config that lies: refused in one line, before anything is allocated from it
+    path = ModelStore().open("d2v-clf", ("classifier",)).path / "config.json"
+    good = json.loads(path.read_text())
+    for change, message in ((lambda c: c["config"]["features"].pop("doc2vec"), "names no doc2vec model"),
+                            (lambda c: c["config"]["model"].update(doc_dim=10**12), "config.json says doc[._a-z]* is \\(1000000000000"),
+                            (lambda c: c["config"]["model"].update(doc_dim=-1), "doc_dim must be")):
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        path.write_text(json.dumps(bad))
+        with pytest.raises(ModelError, match=message):
+            saved.load("d2v-clf")
 
 
 def test_doc2vec_features_leave_the_plain_model_as_it_was_and_check_the_spec(d2v):

@@ -57,6 +57,10 @@ class ClassifierConfig:
             raise UsageError("--layers, --hidden and --emb must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
             raise UsageError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.doc_dim, bool) or not isinstance(self.doc_dim, int) or self.doc_dim < 0:
+            raise UsageError(f"doc_dim must be a whole number of at least 0, got {self.doc_dim!r}")
+        if not isinstance(self.multi_label, bool):
+            raise UsageError(f"multi_label must be true or false, got {self.multi_label!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
