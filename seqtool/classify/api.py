@@ -243,21 +243,23 @@ def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | No
     from ..core.device import resolve_device
     from . import store as saved
 
+    if k is not None and k < 1 and k != -1:
+        raise UsageError(f"--k must be at least 1 (or -1 for every label), got {k}")
     device = resolve_device(device)
     clf = saved.load(name, device=device)
     data = read_dataset(path, read or ReadOptions())
-    if getattr(clf.model.cfg, "multi_label", False):
-        from .multilabel import evaluate_multilabel
-
-        return evaluate_multilabel(clf, data, k=k, threshold=threshold, device=device)
     if len(data) == 0:
         raise InputError(f"{path}: no labelled examples")
-    unknown = sorted(set(data.labels) - set(clf.labels))
-    if unknown and len(unknown) == len(set(data.labels)):
+    unknown = sorted(set(data.classes()) - set(clf.labels))
+    if unknown and len(unknown) == len(data.classes()):
         raise ModelError(f"{path}: none of its labels ({', '.join(unknown[:5])}) are known to model "
                          f"'{clf.name}' ({', '.join(clf.labels[:5])})")
     if unknown:
         console.warn(f"{path}: labels unknown to model '{clf.name}': {', '.join(unknown[:5])}")
+    if getattr(clf.model.cfg, "multi_label", False):
+        from .multilabel import evaluate_multilabel
+
+        return evaluate_multilabel(clf, data, k=k, threshold=threshold, device=device)
     if data.multi_label:
         raise InputError(f"{path}: multi-label data, but model '{clf.name}' is a single-label (softmax) "
                          f"classifier; train with --loss ova to evaluate on several labels per example")
