@@ -15,7 +15,6 @@ from ..core.threads import apply_threads
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .metrics import Report, evaluate
 from .split import holdout, kfold
-from .infer import predict_logits
 from .train import Hooks, TrainOptions, Trained, fit
 
 def same_data(stored: dict, now: dict, paths: dict) -> bool:
@@ -61,6 +60,7 @@ class TrainSummary:
     embedding_coverage: float | None
     published: bool  # whether this run's model is the one now stored under `model`
     rank: int = 0  # under torchrun, only rank 0 reports
+    status: str = "finished"  # "time-limit" when --max-time ended the run (then there is no refit)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rank"}
@@ -91,6 +91,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     from ..training.runtime import StopFlag, device_for_rank, distributed_session
     from . import store as saved
 
+    deadline_from = time.monotonic()  # --max-time: the whole run, reading the data and both phases included
     read = read or ReadOptions()
     opts = opts or TrainOptions()
     derived = name is None
@@ -175,7 +176,13 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         return ok
 
                     result = fit(train, valid, opts, hooks=Hooks(None, checkpoint, flag, offer_early, hint),
-                                 resume_state=state, dist=dist, device=device, report=report)
+                                 resume_state=state, dist=dist, device=device, report=report,
+                                 started=deadline_from)
+                    if result.status == "time-limit":  # out of time: the best held-out epoch, no refit
+                        if refit:
+                            notice(f"--max-time reached in the early-stopping phase: no refit; the best "
+                                   f"held-out epoch is kept ({hint})")
+                        refit = False
                     stopped, state = _early_stop_summary(result), None
                 if refit:  # on all of DATA in its own order, as `cv` refits each fold
                     epochs = stopped["refit_epochs"]
@@ -191,11 +198,12 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                     result = fit(data, None, replace(opts, epochs=epochs, patience=epochs + 1),
                                  hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag,
                                              offer_refit, hint),
-                                 resume_state=state, dist=dist, device=device, report=report)
+                                 resume_state=state, dist=dist, device=device, report=report,
+                                 started=deadline_from)
     return TrainSummary(name, stopped["best_epoch"], stopped["valid_accuracy"], len(stopped["history"]),
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
-                        bool(published and published[-1]), dist.rank)
+                        bool(published and published[-1]), dist.rank, result.status)
 
 
 def _early_stop_summary(trained: Trained) -> dict:
@@ -220,35 +228,58 @@ class _nullcontext:
 
 
 def predict_labels(trained_or_clf, texts: list[str], device: str = "cpu") -> list[str]:
+    from .logits import classifier_logits
+
     feat = trained_or_clf.featurizer
-    logits = predict_logits(trained_or_clf.model, feat.encode(texts), device)
+    logits = classifier_logits(trained_or_clf.model, feat.encode(texts), device)
     return [trained_or_clf.labels[i] for i in logits.argmax(dim=1).tolist()]
 
 
 def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | None = None,
-                   device: str = "auto") -> Report:
+                   device: str = "auto", k: int | None = None, threshold: float | None = None) -> Report:
+    """The report on labelled data, with fastText's P@K and R@K (`fasttext test MODEL DATA K
+    THRESHOLD`) in report.at_k (k default 1, threshold 0); a multi-label model's report is
+    classify.multilabel's (k default -1: all labels, threshold 0.5)."""
     from ..core.device import resolve_device
     from . import store as saved
 
+    if k is not None and k < 1 and k != -1:
+        raise UsageError(f"--k must be at least 1 (or -1 for every label), got {k}")
     device = resolve_device(device)
     clf = saved.load(name, device=device)
     data = read_dataset(path, read or ReadOptions())
     if len(data) == 0:
         raise InputError(f"{path}: no labelled examples")
-    unknown = sorted(set(data.labels) - set(clf.labels))
-    if unknown and len(unknown) == len(set(data.labels)):
+    unknown = sorted(set(data.classes()) - set(clf.labels))
+    if unknown and len(unknown) == len(data.classes()):
         raise ModelError(f"{path}: none of its labels ({', '.join(unknown[:5])}) are known to model "
                          f"'{clf.name}' ({', '.join(clf.labels[:5])})")
     if unknown:
         console.warn(f"{path}: labels unknown to model '{clf.name}': {', '.join(unknown[:5])}")
-    predicted = predict_labels(clf, data.texts, device)
-    return evaluate(data.labels, predicted, clf.labels)
+    if getattr(clf.model.cfg, "multi_label", False):
+        from .multilabel import evaluate_multilabel
+
+        return evaluate_multilabel(clf, data, k=k, threshold=threshold, device=device)
+    if data.multi_label:
+        raise InputError(f"{path}: multi-label data, but model '{clf.name}' is a single-label (softmax) "
+                         f"classifier; train with --loss ova to evaluate on several labels per example")
+    from .predict import probabilities
+    from .topk import at_k, select
+
+    probs = probabilities(clf, data.texts, device)  # (N, C); data texts are never empty
+    report = evaluate(data.labels, [clf.labels[i] for i in probs.argmax(dim=1).tolist()], clf.labels)
+    threshold = 0.0 if threshold is None else threshold
+    k = 1 if k is None else k
+    predicted = [[clf.labels[j] for j, _ in select(row, k, threshold)] for row in probs.tolist()]
+    report.at_k = at_k(data.gold(), predicted, clf.labels, k=k, threshold=threshold)
+    return report
 
 
 def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = None,
                    opts: TrainOptions | None = None, valid_path: str | None = None,
                    on_fold: Callable[[dict], None] | None = None, max_folds: int | None = None) -> "CVSummary":
     """Seeded stratified k-fold: train on k-1 folds (early stopping on a held-out part), test on one.
+    opts.max_time bounds each fold's training (a fold out of time is not refit).
 
     max_folds runs only the first folds of the same split (a quicker estimate)."""
     from ..core.device import resolve_device
@@ -268,13 +299,20 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
             train, valid = hold_out(rest, opts)
         else:
             train, valid = rest, valid_fixed
-        result = fit(train, valid, opts, device=device)
+        fold_start = time.monotonic()  # --max-time bounds each fold's training (both phases)
+        result = fit(train, valid, opts, device=device, started=fold_start)
         best_epoch = result.best_epoch
-        if opts.refit and valid_fixed is None:
+        if opts.refit and valid_fixed is None and result.status != "time-limit":
             epochs = refit_epochs(result)
-            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device)
+            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device,
+                         started=fold_start)
         test = data.subset(test_idx)
-        report = evaluate(test.labels, predict_labels(result, test.texts, device), result.labels)
+        if result.config.multi_label:
+            from .multilabel import evaluate_multilabel
+
+            report = evaluate_multilabel(result, test, device=device)
+        else:
+            report = evaluate(test.labels, predict_labels(result, test.texts, device), result.labels)
         row = {"fold": k + 1, "accuracy": report.accuracy, "macro_f1": report.macro_f1,
                "test_examples": len(test), "best_epoch": best_epoch,
                "seconds": round(time.perf_counter() - started, 2)}

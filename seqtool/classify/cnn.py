@@ -38,6 +38,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..core.errors import UsageError
+from .docfeatures import add_doc_path, doc_logits
 from .model import ClassifierConfig, RNNClassifier
 
 ARCHS = ("rnn", "cnn", "cnn-rnn")
@@ -128,6 +129,7 @@ class CNNClassifier(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(cfg.maps * len(cfg.widths), cfg.num_classes)
         _add_ngram_path(self, cfg)
+        add_doc_path(self, cfg.num_classes, cfg.doc_dim)
 
     def features(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """z, the max-pooled feature maps (B, maps * len(widths)), before dropout."""
@@ -145,11 +147,13 @@ class CNNClassifier(nn.Module):
         return torch.cat(pooled, dim=1)  # (B, M * len(widths))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None,
-                offsets: torch.Tensor | None = None) -> torch.Tensor:
+                offsets: torch.Tensor | None = None, docs: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, T) padded, lengths (B,); ngrams flat (N,) with offsets (B,) -> logits (B, C)."""
         logits = self.out(self.drop(self.features(tokens, lengths)))  # (B, C)
         bag = _linear_ngrams(self, ngrams, offsets)
-        return logits if bag is None else logits + bag
+        logits = logits if bag is None else logits + bag
+        extra = doc_logits(self, docs)
+        return logits if extra is None else logits + extra
 
     def apply_constraints(self) -> None:
         """Kim's max-norm on the output layer; call after every optimizer step."""
@@ -175,7 +179,8 @@ class CNNRNNClassifier(RNNClassifier):
         self.convs = nn.ModuleList(nn.Conv1d(cfg.emb, cfg.maps, w) for w in cfg.widths)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None,
-                offsets: torch.Tensor | None = None, packed: bool | None = None) -> torch.Tensor:
+                offsets: torch.Tensor | None = None, packed: bool | None = None,
+                docs: torch.Tensor | None = None) -> torch.Tensor:
         """As RNNClassifier.forward; the recurrence runs over ceil(T / pool) pooled steps."""
         cfg = self.cfg
         lengths_dev = lengths.to(tokens.device)
@@ -197,7 +202,9 @@ class CNNRNNClassifier(RNNClassifier):
         pooled = self._pool(outputs, steps_dev)  # (B, D*H)
         logits = self.out(self.drop(pooled))  # (B, C)
         bag = _linear_ngrams(self, ngrams, offsets)
-        return logits if bag is None else logits + bag
+        logits = logits if bag is None else logits + bag
+        extra = doc_logits(self, docs)
+        return logits if extra is None else logits + extra
 
     def _pool(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """RNNClassifier's pooling over time: max, mean, or each direction's last step."""

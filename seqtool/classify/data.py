@@ -7,6 +7,12 @@ first lines: `__label__` prefixes mean fastText, `{` means JSON lines, a tab in
 every line means TSV, and "LABEL text" lines (SST's `0 sentence`, TREC's
 `COARSE:fine question`) are accepted only when the first words form a small,
 clearly label-like set; anything else asks for `--format`.
+
+Multi-label data is detected, not declared: fastText lines with several `__label__`
+prefixes, a JSON label that is a list, or a label field holding `--label-sep` (`,` by
+default: `sports,politics<TAB>text`). A data set with one such example is multi-label:
+`Dataset.label_sets` then holds every example's labels, and `labels` the first of each
+(what the stratified splits use).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from ..core.errors import InputError, UsageError
 from ..core.io import HashedSource, Source, expand_inputs, iter_source_lines, json_records, read_text, sha256_of
 
 FORMATS = ("auto", "tsv", "csv", "jsonl", "fasttext", "space", "folder")
+LABEL_SEP = ","  # between the labels of one example in a TSV/CSV/JSON/space label field
 LABEL_NAMES = ("label", "labels", "class", "category", "sentiment", "target", "y", "polarity", "intent")
 TEXT_NAMES = ("text", "sentence", "review", "content", "document", "question", "body", "utterance", "x")
 FASTTEXT_PREFIX = "__label__"
@@ -39,23 +46,43 @@ class Dataset:
     # sha256 of the file read (hashed while reading it: FIFOs and '-' too), or of a folder's
     # (path, sha256) list; None for a part of a data set
     sha256: str | None = None
+    # every example's labels once any example has several (multi-label data); None otherwise
+    label_sets: list[tuple[str, ...]] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def add(self, text: str, label: str, where: str) -> None:
-        label = label.strip()
-        if not label:
+    def add(self, text: str, label: str | list[str] | tuple[str, ...], where: str) -> None:
+        """One example; `label` a label or a list of them (a repeated one counts once)."""
+        found = tuple(dict.fromkeys(x.strip() for x in ([label] if isinstance(label, str) else label)))
+        if not found or not all(found):
             raise InputError(f"{where}: empty label")
         if not text.strip():
-            raise InputError(f"{where}: empty text (label {label!r})")
+            raise InputError(f"{where}: empty text (label {found[0]!r})")
+        if len(found) > 1 and self.label_sets is None:
+            self.label_sets = [(x,) for x in self.labels]
         self.texts.append(text)
-        self.labels.append(label)
+        self.labels.append(found[0])
+        if self.label_sets is not None:
+            self.label_sets.append(found)
+
+    @property
+    def multi_label(self) -> bool:
+        return self.label_sets is not None
+
+    def gold(self) -> list[tuple[str, ...]]:
+        """Every example's labels (one each for single-label data)."""
+        return self.label_sets if self.label_sets is not None else [(x,) for x in self.labels]
 
     def subset(self, indices) -> "Dataset":
-        return Dataset([self.texts[i] for i in indices], [self.labels[i] for i in indices], self.origin)
+        indices = list(indices)
+        sets = [self.label_sets[i] for i in indices] if self.label_sets is not None else None
+        return Dataset([self.texts[i] for i in indices], [self.labels[i] for i in indices], self.origin,
+                       label_sets=sets)
 
     def classes(self) -> list[str]:
+        if self.label_sets is not None:
+            return sorted({x for labels in self.label_sets for x in labels})
         return sorted(set(self.labels))
 
 
@@ -67,6 +94,7 @@ class ReadOptions:
     header: bool | None = None  # None: decide from the columns / first row
     encoding: str = "utf-8"
     errors: str = "strict"
+    label_sep: str | None = LABEL_SEP  # splits a label field into several labels (None or "": never)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -106,13 +134,18 @@ def read_text_lines(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def split_labels(field: str, sep: str | None) -> str | list[str]:
+    """'a,b' -> ['a', 'b'] (with sep ','); a field without sep stays one label."""
+    return field.split(sep) if sep and sep in field else field
+
+
 def _parse_lines(fmt: str, lines, name: str, opts: ReadOptions) -> Dataset:
     if fmt == "fasttext":
         return _read_fasttext(lines, name)
     if fmt == "jsonl":
         return _read_jsonl(lines, name, opts)
     if fmt == "space":
-        return _read_space(lines, name)
+        return _read_space(lines, name, opts)
     if fmt == "tsv":
         return _read_tsv(lines, name, opts)
     raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -165,13 +198,12 @@ def _read_fasttext(lines, name: str) -> Dataset:
         where = f"{name}: line {lineno}"
         if not labels:
             raise InputError(f"{where}: no label (expected '{FASTTEXT_PREFIX}LABEL text')")
-        if len(labels) > 1:
-            raise InputError(f"{where}: {len(labels)} labels; multi-label data is not supported")
-        data.add(" ".join(words), labels[0], where)
+        data.add(" ".join(words), labels, where)  # several __label__ prefixes: multi-label
     return data
 
 
-def _read_space(lines, name: str) -> Dataset:
+def _read_space(lines, name: str, opts: ReadOptions | None = None) -> Dataset:
+    sep = (opts or ReadOptions()).label_sep
     data = Dataset(origin=name)
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -180,7 +212,7 @@ def _read_space(lines, name: str) -> Dataset:
         where = f"{name}: line {lineno}"
         if len(parts) < 2:
             raise InputError(f"{where}: no text after the label (expected 'LABEL text')")
-        data.add(parts[1], parts[0], where)
+        data.add(parts[1], split_labels(parts[0], sep), where)
     return data
 
 
@@ -213,7 +245,14 @@ def _read_jsonl(lines, name: str, opts: ReadOptions) -> Dataset:
             raise InputError(f"{where}: no label field {label_key!r}")
         if text_key not in obj or obj[text_key] is None:
             raise InputError(f"{where}: no text field {text_key!r}")
-        data.add(_pick(obj[text_key], where, "text"), _pick(obj[label_key], where, "label"), where)
+        value = obj[label_key]
+        if isinstance(value, list):  # {"labels": ["a", "b"]}: multi-label
+            if not value:
+                raise InputError(f"{where}: empty label list")
+            label = [_pick(v, where, "label") for v in value]
+        else:
+            label = split_labels(_pick(value, where, "label"), opts.label_sep)
+        data.add(_pick(obj[text_key], where, "text"), label, where)
     return data
 
 
@@ -304,7 +343,7 @@ def _rows_to_dataset(rows, name: str, opts: ReadOptions) -> Dataset:
             raise InputError(f"{where}: no label (only {len(row)} column{'s' if len(row) != 1 else ''})")
         if text_i >= len(row):
             raise InputError(f"{where}: no text (only {len(row)} column{'s' if len(row) != 1 else ''})")
-        data.add(row[text_i], row[label_i], where)
+        data.add(row[text_i], split_labels(row[label_i], opts.label_sep), where)
     return data
 
 

@@ -25,6 +25,7 @@ class Encoded:
 
     tokens: list[list[int]]
     ngrams: list[list[int]]
+    docs: torch.Tensor | None = None  # (N, d) doc2vec vectors, with --features doc2vec:MODEL
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -32,7 +33,8 @@ class Encoded:
 
 class Featurizer:
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, ngram_vocab: Vocab | None, ngram_order: int,
-                 max_len: int):
+                 max_len: int, doc=None):
+        self.doc = doc  # a classify.docfeatures.DocFeatures, or None
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.ngram_vocab = ngram_vocab
@@ -41,7 +43,8 @@ class Featurizer:
 
     @classmethod
     def build(cls, texts: Iterable[str], tokenizer: Tokenizer, *, ngram_order: int, max_len: int,
-              min_freq: int = 1, max_vocab: int | None = None, max_ngrams: int | None = None) -> "Featurizer":
+              min_freq: int = 1, max_vocab: int | None = None, max_ngrams: int | None = None,
+              doc=None) -> "Featurizer":
         word_counts: Counter = Counter()
         ngram_counts: Counter = Counter()
         for text in texts:
@@ -53,7 +56,7 @@ class Featurizer:
         ngram_vocab = None
         if ngram_order > 0:
             ngram_vocab = Vocab.build(ngram_counts, max_size=max_ngrams)
-        return cls(tokenizer, vocab, ngram_vocab, ngram_order, max_len)
+        return cls(tokenizer, vocab, ngram_vocab, ngram_order, max_len, doc)
 
     @property
     def num_ngrams(self) -> int:
@@ -73,10 +76,14 @@ class Featurizer:
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         pairs = [self.encode_one(t) for t in texts]
-        return Encoded([p[0] for p in pairs], [p[1] for p in pairs])
+        docs = self.doc.vectors(texts) if self.doc is not None else None
+        return Encoded([p[0] for p in pairs], [p[1] for p in pairs], docs)
 
     def to_config(self) -> dict:
-        return {"tokenizer": self.tokenizer.to_dict(), "ngram_order": self.ngram_order, "max_len": self.max_len}
+        conf = {"tokenizer": self.tokenizer.to_dict(), "ngram_order": self.ngram_order, "max_len": self.max_len}
+        if self.doc is not None:
+            conf["doc2vec"] = self.doc.to_config()
+        return conf
 
 
 def _ngrams(tokens: list[str], order: int) -> list[str]:

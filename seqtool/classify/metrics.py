@@ -18,10 +18,14 @@ class Report:
     per_class: list[dict]  # label, precision, recall, f1, support
     confusion: list[list[int]]  # [gold][predicted], in `labels` order
     total: int
+    at_k: object | None = None  # classify.topk.AtK: fastText's P@K / R@K, when asked for
 
     def to_dict(self) -> dict:
-        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "total": self.total,
-                "labels": self.labels, "per_class": self.per_class, "confusion": self.confusion}
+        out = {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "total": self.total,
+               "labels": self.labels, "per_class": self.per_class, "confusion": self.confusion}
+        if self.at_k is not None:
+            out.update(self.at_k.to_dict())
+        return out
 
 
 def evaluate(gold: list[str], predicted: list[str], labels: list[str] | None = None) -> Report:

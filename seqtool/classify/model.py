@@ -24,6 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..core.errors import UsageError
 from ..layers.cells import CELLS as VARIANT_CELLS, LSTMVariant
+from .docfeatures import add_doc_path, doc_logits
 
 CELLS = ("lstm", "gru", "rnn", *VARIANT_CELLS)
 POOLINGS = ("max", "mean", "last")
@@ -43,6 +44,9 @@ class ClassifierConfig:
     dropout: float = 0.5
     pooling: str = "max"
     nb_scale: bool = False
+    # one-vs-all outputs (sigmoid per label, trained with binary cross-entropy): multi-label data
+    multi_label: bool = False
+    doc_dim: int = 0  # > 0: a linear path on doc2vec vectors of this size (classify/docfeatures.py)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -53,6 +57,10 @@ class ClassifierConfig:
             raise UsageError("--layers, --hidden and --emb must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
             raise UsageError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.doc_dim, bool) or not isinstance(self.doc_dim, int) or self.doc_dim < 0:
+            raise UsageError(f"doc_dim must be a whole number of at least 0, got {self.doc_dim!r}")
+        if not isinstance(self.multi_label, bool):
+            raise UsageError(f"multi_label must be true or false, got {self.multi_label!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,12 +87,14 @@ class RNNClassifier(nn.Module):
             if cfg.nb_scale:
                 # Per-n-gram feature value: its naive-Bayes log-count ratio (set by training).
                 self.register_buffer("ngram_scale", torch.ones(cfg.num_ngrams))
+        add_doc_path(self, cfg.num_classes, cfg.doc_dim)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None,
-                offsets: torch.Tensor | None = None, packed: bool | None = None) -> torch.Tensor:
+                offsets: torch.Tensor | None = None, packed: bool | None = None,
+                docs: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, T) padded, lengths (B,) on CPU; ngrams flat (N,) with offsets (B,) -> logits (B, C).
         packed: run the RNN on a packed batch (default: on CUDA only; both give the same result;
-        never for lstm-peephole and cifg)."""
+        never for lstm-peephole and cifg). docs (B, d): doc2vec vectors, with cfg.doc_dim."""
         emb = self.drop(self.embedding(tokens))  # (B, T, E)
         lengths_dev = lengths.to(tokens.device)
         if (packed if packed is not None else tokens.is_cuda) and self.cfg.cell not in VARIANT_CELLS:
@@ -106,7 +116,8 @@ class RNNClassifier(nn.Module):
         if self.ngram is not None and ngrams is not None:
             weights = self.ngram_scale[ngrams] if self.cfg.nb_scale else None
             logits = logits + self.ngram(ngrams, offsets, per_sample_weights=weights)
-        return logits
+        extra = doc_logits(self, docs)
+        return logits if extra is None else logits + extra
 
     def _run_padded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The stacked (bi)RNN on a padded batch, one direction and layer at a time, through

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..core.errors import UsageError
-from ..core.options import EXTEND, RUN, option, validate_fields
+from ..core.options import EXTEND, RUN, option, parse_duration, validate_fields
 
 M, T = "Model", "Training"
 
@@ -66,14 +66,28 @@ class TrainOptions:
     # epoch count (what the peers' users do); the held-out accuracy is the one reported.
     refit: bool = option(True, "After early stopping on the held-out split, retrain on all of DATA for the best "
                          "epoch count (not with --valid).", flag="--refit/--no-refit", panel=T)
+    # fastText's -loss ova: one sigmoid per label, binary cross-entropy, for multi-label data
+    loss: str = option("auto", "softmax (one label per text), ova (one-vs-all: a sigmoid per label, binary "
+                       "cross-entropy, as fastText's -loss ova) or auto: ova when DATA is multi-label "
+                       "(__label__a __label__b text, or a,b in the label field), else softmax.",
+                       choices=("auto", "softmax", "ova"), panel=M)
+    features: str | None = option(None, "doc2vec:MODEL adds a linear (logistic-regression) path on the "
+                                  "document vector the stored doc2vec MODEL infers for each text.", panel=M)
+    max_time: float | None = option(None, "Stop after this long (90s, 10m, 1h30m), keeping the best model "
+                                    "(no refit then; --resume continues).", parse="duration", above=0.0,
+                                    role=RUN, panel=T)
     tokenizer: dict = option(help="Tokenizer settings.", cli=False,
                              default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_time, str):  # "10m" from the command line or the API
+            self.max_time = parse_duration(self.max_time)
         validate_fields(self)
         self.width_tuple  # noqa: B018 - checks the numbers
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
+        if self.features is not None and (not self.features.startswith("doc2vec:") or self.features == "doc2vec:"):
+            raise UsageError(f"--features takes doc2vec:MODEL (a stored doc2vec model), got {self.features!r}")
 
     @property
     def width_tuple(self) -> tuple[int, ...]:
@@ -91,7 +105,7 @@ class TrainOptions:
     # Options that change the model or the batches (a resume must use the same ones).
     def fingerprint(self) -> dict:
         d = self.to_dict()
-        for key in ("device", "threads", "epochs", "patience"):
+        for key in ("device", "threads", "epochs", "patience", "max_time"):
             d.pop(key)
         return d
 

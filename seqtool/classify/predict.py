@@ -17,9 +17,9 @@ import torch
 
 from ..core.errors import InputError, UsageError
 from ..core.io import Source, iter_source_lines
-from .features import Encoded
+from .logits import classifier_logits
 from .store import Classifier
-from .infer import predict_logits
+from .topk import ALL, select as select_top
 
 CHUNK = 4096
 CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long
@@ -32,21 +32,36 @@ class Prediction:
     top: list[tuple[str, float]]
 
 
-def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str = "cpu") -> list[Prediction]:
-    """Predictions for a list of texts (an empty text gets label None)."""
-    k = max(1, min(top_k, len(clf.labels)))
+def probabilities(clf: Classifier, texts: list[str], device: str = "cpu") -> torch.Tensor:
+    """(N, C) label probabilities of non-empty texts: a softmax over the labels, or for a
+    one-vs-all (multi-label) model each label's own sigmoid, as fastText's predict-prob gives."""
+    logits = classifier_logits(clf.model, clf.featurizer.encode(texts), device)
+    return torch.sigmoid(logits) if getattr(clf.model.cfg, "multi_label", False) else torch.softmax(logits, dim=1)
+
+
+def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str = "cpu",
+                  threshold: float | None = None) -> list[Prediction]:
+    """Predictions for a list of texts (an empty text gets label None): the top_k most probable
+    labels (-1: all), keeping those with probability >= threshold (fastText's predict-prob;
+    a text may then get no label: label None, top [])."""
+    if top_k < 1 and top_k != ALL:
+        raise UsageError(f"--k must be at least 1 (or -1 for every label), got {top_k}")
     keep = [i for i, t in enumerate(texts) if t.strip()]
     out = [Prediction(None, 0.0, []) for _ in texts]
     if not keep:
         return out
-    pairs = [clf.featurizer.encode_one(texts[i]) for i in keep]
-    enc = Encoded([p[0] for p in pairs], [p[1] for p in pairs])
-    probs = torch.softmax(predict_logits(clf.model, enc, device), dim=1)  # (N, C)
-    values, indices = probs.topk(k, dim=1)
+    probs = probabilities(clf, [texts[i] for i in keep], device)  # (N, C)
     labels = clf.labels
-    for i, row_values, row_indices in zip(keep, values.tolist(), indices.tolist()):
-        top = [(labels[j], v) for v, j in zip(row_values, row_indices)]
-        out[i] = Prediction(top[0][0], top[0][1], top)
+    if threshold is None:  # the fast path of every plain `predict`
+        k = len(labels) if top_k == ALL else max(1, min(top_k, len(labels)))
+        values, indices = probs.topk(k, dim=1)
+        for i, row_values, row_indices in zip(keep, values.tolist(), indices.tolist()):
+            top = [(labels[j], v) for v, j in zip(row_values, row_indices)]
+            out[i] = Prediction(top[0][0], top[0][1], top)
+        return out
+    for i, row in zip(keep, probs.tolist()):
+        top = [(labels[j], v) for j, v in select_top(row, top_k, threshold)]
+        out[i] = Prediction(top[0][0] if top else None, top[0][1] if top else 0.0, top)
     return out
 
 
@@ -119,21 +134,24 @@ def line_chunks(sources: list[Source], *, encoding: str = "utf-8", errors: str =
 
 
 def predict_stream(clf: Classifier, sources: list[Source], *, top_k: int = 1, device: str = "cpu",
-                   encoding: str = "utf-8", errors: str = "strict", size: int = CHUNK) -> Iterator[list[Prediction]]:
+                   encoding: str = "utf-8", errors: str = "strict", size: int = CHUNK,
+                   threshold: float | None = None) -> Iterator[list[Prediction]]:
     """Predictions chunk by chunk (a caller writing to a pipe should flush after each)."""
     for chunk in line_chunks(sources, encoding=encoding, errors=errors, size=size):
-        yield predict_texts(clf, chunk, top_k, device)
+        yield predict_texts(clf, chunk, top_k, device, threshold)
 
 
-def format_prediction(pred: Prediction, *, prob: bool, top_k: int, as_json: bool) -> str | dict:
+def format_prediction(pred: Prediction, *, prob: bool, top_k: int, as_json: bool,
+                      threshold: float | None = None) -> str | dict:
+    several = top_k != 1 or threshold is not None  # a list of labels per line
     if as_json:
         obj: dict = {"label": pred.label, "prob": round(pred.prob, 6) if pred.label is not None else None}
-        if top_k > 1:
+        if several:
             obj["top"] = [{"label": lab, "prob": round(p, 6)} for lab, p in pred.top]
         return obj
     if pred.label is None:
         return ""
-    items = pred.top if top_k > 1 else pred.top[:1]
+    items = pred.top if several else pred.top[:1]
     if prob:
         return "\t".join(f"{lab}\t{p:.4f}" for lab, p in items)
     return "\t".join(lab for lab, _ in items)

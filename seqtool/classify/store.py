@@ -100,8 +100,16 @@ def load_info(info: ModelInfo, device: str = "cpu") -> Classifier:
     except RuntimeError as exc:
         raise ModelError(f"{origin}: weights do not match the config ({str(exc).splitlines()[0]})") from None
     model.to(device).eval()
+    doc = None
+    if cfg.doc_dim:
+        from .docfeatures import DocFeatures
+
+        try:
+            doc = DocFeatures.from_config(feats["doc2vec"])
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"{origin}: config.json names no doc2vec model for its document-vector path") from None
     featurizer = Featurizer(tokenizer, vocab, ngram_vocab, int(feats.get("ngram_order", 0)),
-                            int(feats.get("max_len", 400)))
+                            int(feats.get("max_len", 400)), doc)
     return Classifier(info.name, model, featurizer, labels, info.config)
 
 

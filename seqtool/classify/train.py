@@ -23,8 +23,10 @@ from ..training.report import Field, TrainingReport
 from ..training.runtime import Distributed, seed_everything
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
-from .infer import predict_logits
 from .cnn import ConvConfig, build_classifier
+from .docfeatures import DocFeatures, parse_spec, standardise
+from .logits import classifier_logits
+from .multilabel import decision_f1, multi_hot, multi_label
 from .model import ClassifierConfig, RNNClassifier
 from .options import TrainOptions
 
@@ -48,13 +50,16 @@ class Trained:
     best_epoch: int
     best_valid_accuracy: float
     embedding_coverage: float | None = None
+    status: str = "finished"  # the loop's: finished, early-stopped, time-limit, stopped
 
 
 def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], ClassifierConfig, RNNClassifier, float | None]:
     check_trainable(train)
     tokenizer = Tokenizer.from_dict(opts.tokenizer)
+    doc_name = parse_spec(opts.features)
+    doc = DocFeatures.open(doc_name) if doc_name else None
     feat = Featurizer.build(train.texts, tokenizer, ngram_order=opts.ngrams, max_len=opts.max_len,
-                            min_freq=opts.min_freq)
+                            min_freq=opts.min_freq, doc=doc)
     labels = train.classes()
     vectors = None
     emb = opts.emb
@@ -68,7 +73,8 @@ def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], Cl
     common = dict(vocab_size=len(feat.vocab), num_classes=len(labels), num_ngrams=feat.num_ngrams,
                   pad_id=feat.vocab.pad_id, cell=opts.cell, bidirectional=opts.bidirectional, layers=opts.layers,
                   hidden=opts.hidden, emb=emb, dropout=opts.dropout, pooling=opts.pooling,
-                  nb_scale=opts.nb_scale and feat.num_ngrams > 0)
+                  nb_scale=opts.nb_scale and feat.num_ngrams > 0, multi_label=multi_label(train, opts),
+                  doc_dim=doc.dim if doc is not None else 0)
     if opts.arch == "rnn":
         cfg = ClassifierConfig(**common)
     else:
@@ -180,10 +186,15 @@ def batches_for_epoch(lengths: list[int], batch_size: int, seed: int, epoch: int
     return batches
 
 
-def accuracy(model: RNNClassifier, enc: Encoded, targets: list[int], device: str) -> float:
+def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
+    """The validation figure early stopping watches: accuracy; for multi-label targets (a set of
+    label ids per example) the micro-F1 of the one-vs-all decisions (classify.multilabel)."""
     if not targets:
         return 0.0
-    pred = predict_logits(model, enc, device).argmax(dim=1)
+    logits = classifier_logits(model, enc, device)
+    if isinstance(targets[0], (set, frozenset)):
+        return decision_f1(logits, targets)
+    pred = logits.argmax(dim=1)
     return float((pred == torch.tensor(targets)).float().mean())
 
 
@@ -204,8 +215,15 @@ class ClassifierTask:
         self.y_train = torch.tensor([index[label] for label in train.labels])
         self.enc_valid = feat.encode(valid.texts) if valid is not None else None
         self.y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
+        self.multi = cfg.multi_label
+        if self.multi:  # one-vs-all: multi-hot targets; validation: micro-F1 over each example's label set
+            self.y_multi = multi_hot(train.gold(), index)  # (N, C)
+            if valid is not None:
+                self.y_valid = [{index[x] for x in labels if x in index} for labels in valid.gold()]
         if cfg.nb_scale:
             model.ngram_scale.copy_(nb_feature_scale(self.enc_train, self.y_train, cfg.num_ngrams, cfg.num_classes))
+        if cfg.doc_dim:
+            standardise(model, self.enc_train.docs)
         self.optimizer = Optimizers(model, opts, sparse=self.world == 1 or not device.startswith("cuda"))
         self.lengths = [len(t) for t in self.enc_train.tokens]
         self.unk_prob = unk_probabilities(self.enc_train.tokens, cfg.vocab_size, opts.word_dropout, cfg.pad_id)
@@ -234,8 +252,13 @@ class ClassifierTask:
             # time) gets a trained embedding rather than its random start.
             tokens = tokens.masked_fill(torch.rand(tokens.shape) < self.unk_prob[tokens], UNK_ID)
         d = self.device
-        logits = self.net(tokens.to(d), lengths, flat.to(d), offsets.to(d))  # (B, C)
-        loss = self.loss_fn(logits, self.y_train[idx].to(d))
+        extra = {"docs": self.enc_train.docs[idx].to(d)} if self.enc_train.docs is not None else {}
+        logits = self.net(tokens.to(d), lengths, flat.to(d), offsets.to(d), **extra)  # (B, C)
+        if self.multi:  # fastText's ova loss: summed over the labels, averaged over the batch
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, self.y_multi[idx].to(d),
+                                                                  reduction="sum") / len(idx)
+        else:
+            loss = self.loss_fn(logits, self.y_train[idx].to(d))
         self.optimizer.zero_grad()
         loss.backward()
         if self.opts.clip > 0:
@@ -290,9 +313,11 @@ class Hooks:
 
 
 def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
-        resume_state: dict | None = None, dist=None, device: str = "cpu", report=None) -> Trained:
+        resume_state: dict | None = None, dist=None, device: str = "cpu", report=None,
+        started: float | None = None) -> Trained:
     """Train on `train`, early-stop on `valid` accuracy; returns the best epoch's model.
     With `valid` None it trains exactly `opts.epochs` epochs and returns the last (a refit).
+    opts.max_time counts from `started` (time.monotonic(); default: now).
 
     `resume_state` is a checkpoint saved through hooks.save_checkpoint. `report` is a
     seqtool.training.report.TrainingReport (progress bars, one summary line or JSON line
@@ -310,7 +335,7 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
         s = loop.state
         model = loop.best_model(weights if weights is not None else s.best if s.best is not None else task.snapshot())
         return Trained(model, task.featurizer, task.labels, task.config, list(s.records), s.best_epoch,
-                       max(s.best_score or 0.0, 0.0), task.coverage)
+                       max(s.best_score or 0.0, 0.0), task.coverage, status)
 
     publish = None
     if hooks.publish is not None:
@@ -322,9 +347,11 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
         def on_epoch(record: dict) -> None:
             hooks.on_epoch(record, trained())
 
-    loop = Loop(task, LoopConfig(epochs=opts.epochs, patience=opts.patience, higher_is_better=True), state=state,
+    status = "running"
+    loop = Loop(task, LoopConfig(epochs=opts.epochs, patience=opts.patience, higher_is_better=True,
+                                 max_time=opts.max_time), state=state,
                 rng=resume_state["rng"] if resume_state is not None else None, report=report, stop=hooks.stop,
                 dist=dist, checkpoint=hooks.save_checkpoint, publish=publish, on_epoch=on_epoch,
-                resume_hint=hooks.resume_hint)
-    loop.run()
+                resume_hint=hooks.resume_hint, started=started)
+    status = loop.run()
     return trained()

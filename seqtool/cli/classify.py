@@ -27,15 +27,23 @@ LabelColOpt = Annotated[Optional[str], typer.Option("--label-col", help="Label c
                                                     "from 1 (TSV/CSV), or a JSON key.")]
 ValidOpt = Annotated[Optional[str], typer.Option("--valid", help="Validation data for early stopping "
                                                  "(default: hold out --valid-split of DATA).")]
+LabelSepOpt = Annotated[str, typer.Option("--label-sep", help="Splits a TSV/CSV/JSON/space label field into "
+                                          "several labels (multi-label data: 'a,b'); '' never splits.")]
+KOpt = Annotated[Optional[int], typer.Option("--k", "-k", help="P@K and R@K over the K most probable labels "
+                                             "(fastText's test -k; -1: all).",
+                                             show_default="1; a multi-label model: -1")]
+ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", help="Keep only labels with probability "
+                                                       ">= P (fastText's test/predict-prob threshold).",
+                                                       show_default="0; a multi-label model: 0.5")]
 ClassifierNameOpt = Annotated[Optional[str], typer.Option("--name", help="Name in the model store (default: from "
                                                           "DATA: reviews.tsv -> reviews-classifier).")]
 
 
-def _read_options(format: str, text_col, label_col, encoding: str, errors: str):
+def _read_options(format: str, text_col, label_col, encoding: str, errors: str, label_sep: str = ","):
     from ..classify.data import ReadOptions
 
     return ReadOptions(format=format, text_col=text_col, label_col=label_col, encoding=encoding,
-                       errors=check_errors_mode(errors))
+                       errors=check_errors_mode(errors), label_sep=label_sep or None)
 
 
 def _recipe(**values) -> TrainOptions:
@@ -49,7 +57,7 @@ recipe = with_options(TrainOptions)
 cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 
 
-@app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train data/ --format folder --valid dev.tsv --epochs 10"))
+@app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train data/ --format folder --valid dev.tsv --epochs 10", "seqtool classify train tags.ft --max-time 10m --threads 2", "seqtool classify train complaints.tsv --features doc2vec:complaints-d2v"))
 @recipe
 def train(
     data: DataArg,
@@ -57,6 +65,7 @@ def train(
     format: FormatOpt = "auto",
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
+    label_sep: LabelSepOpt = ",",
     valid: ValidOpt = None,
     name: ClassifierNameOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the training saved under --name: its recipe "
@@ -81,7 +90,7 @@ def train(
 
     from ..training.report import round_figures
 
-    read = _read_options(format, text_col, label_col, encoding, errors)
+    read = _read_options(format, text_col, label_col, encoding, errors, label_sep)
     summary = train_model(data, read=read, opts=_recipe(**given.values), valid_path=valid, name=name,
                           resume=resume, report=make_report(json_lines=as_json), explicit=given.explicit,
                           publish_partial=publish_partial)
@@ -94,12 +103,14 @@ def train(
                      f"{summary.best_epoch}\tepochs\t{summary.epochs}\tseconds\t{summary.seconds}")
 
 
-@app.command(epilog=examples("cat new.txt | seqtool classify predict - --prob", "seqtool classify predict texts.txt --model sentiment --top-k 2 --json"))
+@app.command(epilog=examples("cat new.txt | seqtool classify predict - --prob", "seqtool classify predict texts.txt --model sentiment --top-k 2 --json", "seqtool classify predict tags.txt --model tagger --prob --k -1 --threshold 0.5"))
 def predict(
     inputs: Annotated[Optional[List[str]], typer.Argument(help="Files, or '-' for stdin (the default).")] = None,
     model: ModelOpt = None,
     prob: Annotated[bool, typer.Option("--prob", help="Print each label's probability after it.")] = False,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Print the K most likely labels.")] = 1,
+    top_k: Annotated[int, typer.Option("--top-k", "--k", "-k", help="Print the K most likely labels (-1: all).")] = 1,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Only labels with probability >= P "
+                                                       "(fastText's predict-prob; a line may get none).")] = None,
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
@@ -109,7 +120,9 @@ def predict(
     """Label each input line: one output line per input line, in order, as lines arrive.
 
     Text output is the label (with --prob: label TAB probability; with --top-k K:
-    K such columns); an empty input line gives an empty output line.
+    K such columns); an empty input line gives an empty output line, and so does a
+    line with no label reaching --threshold. `--prob --k K --threshold P` is fastText's
+    `predict-prob MODEL - K P`; a multi-label model's probabilities are per label (sigmoids).
     """
     import sys
 
@@ -120,50 +133,74 @@ def predict(
     from ..core.errors import UsageError
     from ..core.io import expand_inputs
 
-    if top_k < 1:
-        raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    if top_k < 1 and top_k != -1:
+        raise UsageError(f"--top-k must be at least 1 (or -1 for every label), got {top_k}")
     apply_threads(threads)
     device = resolve_device(device)
     clf = saved.load(model, device=device)
     sources = expand_inputs(inputs or ["-"])
     for chunk in predict_stream(clf, sources, top_k=top_k, device=device, encoding=encoding,
-                                errors=check_errors_mode(errors)):
+                                errors=check_errors_mode(errors), threshold=threshold):
         for pred in chunk:
-            out = format_prediction(pred, prob=prob, top_k=top_k, as_json=as_json)
+            out = format_prediction(pred, prob=prob, top_k=top_k, as_json=as_json, threshold=threshold)
             console.emit_json(out) if as_json else console.emit(out)
         # Flushed per chunk so a pipeline sees each answer as soon as it exists.
         sys.stdout.flush()
 
 
-@app.command("eval", epilog=examples("seqtool classify eval test.tsv --model sentiment", "seqtool classify eval test.ft --model topics --json"))
+@app.command("eval", epilog=examples("seqtool classify eval test.tsv --model sentiment", "seqtool classify eval test.ft --model topics --json", "seqtool classify eval test.ft --model topics --k 5", "seqtool classify eval tags.ft --model tagger --k -1 --threshold 0.3"))
 def eval_(
     data: DataArg,
     model: ModelOpt = None,
+    k: KOpt = None,
+    threshold: ThresholdOpt = None,
     format: FormatOpt = "auto",
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
+    label_sep: LabelSepOpt = ",",
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
 ) -> None:
-    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
+    """Accuracy, macro-F1, fastText's P@K and R@K, per-class precision/recall/F1 and the confusion
+    matrix on labelled data (a multi-label model: subset accuracy, micro/macro-F1, P@K, R@K, per label).
+
+    P@K and R@K are fastText's `test FILE K THRESHOLD`: over the K most probable labels with
+    probability >= THRESHOLD, correct predicted labels / predicted labels and / gold labels.
+    """
     from ..classify.api import evaluate_model
     from ..core.threads import apply_threads
 
     apply_threads(threads)
-    report = evaluate_model(data, name=model, read=_read_options(format, text_col, label_col, encoding, errors),
-                            device=device)
+    report = evaluate_model(data, name=model, device=device, k=k, threshold=threshold,
+                            read=_read_options(format, text_col, label_col, encoding, errors, label_sep))
     if as_json:
         console.emit_json(report.to_dict())
         return
     _print_report(report)
 
 
+def _figure(value) -> str:
+    return "nan" if value is None else f"{value:.4f}"  # fastText prints nan when nothing is predicted
+
+
 def _print_report(report) -> None:
-    console.emit(f"accuracy\t{report.accuracy:.4f}\nmacro_f1\t{report.macro_f1:.4f}\nexamples\t{report.total}")
+    console.emit(f"accuracy\t{report.accuracy:.4f}\nmacro_f1\t{report.macro_f1:.4f}")
+    if getattr(report, "multi_label", False):
+        console.emit(f"micro_f1\t{report.micro_f1:.4f}")
+    console.emit(f"examples\t{report.total}")
+    found = report.at_k
+    if found is not None:
+        k = "all" if found.k == -1 else found.k
+        console.emit(f"P@{k}\t{_figure(found.precision)}\nR@{k}\t{_figure(found.recall)}")
     console.emit("")
+    if getattr(report, "multi_label", False):
+        console.emit_table(["label", "precision", "recall", "f1", "support", "predicted"],
+                           [[c["label"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}",
+                             c["support"], c["predicted"]] for c in report.per_class], title="per label")
+        return
     console.emit_table(["label", "precision", "recall", "f1", "support"],
                        [[c["label"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]
                         for c in report.per_class], title="per class")
@@ -184,6 +221,7 @@ def cv(
     format: FormatOpt = "auto",
     text_col: TextColOpt = None,
     label_col: LabelColOpt = None,
+    label_sep: LabelSepOpt = ",",
     valid: ValidOpt = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
@@ -193,7 +231,7 @@ def cv(
     from ..classify.api import cross_validate
     from ..training.report import round_figures
 
-    read = _read_options(format, text_col, label_col, encoding, errors)
+    read = _read_options(format, text_col, label_col, encoding, errors, label_sep)
 
     def on_fold(row: dict) -> None:
         if as_json:

@@ -99,7 +99,7 @@ def _shown(value: Any) -> str:
     return "the default" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s|ms)?")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)?")  # ms before m: "1ms" is not "1m" + "s"
 
 
 def parse_duration(text: str | float | None) -> float | None:
