@@ -171,7 +171,7 @@ def report(paths: list[str]) -> None:
     cells: dict = {}
     for r in rows:
         cells.setdefault((r["set"], r["config"]), {}).setdefault(r["seed"], {})[r["fold"]] = r
-    print(f"{'set':5} {'config':9} {'mean':>6} {'sd':>5} seeds folds  per-seed means            cpu s/unit  epochs")
+    print(f"{'set':5} {'config':9} {'mean':>6} {'sd':>5} seeds folds  {'per-seed means':32} cpu s  epochs (w: wall s)")
     for (name, config), by_seed in sorted(cells.items()):
         full = {s: f for s, f in by_seed.items() if len(f) == (FOLDS if name == "mr" else 1)}
         partial = {s: f for s, f in by_seed.items() if s not in full}
@@ -181,11 +181,14 @@ def report(paths: list[str]) -> None:
             means = [100 * statistics.mean(r["test_accuracy"] for r in f.values()) for f in group.values()]
             units = [r for f in group.values() for r in f.values()]
             sd = statistics.stdev(means) if len(means) > 1 else 0.0
-            secs = statistics.mean(r.get("train_cpu_seconds", r.get("train_seconds", 0)) for r in units)
+            # CPU seconds of the 1-thread process (about a free core's wall time); wall where not recorded
+            cpu = [r["train_cpu_seconds"] for r in units if "train_cpu_seconds" in r]
+            wall = [r["train_seconds"] for r in units if "train_seconds" in r]
+            secs = f"{statistics.mean(cpu):.0f}" if cpu else f"{statistics.mean(wall):.0f}w" if wall else "-"
             epochs = statistics.mean(r["epochs"] + r["refit_epochs"] for r in units) if "epochs" in units[0] else 0
             print(f"{name:5} {config + label:9} {statistics.mean(means):6.2f} {sd:5.2f} {len(means):5} "
                   f"{statistics.mean(len(f) for f in group.values()):5.1f}  "
-                  f"{' '.join(f'{m:.2f}' for m in means):26} {secs:6.0f} {epochs:6.1f}")
+                  f"{' '.join(f'{m:.2f}' for m in means):32} {secs:>6} {epochs:6.1f}")
     print("Kim 2014 CNN-rand: " + ", ".join(f"{k} {v}" for k, v in KIM_CNN_RAND.items()))
 
 
