@@ -14,8 +14,9 @@ nearly all of the time. The padding (w - 1 zero vectors on both sides, and the b
 padding) is a zero row; windows past a sentence's L + w - 1 are left out of the max.
 Dropout is off (inference); cnn-rnn models use `model.forward`.
 
-Measured (benchmarks/bench_classify_arch.py --predict, TREC test sentences, 1 thread, same run):
-24,100 sentences/s against the module's 5,100 (4.7x); 2.5-2.9x on a machine loaded 4x over.
+Measured (the session-8 bench_classify_arch.py, predict_logits on TREC test sentences, 1 thread, same
+run): 24,100 sentences/s against the module's 5,100 (4.7x); 2.5-2.9x on a machine loaded 4x over.
+`benchmarks/bench_classify_arch.py --speed` measures the whole `classify predict` on MR.
 """
 
 from __future__ import annotations
