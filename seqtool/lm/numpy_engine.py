@@ -10,6 +10,8 @@ in a fraction of a second.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -132,6 +134,10 @@ class NumpyLM:
         """A token drawn exactly from the adaptive distribution after the last advance()."""
         return self.adaptive.sample(self.h[-1][0], rng)
 
+    def draw_scored(self, rng: np.random.Generator) -> tuple[int, float]:
+        """draw(), and the drawn token's exact log-probability."""
+        return self.adaptive.sample(self.h[-1][0], rng, scored=True)
+
     def advance(self, token: int) -> np.ndarray:
         """Feed one token id; return the last layer's new state (H,)."""
         x = self.embed[token][None, :]  # (1, E)
@@ -208,13 +214,20 @@ class NumpyAdaptiveSoftmax:
             parts.append(head[self.c0 + k] + log_softmax(self.tail_scores(h, k)))
         return np.concatenate(parts)
 
-    def sample(self, h: np.ndarray, rng: np.random.Generator) -> int:
-        """One token id drawn from p(w | h): the head's softmax, then the drawn cluster's."""
-        index = _draw(_unnormalized(self.head_scores(h)), rng)
+    def sample(self, h: np.ndarray, rng: np.random.Generator, scored: bool = False):
+        """One token id drawn from p(w | h): the head's softmax, then the drawn cluster's.
+        scored: (id, log p(id | h)) from the same two softmaxes (one more sum each)."""
+        weights = _unnormalized(self.head_scores(h))
+        index = _draw(weights, rng)
+        logp = math.log(weights[index] / weights.sum()) if scored else 0.0
         if index < self.c0:
-            return index
+            return (index, logp) if scored else index
         k = index - self.c0
-        return self.bounds[k] + _draw(_unnormalized(self.tail_scores(h, k)), rng)
+        weights = _unnormalized(self.tail_scores(h, k))
+        inner = _draw(weights, rng)
+        if scored:
+            return self.bounds[k] + inner, logp + math.log(weights[inner] / weights.sum())
+        return self.bounds[k] + inner
 
 
 def _unnormalized(scores: np.ndarray) -> np.ndarray:

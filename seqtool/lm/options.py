@@ -15,6 +15,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
 LEVELS = ("word", "char")
 SOFTMAXES = ("auto", "full", "adaptive")
+SCHEDULES = ("plateau", "linear")
 
 # A preset fills every option the user did not give; each can still be overridden.
 PRESETS: dict[str, dict] = {
@@ -86,6 +87,11 @@ class TrainOptions:
     lr: float | None = option(None, "Learning rate; divided by 4 (sgd) or 2 on a validation plateau.",
                               default_text="20 for sgd, 0.002 for adam/adamw", above=0.0, panel=T)
     optimizer: str = option("adam", "sgd, adam or adamw.", choices=OPTIMIZERS, panel=T)
+    schedule: str = option("plateau", "plateau: divide the lr (see --lr) after an epoch without validation "
+                           "improvement; linear: decay it linearly to 0 over the run's budget, --max-time or "
+                           "--epochs, whichever is used up first (no plateau division): the best schedule "
+                           "for a fixed budget (Li et al. 2020, Budgeted Training).", choices=SCHEDULES,
+                           panel=T)
     clip: float | None = option(None, "Gradient norm clipping (0 = off).", default_text="0.25 for sgd, 1 otherwise",
                                 minimum=0.0, panel=T)
     patience: int = option(3, "Stop after this many epochs without validation improvement.", minimum=1,
@@ -117,7 +123,7 @@ class TrainOptions:
     amp: bool = option(True, "Mixed precision on CUDA.", cli=False)
     plot: str | None = option(None, "Also draw train/valid perplexity per epoch into this file (.png, .svg, .pdf; "
                               "needs matplotlib: seqtool[plot]).", role=RUN)
-    json: bool = option(False, "Write JSON lines to stdout instead of text.", role=RUN)
+    as_json: bool = option(False, "Write JSON lines to stdout instead of text.", flag="--json", role=RUN)
     max_steps: int | None = option(None, "Stop (as on Ctrl-C, checkpointed) after N steps: tests, profiling.",
                                    minimum=1, role=RUN, hidden=True)
     preset: str | None = option(None, "A tested recipe: " + ", ".join(PRESETS) + " (see above).", panel=T,
@@ -129,6 +135,8 @@ class TrainOptions:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainOptions":
         names = {f.name for f in fields(cls)}
+        if "json" in data and "as_json" not in data:  # checkpoints written before the field's rename
+            data = {**data, "as_json": data["json"]}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     # ------------------------------------------------------------ resolved values
