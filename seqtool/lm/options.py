@@ -25,6 +25,11 @@ PRESETS: dict[str, dict] = {
     # words (fewer epochs fit, annealing still happens on the validation plateau).
     "ptb-small": dict(level="word", cell="lstm", layers=2, emb=200, hidden=200, dropout=0.2, tie=True,
                       bptt=35, batch_size=20, epochs=40, optimizer="sgd", lr=20.0, clip=0.25, softmax="full"),
+    # CPU_HOUR_EVIDENCE
+    "cpu-hour": dict(level="word", cell="lstm", layers=2, emb=400, hidden=400, tie=True, softmax="auto",
+                     dropout=0.3, dropout_in=0.3, dropout_hidden=0.2, dropout_out=0.3, weight_drop=0.2,
+                     bptt=35, batch_size=20, epochs=100, optimizer="sgd", lr=20.0, clip=0.25,
+                     schedule="linear", max_time=3600.0),
 }
 
 
@@ -33,7 +38,9 @@ def preset_help() -> str:
 
 
 def _flag(key: str, value) -> str:
-    opt = {"tie": "tie-weights", "batch_size": "batch-size"}.get(key, key)
+    opt = {"tie": "tie-weights"}.get(key, key.replace("_", "-"))
+    if key == "max_time":
+        return f"--{opt} {value / 60:g}m"
     if isinstance(value, bool):
         return f"--{opt}" if value else f"--no-{opt}"
     return f"--{opt} {value:g}" if isinstance(value, float) else f"--{opt} {value}"
