@@ -199,3 +199,35 @@ def test_model_path_that_is_not_a_checkpoint_is_one_clear_error(cli, tmp_path):
     junk.write_bytes(b"not a checkpoint")
     result = cli("sample", "--model", junk)
     assert result.exit_code == 1 and "junk.pt" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_tempered_adaptive_sampling_by_parts_is_the_tempered_distribution():
+    # --temp T on an adaptive model draws by parts (head words, then clusters): the same
+    # distribution as p(w)^(1/T) over the whole vocabulary, at the cost of no V-long cumsum
+    from seqtool.lm.generate import open_generator
+    from seqtool.lm.numpy_engine import log_softmax
+
+    words = [f"w{i}" for i in range(40)]
+    make_lm("ada", softmax="adaptive", vocab_words=words, cutoffs=(6, 20), seed=2)
+    engine = open_generator("ada").stepper
+    engine.reset()
+    h = engine.advance(3)
+    full = engine.adaptive.log_probs(h)  # (V,) exact log p
+    for temp in (0.5, 1.7):
+        logps, weights = engine.adaptive.tempered_parts(h, temp)
+        np.testing.assert_allclose(np.concatenate(logps), full, atol=1e-9)
+        parts = np.concatenate(weights)
+        target = np.exp(log_softmax(full / temp))
+        np.testing.assert_allclose(parts / parts.sum(), target, rtol=1e-9, atol=1e-12)
+        rng = np.random.default_rng(1)
+        draws = [engine.adaptive.sample_tempered(h, temp, rng) for _ in range(6000)]
+        freq = np.bincount([d[0] for d in draws], minlength=full.size) / len(draws)
+        assert np.abs(freq - target).max() < 0.02
+        assert all(lp == pytest.approx(full[i]) for i, lp in draws[:50])
+
+
+def test_json_logprob_on_the_adaptive_model_at_another_temperature(cli):
+    words = [f"w{i}" for i in range(60)]
+    model, vocab = make_lm("ada", softmax="adaptive", vocab_words=words, cutoffs=(10, 30), seed=4)
+    (r,) = records(cli("sample", "--model", "ada", "--json", "--length", "30", "--seed", "3", "--temp", "0.7"))
+    assert r["logprob"] == pytest.approx(torch_logprob(model, vocab, [], r["tokens"]), abs=1e-4)

@@ -17,7 +17,7 @@ COMMAND = dict(
     "checkpoint.pt, its run folder, or the name of a run not yet published): the run's current weights. "
     "--json writes one record per sample: text, tokens, logprob (natural log of the model's probability of "
     "the generated tokens, at temperature 1), model and seed (drawn and reported when not given).",
-    epilog=examples("seqtool sample --temp 0.8", "seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1", "seqtool sample --model ptb --prime 'the company' --until-eos --num 5 --top-p 0.9 --json", "seqtool sample --model ~/.seqtool/checkpoints/ptb --num 3 -o samples.txt"),
+    epilog=examples("seqtool sample --temp 0.8", "seqtool sample --model shakespeare --prime 'ROMEO:' --length 200 --seed 1", "seqtool sample --model ptb --prime 'the company' --until-eos --num 5 --top-p 0.9 --json", "seqtool sample --model ~/.local/share/seqtool/checkpoints/ptb --num 3 -o samples.txt"),
 )
 
 

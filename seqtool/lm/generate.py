@@ -129,15 +129,23 @@ class NeuralGenerator:
         stepper = self.stepper
         # An adaptive softmax on the numpy engine samples head first, then the drawn
         # cluster only; any other decoding rule needs every word's probability (step).
-        two_stage = getattr(stepper, "adaptive", None) is not None and options == SamplingOptions(1.0)
-        feed = stepper.advance if two_stage else stepper.step
+        adaptive = getattr(stepper, "adaptive", None) is not None
+        two_stage = adaptive and options == SamplingOptions(1.0)
+        # any other temperature: the same distribution drawn by parts (head words, clusters)
+        tempered = adaptive and not two_stage and options == SamplingOptions(options.temperature) \
+            and not options.is_greedy
+        feed = stepper.advance if two_stage or tempered else stepper.step
         stepper.reset()
         logits = feed(self.start_id)
         for token in prime_ids:
             logits = feed(token)
         itos = self.vocab.itos
         for _ in range(length):
-            if two_stage and scores is not None:
+            if tempered:
+                nxt, logp = stepper.draw_tempered(options.temperature, rng)
+                if scores is not None:
+                    scores.append(logp)
+            elif two_stage and scores is not None:
                 nxt, logp = stepper.draw_scored(rng)
                 scores.append(logp)
             elif two_stage:
@@ -258,7 +266,7 @@ def open_generator(name: str | None, *, device: str = "cpu", store: ModelStore |
 
 
 def _looks_like_path(name: str) -> bool:
-    return "/" in name or "\\" in name or name.endswith(".pt") or name in (".", "..")
+    return "/" in name or "\\" in name or name.endswith(".pt") or name.startswith("~") or name in (".", "..")
 
 
 def sample_text(gen, *, prime: str | None, length: int, num: int = 1, options: SamplingOptions,

@@ -138,6 +138,10 @@ class NumpyLM:
         """draw(), and the drawn token's exact log-probability."""
         return self.adaptive.sample(self.h[-1][0], rng, scored=True)
 
+    def draw_tempered(self, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
+        """A token drawn from p(w)^(1/T) / Z after the last advance(), and its log p(w)."""
+        return self.adaptive.sample_tempered(self.h[-1][0], temperature, rng)
+
     def advance(self, token: int) -> np.ndarray:
         """Feed one token id; return the last layer's new state (H,)."""
         x = self.embed[token][None, :]  # (1, E)
@@ -228,6 +232,26 @@ class NumpyAdaptiveSoftmax:
         if scored:
             return self.bounds[k] + inner, logp + math.log(weights[inner] / weights.sum())
         return self.bounds[k] + inner
+
+
+    def tempered_parts(self, h: np.ndarray, temperature: float) -> tuple[list, list]:
+        """Every word's log p(w) and its weight in p(w)^(1/T), cut as the vocabulary is (head
+        words, then each cluster): the weights of all parts over their total are the tempered
+        distribution. Kept in parts, the draw needs no V-long concatenation or running sum."""
+        head = log_softmax(self.head_scores(h))
+        logps = [head[: self.c0]] + [head[self.c0 + k] + log_softmax(self.tail_scores(h, k))
+                                     for k in range(len(self.tails))]
+        top = max(float(lp.max()) for lp in logps)
+        scale = 1.0 / temperature
+        return logps, [np.exp((lp - top) * scale) for lp in logps]
+
+    def sample_tempered(self, h: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
+        """(id, log p(id | h)) with id drawn from p(w | h)^(1/T): the part by its total weight,
+        then the word inside it."""
+        logps, weights = self.tempered_parts(h, temperature)
+        part = _draw(np.array([w.sum() for w in weights]), rng)
+        inner = _draw(weights[part], rng)
+        return (self.bounds[part - 1] if part else 0) + inner, float(logps[part][inner])
 
 
 def _unnormalized(scores: np.ndarray) -> np.ndarray:

@@ -167,7 +167,7 @@ def checkpoint_file(path: str | Path) -> Path | None:
     folder holding one (train-lm's $SEQTOOL_HOME/checkpoints/NAME); else None."""
     from ..training.publish import CHECKPOINT_FILE
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir() and (path / CHECKPOINT_FILE).is_file():
         return path / CHECKPOINT_FILE
     if path.is_file() and path.suffix == ".pt":
