@@ -235,23 +235,36 @@ class NumpyAdaptiveSoftmax:
 
 
     def tempered_parts(self, h: np.ndarray, temperature: float) -> tuple[list, list]:
-        """Every word's log p(w) and its weight in p(w)^(1/T), cut as the vocabulary is (head
-        words, then each cluster): the weights of all parts over their total are the tempered
-        distribution. Kept in parts, the draw needs no V-long concatenation or running sum."""
-        head = log_softmax(self.head_scores(h))
-        logps = [head[: self.c0]] + [head[self.c0 + k] + log_softmax(self.tail_scores(h, k))
-                                     for k in range(len(self.tails))]
-        top = max(float(lp.max()) for lp in logps)
-        scale = 1.0 / temperature
-        return logps, [np.exp((lp - top) * scale) for lp in logps]
+        """Each part of the vocabulary (head words, then each cluster) as (its float32 scores
+        minus their max, log p of its best word) and its weights in p(w)^(1/T): the weights
+        of all parts over their total are the tempered distribution. For a cluster word,
+        p(w)^(1/T) = (p_head(k) / Z_k)^(1/T) exp((s_w - m_k) / T): one float32 exp per word,
+        no V-long concatenation, float64 pass or running sum."""
+        head = log_softmax(self.head_scores(h))  # (c_0 + n,) float64, small
+        shifted, best = [head[: self.c0]], [float(head[: self.c0].max())]
+        for k in range(len(self.tails)):
+            z = self.tail_scores(h, k)
+            z -= z.max()  # (size_k,) float32, max 0
+            shifted.append(z)
+            best.append(float(head[self.c0 + k]) - math.log(float(np.exp(z).sum(dtype=np.float64))))
+        top, scale = max(best), 1.0 / temperature
+        weights = [np.exp((shifted[0] - top) * scale)]
+        for k in range(len(self.tails)):
+            z = shifted[k + 1] * np.float32(scale)
+            z += np.float32((best[k + 1] - top) * scale)
+            weights.append(np.exp(z, out=z))
+        return [(z, b) for z, b in zip(shifted, best)], weights
 
     def sample_tempered(self, h: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
         """(id, log p(id | h)) with id drawn from p(w | h)^(1/T): the part by its total weight,
         then the word inside it."""
-        logps, weights = self.tempered_parts(h, temperature)
-        part = _draw(np.array([w.sum() for w in weights]), rng)
+        parts, weights = self.tempered_parts(h, temperature)
+        part = _draw(np.array([w.sum(dtype=np.float64) for w in weights]), rng)
         inner = _draw(weights[part], rng)
-        return (self.bounds[part - 1] if part else 0) + inner, float(logps[part][inner])
+        shifted, best = parts[part]
+        # log p: the head's log-softmax as is; a cluster word is its part's best log p plus its shift
+        logp = float(shifted[inner]) if part == 0 else best + float(shifted[inner])
+        return (self.bounds[part - 1] if part else 0) + inner, logp
 
 
 def _unnormalized(scores: np.ndarray) -> np.ndarray:
