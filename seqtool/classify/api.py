@@ -15,6 +15,7 @@ from ..core.threads import apply_threads
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .metrics import Report, evaluate
 from .split import holdout, kfold
+from .topk import check_k
 from .train import Hooks, TrainOptions, Trained, fit
 
 def same_data(stored: dict, now: dict, paths: dict) -> bool:
@@ -243,8 +244,8 @@ def evaluate_model(path: str, *, name: str | None = None, read: ReadOptions | No
     from ..core.device import resolve_device
     from . import store as saved
 
-    if k is not None and k < 1 and k != -1:
-        raise UsageError(f"--k must be at least 1 (or -1 for every label), got {k}")
+    if k is not None:
+        check_k(k)
     device = resolve_device(device)
     clf = saved.load(name, device=device)
     data = read_dataset(path, read or ReadOptions())

@@ -19,7 +19,7 @@ from ..core.errors import InputError, UsageError
 from ..core.io import Source, iter_source_lines
 from .logits import classifier_logits
 from .store import Classifier
-from .topk import ALL, select as select_top
+from .topk import ALL, check_k, select as select_top
 
 CHUNK = 4096
 CHUNK_BYTES = 16 << 20  # bounds memory when the lines are long
@@ -44,8 +44,7 @@ def predict_texts(clf: Classifier, texts: list[str], top_k: int = 1, device: str
     """Predictions for a list of texts (an empty text gets label None): the top_k most probable
     labels (-1: all), keeping those with probability >= threshold (fastText's predict-prob;
     a text may then get no label: label None, top [])."""
-    if top_k < 1 and top_k != ALL:
-        raise UsageError(f"--k must be at least 1 (or -1 for every label), got {top_k}")
+    check_k(top_k)
     keep = [i for i, t in enumerate(texts) if t.strip()]
     out = [Prediction(None, 0.0, []) for _ in texts]
     if not keep:

@@ -28,6 +28,15 @@ from typing import Sequence
 ALL = -1  # --k -1: every label (fastText's k = -1)
 
 
+def check_k(k: int, flag: str = "--k") -> int:
+    """K of the top-K: at least 1, or -1 (ALL) for every label."""
+    from ..core.errors import UsageError
+
+    if k < 1 and k != ALL:
+        raise UsageError(f"{flag} must be at least 1 (or -1 for every label), got {k}")
+    return k
+
+
 def select(probs: Sequence[float], k: int = 1, threshold: float = 0.0) -> list[tuple[int, float]]:
     """(label index, probability) of the K most probable labels with probability >= threshold,
     most probable first (ties: the lower index first). k = -1: all labels."""

@@ -128,13 +128,12 @@ def predict(
 
     from ..classify import store as saved
     from ..classify.predict import format_prediction, predict_stream
+    from ..classify.topk import check_k
     from ..core.device import resolve_device
     from ..core.threads import apply_threads
-    from ..core.errors import UsageError
     from ..core.io import expand_inputs
 
-    if top_k < 1 and top_k != -1:
-        raise UsageError(f"--top-k must be at least 1 (or -1 for every label), got {top_k}")
+    check_k(top_k, "--top-k")
     apply_threads(threads)
     device = resolve_device(device)
     clf = saved.load(model, device=device)

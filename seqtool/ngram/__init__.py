@@ -12,7 +12,7 @@ numpy) on first use, so the CLI can read NgramConfig's defaults at --help time.
 
 from __future__ import annotations
 
-import importlib
+from ..core.lazy import lazy_exports
 
 _EXPORTS = {  # name -> (module, its name there)
     "NgramModel": (".model", "NgramModel"),
@@ -26,12 +26,6 @@ _EXPORTS = {  # name -> (module, its name there)
     "arpa_word": (".arpa", "arpa_word"),
 }
 
-__all__ = ["NgramModel", "NgramConfig", "ScoreResult", "WordScore", "load_ngram", "train_ngram",
-           "read_arpa", "write_arpa", "arpa_word"]
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(module, __name__), attr)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.errors import OutputError, UsageError
 from .counts import CHUNK_TOKENS, SHIFT, Counts, NgramCounter, _unique, sentence_positions
-from .options import DEFAULT_MEMORY, parse_memory, physical_memory  # noqa: F401 - re-exported
+from .options import parse_memory
 
 # Bytes of working arrays per token of a chunk (ids, positions, keys, sort order, inverse,
 # rows: about a dozen int64 arrays); a chunk gets a quarter of the budget.
@@ -305,4 +305,4 @@ class _Spool:
         inv_path.unlink()
 
 
-__all__ = ["BudgetCounter", "estimate_bytes", "parse_memory", "physical_memory", "DEFAULT_MEMORY"]
+__all__ = ["BudgetCounter", "estimate_bytes"]

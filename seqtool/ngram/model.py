@@ -85,6 +85,21 @@ def _ppl(log10_prob: float, tokens: int) -> float:
         return float("inf")
 
 
+def _batches(sentences: Iterable[Sequence[str]]) -> Iterator[list[Sequence[str]]]:
+    """Sentences in lists of about SCORE_BATCH_TOKENS ids (tokens plus <s> and </s>): one
+    numpy pass per list, memory bounded."""
+    batch: list[Sequence[str]] = []
+    size = 0
+    for tokens in sentences:
+        batch.append(tokens)
+        size += len(tokens) + 2
+        if size >= SCORE_BATCH_TOKENS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 class _Index(dict):
     """Ordinary word -> id; an unknown word reads as <unk> (id 0) without being added."""
 
@@ -161,33 +176,33 @@ class NgramModel:
 
     def _find(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Rows of the k-grams (ctx row >= 0, word) in order k, -1 where absent."""
-        from .lookup import HashIndex, search_sorted
+        from .lookup import search_sorted
 
         keys = self.keys[k]
         if keys.size == 0 or ctx.size == 0:
             return np.full(w.size, -1, np.int64)
         q = (ctx << SHIFT) | w
-        index = self._hash.get(k)
-        if index is None and k in self._stored_hash:
-            index = HashIndex.stored(keys, self._stored_hash.pop(k))
-        if index is None and q.size >= keys.size // 2:
-            # Big batches: a hash table (built once) beats binary search several times over.
-            index = HashIndex(keys)
-        if index is not None:
-            self._hash[k] = index
+        # Big batches: a hash table (built once) beats binary search several times over.
+        index = self._hash_index(k, build=q.size >= keys.size // 2)
         return index.find(q) if index is not None else search_sorted(keys, q)
 
-    def hash_rows(self, k: int) -> np.ndarray:
-        """The hash table of order k (stored with the model so that opening it builds nothing)."""
+    def _hash_index(self, k: int, *, build: bool):
+        """Order k's HashIndex: the one in use, else the one stored with the model, else
+        (when `build`) a new one; None when there is none and `build` is false."""
         from .lookup import HashIndex
 
         index = self._hash.get(k)
         if index is None and k in self._stored_hash:
             index = HashIndex.stored(self.keys[k], self._stored_hash.pop(k))
-        if index is None:
+        if index is None and build:
             index = HashIndex(self.keys[k])
-        self._hash[k] = index
-        return index.rows
+        if index is not None:
+            self._hash[k] = index
+        return index
+
+    def hash_rows(self, k: int) -> np.ndarray:
+        """The hash table of order k (stored with the model so that opening it builds nothing)."""
+        return self._hash_index(k, build=True).rows
 
     def token_logprobs(self, ids: np.ndarray) -> np.ndarray:
         """log10 p of every token of concatenated sentences `<s> w.. </s>` (0 at each <s>)."""
@@ -236,17 +251,18 @@ class NgramModel:
                         ) -> Iterator[ScoreResult]:
         """Score tokenized sentences in batches; yields one ScoreResult per
         sentence when per_sentence, else one per batch."""
+        for batch in _batches(sentences):
+            yield from self._score_batch(self._sentence_ids(batch), per_sentence)
+
+    def _sentence_ids(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
+        """Ids of `<s> tokens </s>` for every sentence, concatenated."""
         buf: list[int] = []
         getitem = self.index.__getitem__
         for tokens in sentences:
             buf.append(BOS_ID)
             buf.extend(map(getitem, tokens))
             buf.append(EOS_ID)
-            if len(buf) >= SCORE_BATCH_TOKENS:
-                yield from self._score_batch(buf, per_sentence)
-                buf = []
-        if buf:
-            yield from self._score_batch(buf, per_sentence)
+        return np.array(buf, dtype=np.int64)
 
     def _score_batch(self, buf, per_sentence: bool) -> Iterator[ScoreResult]:
         ids = np.asarray(buf, dtype=np.int64)
@@ -299,25 +315,11 @@ class NgramModel:
 
     def score_words(self, lines: Iterable[str]) -> Iterator[ScoreResult]:
         """One ScoreResult per non-blank line, its `words` a WordScore per token and </s>."""
-        batch: list[list[str]] = []
-        size = 0
-        for tokens in self.tokenize_lines(lines):
-            batch.append(tokens)
-            size += len(tokens) + 2
-            if size >= SCORE_BATCH_TOKENS:
-                yield from self._score_words(batch)
-                batch, size = [], 0
-        if batch:
+        for batch in _batches(self.tokenize_lines(lines)):
             yield from self._score_words(batch)
 
     def _score_words(self, batch: list[list[str]]) -> Iterator[ScoreResult]:
-        buf: list[int] = []
-        getitem = self.index.__getitem__
-        for tokens in batch:
-            buf.append(BOS_ID)
-            buf.extend(map(getitem, tokens))
-            buf.append(EOS_ID)
-        ids = np.asarray(buf, dtype=np.int64)
+        ids = self._sentence_ids(batch)
         lp, match = self.token_scores(ids)
         lps, lens, oovs = lp.tolist(), match.tolist(), (ids == UNK_ID).tolist()
         at = 1  # the first word after <s>
@@ -334,12 +336,7 @@ class NgramModel:
         """Ids of `<s> tokens </s>` for every non-blank line, concatenated."""
         tok = self.tokenizer
         if (tok.level == "word" and tok.method != "whitespace") or self._batch_index is None:
-            buf: list[int] = []
-            for tokens in self.tokenize_lines(lines):
-                buf.append(BOS_ID)
-                buf.extend(map(self.index.__getitem__, tokens))
-                buf.append(EOS_ID)
-            return np.array(buf, dtype=np.int64)
+            return self._sentence_ids(self.tokenize_lines(lines))
         # Whitespace words and chars: one join, one split and one map for the whole batch,
         # with NUL (never in input text) between sentences.
         if tok.level == "word":

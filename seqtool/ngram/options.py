@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..core.errors import UsageError
-from ..core.options import RUN, option
+from ..core.options import RUN, option, validate_fields
 from ..core.text import Tokenizer
 
 SMOOTHINGS = ("mkn", "kn", "wb", "addk", "mle", "stupid-backoff")
@@ -66,8 +66,8 @@ class NgramConfig:
                                    "singleton trigrams and up.", parse="ints")
     min_count: Optional[list] = option(None, "Per order, keep n-grams seen at least this often: '1 1 2' "
                                        "(= --prune '0 0 1').", parse="ints")
-    vocab_size: Optional[int] = option(None, "Keep the most frequent words; the rest become <unk>.")
-    min_freq: int = option(1, "Words seen fewer times become <unk>.")
+    vocab_size: Optional[int] = option(None, "Keep the most frequent words; the rest become <unk>.", minimum=1)
+    min_freq: int = option(1, "Words seen fewer times become <unk>.", minimum=1)
     # replicate lmplz's count-of-counts quirk (see estimate.py)
     lmplz_compat: bool = option(False, "Replicate lmplz's count-of-counts quirk.", cli=False)
     memory: str = option(DEFAULT_MEMORY, "Memory budget of the counting, as lmplz -S: 4G, 300M, 512K or a share "
@@ -80,10 +80,7 @@ class NgramConfig:
             raise UsageError(f"-n/--order must be between 1 and {MAX_ORDER} (got {self.order})")
         if self.smoothing not in SMOOTHINGS:
             raise UsageError(f"unknown smoothing {self.smoothing!r} (choose from {', '.join(SMOOTHINGS)})")
-        if self.vocab_size is not None and self.vocab_size < 1:
-            raise UsageError(f"--vocab-size must be at least 1 (got {self.vocab_size})")
-        if self.min_freq < 1:
-            raise UsageError(f"--min-freq must be at least 1 (got {self.min_freq})")
+        validate_fields(self)
         self.prune = int_list(self.prune, "--prune")
         if self.min_count is not None:
             if self.prune is not None:

@@ -12,7 +12,7 @@ the store layout, queries and training live in submodules imported on first use.
 
 from __future__ import annotations
 
-import importlib
+from ..core.lazy import lazy_exports
 
 _EXPORTS = {  # name -> (module, its name there)
     "Vectors": (".model", "Vectors"),
@@ -22,9 +22,4 @@ _EXPORTS = {  # name -> (module, its name there)
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(module, __name__), attr)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -224,12 +224,18 @@ class AnalogyAnswer:
 def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both", top: int = 5,
             case_insensitive: bool = False, limit: int | None = None) -> list[AnalogyAnswer]:
     """a : b :: c : ? by each method asked for ("both": add, then mul)."""
-    if method not in ("add", "mul", "both"):
-        raise UsageError(f"--method must be add, mul or both (got {method!r})")
+    methods = analogy_methods(method)
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
     return [AnalogyAnswer(m, rank_analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive))
-            for m in (("add", "mul") if method == "both" else (method,))]
+            for m in methods]
+
+
+def analogy_methods(method: str) -> tuple[str, ...]:
+    """--method add, mul or both -> the methods to run, in order."""
+    if method not in ("add", "mul", "both"):
+        raise UsageError(f"--method must be add, mul or both (got {method!r})")
+    return ("add", "mul") if method == "both" else (method,)
 
 
 def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False,

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from ..core.errors import InputError, SeqtoolError, UsageError
+from ..core.errors import InputError, SeqtoolError
 from ..core.io import Source, iter_source_lines
-from .api import _check_top, load_vectors
+from .api import _check_top, analogy_methods, load_vectors
 from .model import Vectors
 from .queries import analogy, most_similar, neighbors, similarity
 
@@ -174,9 +174,8 @@ def analogy_stream(spec: str | Vectors, lines: Iterable[str], *, method: str = "
                    case_insensitive: bool = False, limit: int | None = None, strict: bool = False,
                    origin: str = "<stdin>") -> Iterator:
     """a : b :: c : ? for the triple on each line: fastText's `analogies` prompt."""
-    if method not in ("add", "mul", "both"):
-        raise UsageError(f"--method must be add, mul or both (got {method!r})")
+    methods = analogy_methods(method)
     _check_top(top)
     vecs = load_vectors(spec, limit=limit)
-    return analogy_lines(vecs, lines, methods=("add", "mul") if method == "both" else (method,), top_n=top,
+    return analogy_lines(vecs, lines, methods=methods, top_n=top,
                          case_insensitive=case_insensitive, strict=strict, origin=origin)
