@@ -23,18 +23,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..core.errors import ModelError, UsageError
-
-PREFIX = "doc2vec:"
-
-
-def parse_spec(spec: str | None) -> str | None:
-    """'doc2vec:MODEL' -> 'MODEL' (None stays None)."""
-    if spec is None or spec == "":
-        return None
-    if not spec.startswith(PREFIX) or not spec[len(PREFIX):]:
-        raise UsageError(f"--features takes doc2vec:MODEL (a stored doc2vec model), got {spec!r}")
-    return spec[len(PREFIX):]
+from ..core.errors import ModelError
 
 
 class DocFeatures:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..core.errors import UsageError
-from ..core.options import EXTEND, RUN, option, parse_duration, validate_fields
+from ..core.options import EXTEND, RUN, option, validate_fields
 
 M, T = "Model", "Training"
 
@@ -80,14 +80,21 @@ class TrainOptions:
                              default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_time, str):  # "10m" from the command line or the API
-            self.max_time = parse_duration(self.max_time)
-        validate_fields(self)
+        validate_fields(self)  # also turns a --max-time of "10m" into seconds
         self.width_tuple  # noqa: B018 - checks the numbers
         if self.freeze and not self.embeddings:
             raise UsageError("--freeze needs --embeddings VECTORS")
-        if self.features is not None and (not self.features.startswith("doc2vec:") or self.features == "doc2vec:"):
+        self.doc2vec_model  # noqa: B018 - checks --features
+
+    @property
+    def doc2vec_model(self) -> str | None:
+        """The stored doc2vec model of --features doc2vec:MODEL (None without --features)."""
+        if self.features is None:
+            return None
+        name = self.features[len("doc2vec:"):] if self.features.startswith("doc2vec:") else ""
+        if not name:
             raise UsageError(f"--features takes doc2vec:MODEL (a stored doc2vec model), got {self.features!r}")
+        return name
 
     @property
     def width_tuple(self) -> tuple[int, ...]:

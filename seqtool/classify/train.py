@@ -24,7 +24,7 @@ from ..training.runtime import Distributed, seed_everything
 from .data import Dataset, check_trainable
 from .features import Encoded, Featurizer, collate
 from .cnn import ConvConfig, build_classifier
-from .docfeatures import DocFeatures, parse_spec, standardise
+from .docfeatures import DocFeatures, standardise
 from .logits import classifier_logits
 from .multilabel import decision_f1, multi_hot, multi_label
 from .model import ClassifierConfig, RNNClassifier
@@ -56,8 +56,7 @@ class Trained:
 def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], ClassifierConfig, RNNClassifier, float | None]:
     check_trainable(train)
     tokenizer = Tokenizer.from_dict(opts.tokenizer)
-    doc_name = parse_spec(opts.features)
-    doc = DocFeatures.open(doc_name) if doc_name else None
+    doc = DocFeatures.open(opts.doc2vec_model) if opts.doc2vec_model else None
     feat = Featurizer.build(train.texts, tokenizer, ngram_order=opts.ngrams, max_len=opts.max_len,
                             min_freq=opts.min_freq, doc=doc)
     labels = train.classes()

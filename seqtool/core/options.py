@@ -6,7 +6,7 @@ single place of its default, help text, flag, validation and role on --resume:
 
     epochs: int = option(20, "Maximum epochs.", minimum=1, role=EXTEND, panel="Training")
 
-seqtool.cli.options.command_from_options derives the Typer parameters from the fields (so a
+seqtool.cli.options.with_options derives the Typer parameters from the fields (so a
 default shows in --help because it is the default); `validate_fields` checks the minimums
 and choices; `resume_options` takes the recipe from a checkpoint.
 
@@ -21,7 +21,7 @@ import re
 from dataclasses import MISSING, Field, field, fields
 from typing import Any
 
-from ..core.errors import UsageError
+from .errors import UsageError
 
 RECIPE, EXTEND, RUN = "recipe", "extend", "run"
 
@@ -52,11 +52,15 @@ def flag_of(f: Field) -> str:
 
 
 def validate_fields(opts: Any) -> Any:
-    """Check each field's minimum, bounds and choices (None means 'not set' and passes)."""
+    """Check each field's minimum, bounds and choices (None means 'not set' and passes);
+    a duration field given as text ('10m', from the command line or the API) becomes seconds."""
     for f in fields(opts):
         meta, value = f.metadata, getattr(opts, f.name)
         if value is None or not meta:
             continue
+        if meta.get("parse") == "duration" and isinstance(value, str):
+            value = parse_duration(value)
+            setattr(opts, f.name, value)
         name = flag_of(f)
         if meta.get("choices") and value not in meta["choices"]:
             raise UsageError(f"unknown {name} {value!r} (choose {', '.join(meta['choices'])})")
