@@ -158,7 +158,7 @@ def test_kill_batch_summarize(tmp_path, env):
         assert (out / ".seqtool-summarize-state.json").exists()
 
     kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.1 * seconds, max_delay=0.95 * seconds,
-                check=check_term, seed=6, sig=signal.SIGTERM)
+                check=check_term, seed=6, sig=signal.SIGTERM, finished=" summarized, ")
     done = run_seqtool([*args, "--incremental"], env)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.glob("doc*.txt")) == sorted(p.name for p in src.iterdir())
@@ -177,4 +177,4 @@ def test_kill_a_parallel_batch_parent_then_the_next_run_gets_the_lock(tmp_path, 
 
     for sig, seed in ((signal.SIGKILL, 7), (signal.SIGTERM, 8)):
         kill_trials(args, env, trials=KILL_TRIALS, min_delay=0.2 * seconds, max_delay=0.9 * seconds,
-                    check=check, seed=seed, sig=sig)
+                    check=check, seed=seed, sig=sig, finished=" summarized, ")
