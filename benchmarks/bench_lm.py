@@ -31,6 +31,15 @@ Corpora (--corpus):
     python benchmarks/bench_lm.py --steps 400 --rounds 3 --threads 2
     python benchmarks/bench_lm.py --corpus bbc --steps 30 --rounds 1 --ppl-tokens 140000 --sample-length 0
 
+--budget T: the same-wall-time comparison of issue 17 instead: each trainer of --presets
+(plain = the pytorch/examples main loop with its lr/4 on a plateau; defaults = `seqtool
+train-lm` with no options; or preset names) trains for T, one after another, and is scored
+on valid and test (best model). The 60-minute runs of issue 17 (4 hours in all; a quiet
+machine, nothing else running):
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_lm.py --corpus ptb --budget 60m --presets plain,cpu-hour --threads 2
+    OMP_NUM_THREADS=2 python benchmarks/bench_lm.py --corpus bbc --budget 60m --presets plain,cpu-hour --threads 2
+
 Prints one TSV table on stdout; progress on stderr.
 """
 
@@ -87,23 +96,7 @@ def plain_loop(train_ids, vocab_size: int, steps: int, seed: int, valid_ids=None
     from torch import nn
 
     torch.manual_seed(seed)
-
-    class Plain(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.drop = nn.Dropout(0.2)
-            self.encoder = nn.Embedding(vocab_size, 200)
-            self.rnn = nn.LSTM(200, 200, 2, dropout=0.2)
-            self.decoder = nn.Linear(200, vocab_size)
-            self.decoder.weight = self.encoder.weight
-            nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
-            nn.init.zeros_(self.decoder.bias)
-
-        def forward(self, x, hidden):
-            out, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
-            return self.decoder(self.drop(out)), hidden
-
-    model = Plain()
+    model = _plain_model(vocab_size)
     criterion = nn.NLLLoss()
     n = train_ids.numel() // 20
     data = train_ids[: n * 20].view(20, -1).t().contiguous()  # (T, 20)
@@ -128,6 +121,126 @@ def plain_loop(train_ids, vocab_size: int, steps: int, seed: int, valid_ids=None
         loss.item()  # the example reads the loss every batch for its log
     rate, cpu_rate = tokens / (time.perf_counter() - t0), tokens / (time.process_time() - cpu0)
     return rate, cpu_rate, None if valid_ids is None else plain_perplexity(model, valid_ids, vocab_size)
+
+
+def plain_budget(train_ids, valid_ids, test_ids, vocab_size: int, seconds: float, seed: int) -> dict:
+    """pytorch/examples word_language_model's main loop for a wall-clock budget: epochs of
+    train() (SGD lr 20, clip 0.25), evaluate() on valid after each, the best model kept,
+    lr / 4 when valid does not improve; when the time is up mid-epoch the partial epoch is
+    scored too. Returns tokens/s, epochs, best valid and its test perplexity."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    model = _plain_model(vocab_size)
+    criterion = nn.NLLLoss()
+    n = train_ids.numel() // 20
+    data = train_ids[: n * 20].view(20, -1).t().contiguous()  # (T, 20)
+    lr, best, best_state, epochs, tokens = 20.0, float("inf"), None, 0.0, 0
+    t0 = time.perf_counter()
+    starts = list(range(0, data.size(0) - 1, 35))
+    while time.perf_counter() - t0 < seconds:
+        model.train()
+        hidden = (torch.zeros(2, 20, 200), torch.zeros(2, 20, 200))
+        done = 0
+        for i in starts:
+            if time.perf_counter() - t0 >= seconds:
+                break
+            seq_len = min(35, len(data) - 1 - i)
+            x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].reshape(-1)
+            model.zero_grad()
+            hidden = tuple(h.detach() for h in hidden)
+            output, hidden = model(x, hidden)
+            loss = criterion(torch.log_softmax(output.view(-1, vocab_size), -1), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            for p in model.parameters():
+                p.data.add_(p.grad, alpha=-lr)
+            tokens += y.numel()
+            done += 1
+        epochs += done / len(starts)
+        valid = plain_perplexity(model, valid_ids, vocab_size)
+        print(f"plain: epoch {epochs:.2f} valid ppl {valid:.2f} lr {lr:g} ({time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr, flush=True)
+        if valid < best:
+            best, best_state = valid, copy.deepcopy(model.state_dict())
+        else:
+            lr /= 4.0
+    train_s = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    return {"tokens_per_s": tokens / train_s, "epochs": epochs, "valid_ppl": best,
+            "test_ppl": plain_perplexity(model, test_ids, vocab_size)}
+
+
+def _plain_model(vocab_size: int):
+    """pytorch/examples RNNModel('LSTM', V, 200, 200, 2, dropout=0.2, tie_weights=True)."""
+    from torch import nn
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.2)
+            self.encoder = nn.Embedding(vocab_size, 200)
+            self.rnn = nn.LSTM(200, 200, 2, dropout=0.2)
+            self.decoder = nn.Linear(200, vocab_size)
+            self.decoder.weight = self.encoder.weight
+            nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+            nn.init.zeros_(self.decoder.bias)
+
+        def forward(self, x, hidden):
+            out, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
+            return self.decoder(self.drop(out)), hidden
+
+    return Plain()
+
+
+def seqtool_budget(paths: dict, preset: str | None, seconds: float, seed: int, threads: int) -> dict:
+    """`seqtool train-lm --preset P --max-time T` (preset None: the plain defaults) on the
+    same splits, --test scored under the best model."""
+    from seqtool.lm.api import train_lm
+    from seqtool.lm.options import resolve_options
+
+    given = {"corpus": [str(paths["train"])], "valid": str(paths["valid"]), "test": str(paths["test"]),
+             "seed": seed, "device": "cpu", "name": f"budget-{preset or 'defaults'}", "max_time": seconds,
+             "threads": str(threads), "epochs": 1000}
+    result = train_lm(resolve_options(given, preset))
+    return {"tokens_per_s": result.train_tokens_per_s, "epochs": result.epochs,
+            "valid_ppl": result.best_valid_ppl, "test_ppl": result.test_ppl}
+
+
+def budget_main(args, paths: dict, train, valid, vocab) -> None:
+    """--budget: each trainer for the same wall time on the same splits, one after another."""
+    import torch
+
+    from seqtool.core.options import parse_duration
+    from seqtool.lm.data import encode_files
+    from seqtool.lm.options import PRESETS
+
+    seconds = parse_duration(args.budget)
+    vocab_size = len(vocab)
+    corpus = torch.from_numpy(encode_files([str(paths["test"])], vocab, "word"))
+    load, rows = [os.getloadavg()[0]], {}
+    for name in args.presets.split(","):
+        print(f"{name}: {seconds:.0f} s ...", file=sys.stderr, flush=True)
+        if name == "plain":
+            rows[name] = plain_budget(train, valid, corpus, vocab_size, seconds, args.seed)
+        elif name == "defaults" or name in PRESETS:
+            rows[name] = seqtool_budget(paths, None if name == "defaults" else name, seconds, args.seed,
+                                        args.threads)
+        else:
+            raise SystemExit(f"--presets: unknown {name!r} (plain, defaults, {', '.join(PRESETS)})")
+        load.append(os.getloadavg()[0])
+        print(f"{name}: {rows[name]}", file=sys.stderr, flush=True)
+    print("trainer\tbudget_s\tepochs\ttokens_per_s\tvalid_ppl\ttest_ppl\ttest_ratio_vs_plain")
+    peer = rows.get("plain", {}).get("test_ppl")
+    for name, r in rows.items():
+        ratio = f"{r['test_ppl'] / peer:.3f}" if peer and r["test_ppl"] else ""
+        print(f"{name}\t{seconds:.0f}\t{r['epochs']:.2f}\t{r['tokens_per_s']:,.0f}\t{r['valid_ppl']:.2f}\t"
+              f"{r['test_ppl']:.2f}\t{ratio}")
+    print(f"# {args.corpus}, V={vocab_size:,}, threads {args.threads}, load average (1 min) at start/after each: "
+          + " ".join(f"{x:.2f}" for x in load) + f" (cores {os.cpu_count()})")
 
 
 def plain_perplexity(model, ids, vocab_size: int) -> float:
@@ -203,6 +316,11 @@ def main() -> None:
                         help="also train plain and seqtool adaptive on the first N training tokens, then "
                              "compare validation perplexity (0: skip)")
     parser.add_argument("--sample-length", type=int, default=3000, help="0: do not time `seqtool sample`")
+    parser.add_argument("--budget", help="instead of the step rounds: train each of --presets for this wall "
+                                         "time (60m, 8m) and report epochs, tokens/s, valid and test perplexity")
+    parser.add_argument("--presets", default="plain,cpu-hour",
+                        help="with --budget: plain (the pytorch/examples loop), defaults, or preset names")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-lm-")
     os.environ["SEQTOOL_HOME"] = home
@@ -219,6 +337,8 @@ def main() -> None:
     vocab_size = len(corpus.vocab)
     print(f"{args.corpus}: vocabulary {vocab_size:,} (train {train.numel():,} tokens incl. <eos>, valid "
           f"{valid.numel():,}, valid <unk> {float((valid == 0).float().mean()):.2%})", file=sys.stderr, flush=True)
+    if args.budget:
+        return budget_main(args, paths, train, valid, corpus.vocab)
     load = [os.getloadavg()[0]]
     # warm-up: the first torch.optim use imports torch._dynamo (seconds); not a per-token cost
     seqtool_round(paths, 2, 0, "warmup", "adaptive", args.threads, score=False)

@@ -161,7 +161,8 @@ def bench_sampling(args) -> None:
     os.environ["SEQTOOL_HOME"] = home
     vocab = Vocab.build({f"w{i}": vocab_size - i for i in range(vocab_size - 2)})
     # tokens per CPU second: what an idle core would give, on a loaded machine
-    print("softmax\tvocab\ttemp\ttokens_per_s\ttokens_per_cpu_s\tfirst_token_s")
+    print("softmax\tvocab\ttemp\ttokens_per_s\ttokens_per_cpu_s\tfirst_token_s\tprocess_tokens_per_s\t"
+          "process_tokens_per_cpu_s\tload")
     for kind in ("full", "adaptive"):
         torch.manual_seed(0)
         model = RNNLM(LMConfig(vocab_size=vocab_size, emb=SIZE, hidden=SIZE, layers=2, tie=True, softmax=kind))
@@ -175,7 +176,24 @@ def bench_sampling(args) -> None:
                 pass
             rate, cpu_rate = n / (time.perf_counter() - t0), n / (time.process_time() - cpu0)
             first = first_token_seconds(f"m-{kind}", home, temp)
-            print(f"{kind}\t{vocab_size}\t{temp}\t{rate:,.0f}\t{cpu_rate:,.0f}\t{first:.2f}", flush=True)
+            wall, cpu = whole_process(f"m-{kind}", home, temp, n)
+            print(f"{kind}\t{vocab_size}\t{temp}\t{rate:,.0f}\t{cpu_rate:,.0f}\t{first:.2f}\t{n / wall:,.0f}\t"
+                  f"{n / cpu:,.0f}\t{os.getloadavg()[0]:.2f}", flush=True)
+
+
+def whole_process(name: str, home: str, temp: float, length: int) -> tuple[float, float]:
+    """`seqtool sample --length N` as a user runs it (what `time` reports): wall and CPU seconds
+    of the whole process, start-up and model load included."""
+    import resource
+
+    env = dict(os.environ, SEQTOOL_HOME=home, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "seqtool", "sample", "--model", name, "--length", str(length),
+                    "--seed", "1", "--temp", str(temp)], stdout=subprocess.DEVNULL, env=env, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def first_token_seconds(name: str, home: str, temp: float) -> float:

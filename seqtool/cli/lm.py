@@ -47,7 +47,7 @@ def train_lm(
 
         apply_threads(v["threads"])
         found = api.evaluate_file(model, [eval_file], device=v["device"], encoding=v["encoding"], errors=v["errors"])
-        if v["json"]:
+        if v["as_json"]:
             console.emit_json(found.to_dict())
         else:
             console.emit(f"{eval_file}\t{found.tokens}\t{found.perplexity:.2f}")
@@ -70,7 +70,7 @@ def train_lm(
     summary = round_figures({"event": "done", "model": result.name, "status": result.status,
                              "epochs": result.epochs, "valid_ppl": result.best_valid_ppl,
                              "test_ppl": result.test_ppl, "published": result.published})
-    if v["json"]:
+    if v["as_json"]:
         console.emit_json(summary)
     else:
         text = f"{'saved' if result.published else 'trained'} model '{result.name}' ({result.status}, " \

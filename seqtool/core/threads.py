@@ -91,3 +91,15 @@ def apply_threads(spec: str | int | None = None) -> int:
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
     return count
+
+
+def apply_blas_threads(spec: str | int | None = None) -> int:
+    """Set the threads of numpy's BLAS (OpenBLAS, MKL) through threadpoolctl; returns the count.
+    Without threadpoolctl, BLAS keeps its own default (its OPENBLAS_NUM_THREADS etc.)."""
+    count = resolve_threads(spec)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return count
+    threadpool_limits(count, user_api="blas")
+    return count

@@ -10,6 +10,8 @@ in a fraction of a second.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -132,6 +134,14 @@ class NumpyLM:
         """A token drawn exactly from the adaptive distribution after the last advance()."""
         return self.adaptive.sample(self.h[-1][0], rng)
 
+    def draw_scored(self, rng: np.random.Generator) -> tuple[int, float]:
+        """draw(), and the drawn token's exact log-probability."""
+        return self.adaptive.sample(self.h[-1][0], rng, scored=True)
+
+    def draw_tempered(self, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
+        """A token drawn from p(w)^(1/T) / Z after the last advance(), and its log p(w)."""
+        return self.adaptive.sample_tempered(self.h[-1][0], temperature, rng)
+
     def advance(self, token: int) -> np.ndarray:
         """Feed one token id; return the last layer's new state (H,)."""
         x = self.embed[token][None, :]  # (1, E)
@@ -208,13 +218,53 @@ class NumpyAdaptiveSoftmax:
             parts.append(head[self.c0 + k] + log_softmax(self.tail_scores(h, k)))
         return np.concatenate(parts)
 
-    def sample(self, h: np.ndarray, rng: np.random.Generator) -> int:
-        """One token id drawn from p(w | h): the head's softmax, then the drawn cluster's."""
-        index = _draw(_unnormalized(self.head_scores(h)), rng)
+    def sample(self, h: np.ndarray, rng: np.random.Generator, scored: bool = False):
+        """One token id drawn from p(w | h): the head's softmax, then the drawn cluster's.
+        scored: (id, log p(id | h)) from the same two softmaxes (one more sum each)."""
+        weights = _unnormalized(self.head_scores(h))
+        index = _draw(weights, rng)
+        logp = math.log(weights[index] / weights.sum()) if scored else 0.0
         if index < self.c0:
-            return index
+            return (index, logp) if scored else index
         k = index - self.c0
-        return self.bounds[k] + _draw(_unnormalized(self.tail_scores(h, k)), rng)
+        weights = _unnormalized(self.tail_scores(h, k))
+        inner = _draw(weights, rng)
+        if scored:
+            return self.bounds[k] + inner, logp + math.log(weights[inner] / weights.sum())
+        return self.bounds[k] + inner
+
+
+    def tempered_parts(self, h: np.ndarray, temperature: float) -> tuple[list, list]:
+        """Each part of the vocabulary (head words, then each cluster) as (its float32 scores
+        minus their max, log p of its best word) and its weights in p(w)^(1/T): the weights
+        of all parts over their total are the tempered distribution. For a cluster word,
+        p(w)^(1/T) = (p_head(k) / Z_k)^(1/T) exp((s_w - m_k) / T): one float32 exp per word,
+        no V-long concatenation, float64 pass or running sum."""
+        head = log_softmax(self.head_scores(h))  # (c_0 + n,) float64, small
+        shifted, best = [head[: self.c0]], [float(head[: self.c0].max())]
+        for k in range(len(self.tails)):
+            z = self.tail_scores(h, k)
+            z -= z.max()  # (size_k,) float32, max 0
+            shifted.append(z)
+            best.append(float(head[self.c0 + k]) - math.log(float(np.exp(z).sum(dtype=np.float64))))
+        top, scale = max(best), 1.0 / temperature
+        weights = [np.exp((shifted[0] - top) * scale)]
+        for k in range(len(self.tails)):
+            z = shifted[k + 1] * np.float32(scale)
+            z += np.float32((best[k + 1] - top) * scale)
+            weights.append(np.exp(z, out=z))
+        return [(z, b) for z, b in zip(shifted, best)], weights
+
+    def sample_tempered(self, h: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
+        """(id, log p(id | h)) with id drawn from p(w | h)^(1/T): the part by its total weight,
+        then the word inside it."""
+        parts, weights = self.tempered_parts(h, temperature)
+        part = _draw(np.array([w.sum(dtype=np.float64) for w in weights]), rng)
+        inner = _draw(weights[part], rng)
+        shifted, best = parts[part]
+        # log p: the head's log-softmax as is; a cluster word is its part's best log p plus its shift
+        logp = float(shifted[inner]) if part == 0 else best + float(shifted[inner])
+        return (self.bounds[part - 1] if part else 0) + inner, logp
 
 
 def _unnormalized(scores: np.ndarray) -> np.ndarray:

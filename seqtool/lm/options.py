@@ -15,6 +15,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "lstm-peephole", "cifg")
 LEVELS = ("word", "char")
 SOFTMAXES = ("auto", "full", "adaptive")
+SCHEDULES = ("plateau", "linear")
 
 # A preset fills every option the user did not give; each can still be overridden.
 PRESETS: dict[str, dict] = {
@@ -24,6 +25,27 @@ PRESETS: dict[str, dict] = {
     # words (fewer epochs fit, annealing still happens on the validation plateau).
     "ptb-small": dict(level="word", cell="lstm", layers=2, emb=200, hidden=200, dropout=0.2, tie=True,
                       bptt=35, batch_size=20, epochs=40, optimizer="sgd", lr=20.0, clip=0.25, softmax="full"),
+    # "A corpus of 1-3M words, 60 minutes, 2 CPU cores" (issue 17). The budget fixes the
+    # model size: measured tokens per CPU-second of one thread (PTB's 10k words, adaptive,
+    # 40 steps, load 4-7): 2x200 3,929, 2x400 1,777, 2x650 757; two idle cores give 1.6-1.9x
+    # one. So an hour is ~25M tokens at 2x200 (25 PTB epochs: a 200-unit model saturates,
+    # ptb-small reached test 89.5 after 18), ~11M at 2x400 (12 PTB epochs, 4-5 of a 2-3M-word
+    # corpus) and ~5M at 2x650 (5 epochs, where Zaremba's medium model needed 39): 2x400, tied
+    # (Press & Wolf 2017: tying helps most as the model grows). Regularization: AWD-LSTM's
+    # values (dropouti 0.65, dropouth 0.3, dropout 0.4, wdrop 0.5; Merity et al. 2017) are for
+    # 1150 units and hundreds of epochs; for 4-12 epochs about half of them, a little more
+    # than ptb-small's 0.2 for a model twice as wide. SGD lr 20, clip 0.25 (pytorch/examples;
+    # AWD uses SGD too): after 2 epochs of 8k PTB lines SGD 20 gave valid ppl 322 where Adam
+    # 0.002 gave 424 (session 8). Schedule: linear decay to 0 over the hour (Li, Yumer &
+    # Ramanan 2020, "Budgeted training": the best schedule for a fixed budget); a plateau
+    # rule anneals late or never in 4-12 epochs. softmax auto: adaptive from 5,000 words
+    # (1.9x the full softmax at 10k words, 4.8x at 33k). Not yet shown by a 60-minute run on
+    # a quiet machine: `benchmarks/bench_lm.py --budget 60m --presets plain,cpu-hour` is the
+    # check (docs/train-lm.md gives what the loaded machine of 2026-12-02 could measure).
+    "cpu-hour": dict(level="word", cell="lstm", layers=2, emb=400, hidden=400, tie=True, softmax="auto",
+                     dropout=0.3, dropout_in=0.3, dropout_hidden=0.2, dropout_out=0.3, weight_drop=0.2,
+                     bptt=35, batch_size=20, epochs=100, optimizer="sgd", lr=20.0, clip=0.25,
+                     schedule="linear", max_time=3600.0),
 }
 
 
@@ -32,7 +54,9 @@ def preset_help() -> str:
 
 
 def _flag(key: str, value) -> str:
-    opt = {"tie": "tie-weights", "batch_size": "batch-size"}.get(key, key)
+    opt = {"tie": "tie-weights"}.get(key, key.replace("_", "-"))
+    if key == "max_time":
+        return f"--{opt} {value / 60:g}m"
     if isinstance(value, bool):
         return f"--{opt}" if value else f"--no-{opt}"
     return f"--{opt} {value:g}" if isinstance(value, float) else f"--{opt} {value}"
@@ -86,6 +110,11 @@ class TrainOptions:
     lr: float | None = option(None, "Learning rate; divided by 4 (sgd) or 2 on a validation plateau.",
                               default_text="20 for sgd, 0.002 for adam/adamw", above=0.0, panel=T)
     optimizer: str = option("adam", "sgd, adam or adamw.", choices=OPTIMIZERS, panel=T)
+    schedule: str = option("plateau", "plateau: divide the lr (see --lr) after an epoch without validation "
+                           "improvement; linear: decay it linearly to 0 over the run's budget, --max-time or "
+                           "--epochs, whichever is used up first (no plateau division): the best schedule "
+                           "for a fixed budget (Li et al. 2020, Budgeted Training).", choices=SCHEDULES,
+                           panel=T)
     clip: float | None = option(None, "Gradient norm clipping (0 = off).", default_text="0.25 for sgd, 1 otherwise",
                                 minimum=0.0, panel=T)
     patience: int = option(3, "Stop after this many epochs without validation improvement.", minimum=1,
@@ -117,7 +146,7 @@ class TrainOptions:
     amp: bool = option(True, "Mixed precision on CUDA.", cli=False)
     plot: str | None = option(None, "Also draw train/valid perplexity per epoch into this file (.png, .svg, .pdf; "
                               "needs matplotlib: seqtool[plot]).", role=RUN)
-    json: bool = option(False, "Write JSON lines to stdout instead of text.", role=RUN)
+    as_json: bool = option(False, "Write JSON lines to stdout instead of text.", flag="--json", role=RUN)
     max_steps: int | None = option(None, "Stop (as on Ctrl-C, checkpointed) after N steps: tests, profiling.",
                                    minimum=1, role=RUN, hidden=True)
     preset: str | None = option(None, "A tested recipe: " + ", ".join(PRESETS) + " (see above).", panel=T,
@@ -129,6 +158,8 @@ class TrainOptions:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainOptions":
         names = {f.name for f in fields(cls)}
+        if "json" in data and "as_json" not in data:  # checkpoints written before the field's rename
+            data = {**data, "as_json": data["json"]}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     # ------------------------------------------------------------ resolved values

@@ -142,3 +142,82 @@ def load_torch_lm(stored: StoredLM, device: str = "cpu"):
     model.import_tensors(load_tensors(stored.weights_path, origin=f"model '{stored.name}'"),
                          origin=f"model '{stored.name}'")
     return model.to(device).eval()
+
+
+@dataclass
+class CheckpointLM:
+    """The current weights of a run that train-lm checkpointed (finished or not), with what
+    sampling needs of a StoredLM: name, level, vocab, tokenizer, model_config."""
+
+    name: str
+    path: Path
+    model_config: dict
+    vocab: Vocab
+    tokenizer: Tokenizer
+    model: object  # an RNNLM in eval mode, on the CPU
+    position: dict  # epoch (1-based, in progress), batch, step
+
+    @property
+    def level(self) -> str:
+        return self.tokenizer.level
+
+
+def checkpoint_file(path: str | Path) -> Path | None:
+    """The checkpoint a --model value names, if it names one: a checkpoint file, or a run
+    folder holding one (train-lm's $SEQTOOL_HOME/checkpoints/NAME); else None."""
+    from ..training.publish import CHECKPOINT_FILE
+
+    path = Path(path).expanduser()
+    if path.is_dir() and (path / CHECKPOINT_FILE).is_file():
+        return path / CHECKPOINT_FILE
+    if path.is_file() and path.suffix == ".pt":
+        return path
+    return None
+
+
+def open_checkpoint(path: str | Path, name: str | None = None) -> CheckpointLM:
+    """A train-lm checkpoint as a model (torch.load with weights_only=True: it runs no code)."""
+    from ..training.checkpoint import load_checkpoint
+    from .model import LMConfig, RNNLM
+    from .options import TrainOptions
+
+    path = Path(path)
+    state = load_checkpoint(path.parent) if path.name == "checkpoint.pt" else _load_named(path)
+    origin = f"{path}"
+    try:
+        opts = TrainOptions.from_dict(state["options"])
+        vocab = Vocab.from_dict(state["vocab"])
+        weights = state["task"]["model"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{origin}: not a train-lm checkpoint ({exc})") from None
+    # train-lm stores the resolved sizes in the options, so this is the model it trained
+    config = LMConfig(vocab_size=len(vocab), cell=opts.cell, emb=opts.emb or 200, hidden=opts.hidden,
+                      layers=opts.layers, dropout=opts.dropout, tie=bool(opts.tie),
+                      softmax=opts.softmax if opts.softmax != "auto" else "full", cutoffs=opts.cutoffs_tuple,
+                      dropout_in=opts.dropout_in, dropout_hidden=opts.dropout_hidden,
+                      dropout_out=opts.dropout_out, dropout_emb=opts.dropout_emb,
+                      weight_drop=opts.weight_drop, alpha=opts.alpha, beta=opts.beta)
+    model = RNNLM(config)
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, KeyError) as exc:
+        raise ModelError(f"{origin}: the checkpoint's weights do not match its options ({str(exc)[:200]})") from None
+    model.eval()
+    position = state.get("position") or {"epoch": state.get("epoch", 0) + 1, "batch": state.get("batch", 0)}
+    name = name or (path.parent.name if path.name == "checkpoint.pt" else path.stem)
+    return CheckpointLM(name, path, config.to_dict(), vocab, Tokenizer(level=opts.level), model, dict(position))
+
+
+def _load_named(path: Path) -> dict:
+    """A checkpoint saved under another file name (copied aside): the same safe load."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise ModelError(f"{path}: checkpoint is corrupted or not a seqtool checkpoint ({type(exc).__name__})") from None
+    from ..training.checkpoint import CHECKPOINT_VERSION
+
+    if not isinstance(state, dict) or state.get("checkpoint_version") != CHECKPOINT_VERSION:
+        raise ModelError(f"{path}: not a train-lm checkpoint of this seqtool version")
+    return state

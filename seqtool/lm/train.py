@@ -138,9 +138,20 @@ class LMTask:
         self.optimizer = optimizer(self.params, lr=opts.lr_value, foreach=True)
         self.scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
         self.hidden = None
+        self.epoch, self.started = 0, time.monotonic()  # --schedule linear reads them
+
+    def budget_used(self, batch: int) -> float:
+        """How much of the run's budget is spent before `batch`, in [0, 1]: the larger of the
+        epochs done / --epochs and (with --max-time) this call's time / --max-time. The epoch
+        share alone is deterministic; the time share makes the decay end when the time does."""
+        used = (self.epoch + batch / max(len(self.starts), 1)) / self.opts.epochs
+        if self.opts.max_time:
+            used = max(used, (time.monotonic() - self.started) / self.opts.max_time)
+        return min(max(used, 0.0), 1.0)
 
     # -------------------------------------------------------------- Task
     def start_epoch(self, epoch: int, first_batch: int) -> int:
+        self.epoch = epoch
         if first_batch == 0 or self.hidden is None:
             self.hidden = self.model.init_hidden(self.train_data.size(1), self.device)
         self.model.train()
@@ -150,6 +161,10 @@ class LMTask:
         x, y = get_window(self.train_data, self.starts[batch], self.opts.bptt)  # (L, B) each
         hidden = detach_hidden(self.hidden)  # truncated BPTT: the values go on, the graph stops
         clip, optimizer = self.opts.clip_value, self.optimizer
+        if self.opts.schedule == "linear":
+            lr = self.opts.lr_value * (1.0 - self.budget_used(batch))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
         # targets through forward (not .loss) so a DDP wrapper sees the call
         if self.amp_dtype is not None:
             with torch.autocast("cuda", dtype=self.amp_dtype):
@@ -247,8 +262,10 @@ class _Run:
         state = LoopState.from_dict(ckpt) if ckpt is not None else None
         if ckpt is not None:
             self.task.load_state_dict(ckpt["task"], state)
-        self.report = TrainingReport(json_lines=opts.json, plot=opts.plot, enabled=self.main)
-        config = LoopConfig(epochs=opts.epochs, patience=opts.patience, anneal=opts.anneal_value,
+        self.report = TrainingReport(json_lines=opts.as_json, plot=opts.plot, enabled=self.main)
+        self.task.started = self.started  # the loop's --max-time clock, set-up included
+        anneal = opts.anneal_value if opts.schedule == "plateau" else None
+        config = LoopConfig(epochs=opts.epochs, patience=opts.patience, anneal=anneal,
                             max_time=opts.max_time, max_steps=opts.max_steps)
         self.loop = Loop(self.task, config, state=state, rng=ckpt["rng"] if ckpt else None, report=self.report,
                          stop=self.flag, dist=self.dist, started=self.started, checkpoint=self._checkpoint,
@@ -340,7 +357,7 @@ class _Run:
                    "epochs": last.get("epoch_float", 0), "train_ppl": last.get("train_ppl")}
         training = {"corpus": [{"path": n, "sha256": d} for n, d in self.digests], "valid": opts.valid,
                     "held_out": self.held_out, "train_tokens": self.n_train_tokens, "seed": opts.seed,
-                    "options": {k: v for k, v in opts.to_dict().items() if k not in ("json", "max_steps")},
+                    "options": {k: v for k, v in opts.to_dict().items() if k not in ("as_json", "max_steps")},
                     "embedding_coverage": self.task.coverage, "elapsed_s": round(self.loop.elapsed(), 1),
                     "world_size": self.dist.world_size, "device": self.device,
                     "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None,
