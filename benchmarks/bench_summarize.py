@@ -98,6 +98,19 @@ class OfflineSumyTokenizer:
         return tuple(w for w in self._words(sentence) if self._is_word(w))
 
 
+class RegexSumyTokenizer(OfflineSumyTokenizer):
+    """sumy with words from a regular expression (\\w+) instead of NLTK's Treebank tokenizer."""
+
+    def __init__(self):
+        import re
+
+        super().__init__()
+        self._findall = re.compile(r"\w+").findall
+
+    def to_words(self, sentence: str):
+        return tuple(self._findall(sentence))
+
+
 def sumy_system(name: str):
     from sumy.nlp.stemmers import Stemmer
     from sumy.parsers.plaintext import PlaintextParser
@@ -106,10 +119,11 @@ def sumy_system(name: str):
     from sumy.summarizers.text_rank import TextRankSummarizer
     from sumy.utils import get_stop_words
 
-    cls = {"sumy-textrank": TextRankSummarizer, "sumy-lexrank": LexRankSummarizer, "sumy-lsa": LsaSummarizer}[name]
+    cls = {"sumy-textrank": TextRankSummarizer, "sumy-textrank-regex": TextRankSummarizer,
+           "sumy-lexrank": LexRankSummarizer, "sumy-lsa": LsaSummarizer}[name]
     summarizer = cls(Stemmer("english"))
     summarizer.stop_words = get_stop_words("english")
-    tokenizer = OfflineSumyTokenizer()
+    tokenizer = RegexSumyTokenizer() if name.endswith("-regex") else OfflineSumyTokenizer()
 
     def run(text: str, k: int) -> list[str]:
         document = PlaintextParser(text, tokenizer).document
@@ -210,6 +224,7 @@ SYSTEMS = {
     "seqtool lsa, 1 dimension": lambda: method_system("lsa", lsa_dimensions=1),
     "seqtool lead": lambda: method_system("lead"),
     "sumy-textrank": lambda: sumy_system("sumy-textrank"),
+    "sumy-textrank-regex": lambda: sumy_system("sumy-textrank-regex"),
     "sumy-lexrank": lambda: sumy_system("sumy-lexrank"),
     "sumy-lsa": lambda: sumy_system("sumy-lsa"),
 }
@@ -255,6 +270,44 @@ def batch_run(jobs: int) -> dict:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def batch_vs_sumy(rounds: int) -> dict:
+    """Issue 22: the whole-process batch (`--out-dir`, --jobs 1, process start and every write
+    included) against sumy TextRank's in-process rate, with NLTK words and with \\w+ words.
+
+    seqtool's rate is 2,225 / wall seconds and, beside it, 2,225 / the child's CPU seconds
+    (user + sys: what the load of a shared machine does not inflate); sumy's is CPU time
+    in its own process (speed_worker), the best of `rounds`, taken in turns with seqtool's."""
+    import resource
+
+    n = len(load(None))
+    wall, cpu, peers = [], [], {"sumy-textrank": [], "sumy-textrank-regex": []}
+    for _ in range(rounds):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        b = batch_run(1)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if b["exit_code"] != 0 or b["summaries_written"] != n:
+            raise SystemExit(f"batch failed: {b}")
+        wall.append(b["seconds"])
+        cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        for name in peers:
+            out = subprocess.run([sys.executable, __file__, "--speed-worker", name], capture_output=True,
+                                 text=True, check=True)
+            peers[name].append(json.loads(out.stdout.splitlines()[-1])["cpu_seconds"])
+    ours_wall, ours_cpu = n / min(wall), n / min(cpu)
+    report = {"articles": n, "seqtool_batch_wall_s": min(wall), "seqtool_batch_cpu_s": min(cpu),
+              "seqtool_docs_per_s_wall": ours_wall, "seqtool_docs_per_s_cpu": ours_cpu,
+              "load": os.getloadavg()[0]}
+    for name, target in (("sumy-textrank", 10.0), ("sumy-textrank-regex", 4.0)):
+        rate = n / min(peers[name])
+        report[name] = {"docs_per_s": rate, "ratio_wall": ours_wall / rate, "ratio_cpu": ours_cpu / rate,
+                        "target": target}
+        print(f"batch --jobs 1: {ours_wall:.0f} docs/s wall ({min(wall):.2f} s), {ours_cpu:.0f} docs/s CPU; "
+              f"{name} {rate:.0f} docs/s in-process: {ours_wall / rate:.1f}x wall, {ours_cpu / rate:.1f}x CPU "
+              f"(target >= {target:g}x)", flush=True)
+    print(f"load average {report['load']:.2f}", flush=True)
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=None, help="articles per category (default: all 2,225)")
@@ -267,9 +320,16 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--rounds", type=int, default=2, help="speed runs per system (the best counts)")
     ap.add_argument("--speed-worker", help=argparse.SUPPRESS)
+    ap.add_argument("--batch-vs-sumy", action="store_true",
+                    help="only the whole-process batch (--jobs 1) against sumy TextRank (NLTK and regex words)")
     args = ap.parse_args()
     if args.speed_worker:
         speed_worker(args.speed_worker, args.limit)
+        return
+    if args.batch_vs_sumy:
+        report = batch_vs_sumy(args.rounds)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1))
         return
 
     docs = load(args.limit)

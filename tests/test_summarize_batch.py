@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -67,33 +68,85 @@ def test_a_failing_file_is_reported_and_the_batch_goes_on(cli, inbox, tmp_path):
 
 
 def test_a_crash_mid_write_leaves_no_half_written_file(inbox, tmp_path, monkeypatch):
+    from seqtool.summarize import commit
+
     out = tmp_path / "out"
     run([inbox], out)
     before = (out / "a.txt").read_text()
-    real = batch_mod.atomic_write
 
-    @contextlib.contextmanager
-    def crashing(path, *args, **kwargs):
-        if str(path).endswith(batch_mod.STATE_FILE):
-            with real(path, *args, **kwargs) as fh:
-                yield fh
-            return
-        with real(path, *args, **kwargs) as fh:
-            class Half:
-                def write(self, text):
-                    fh.write(text[: len(text) // 2])
-                    fh.flush()
-                    raise OSError(28, "No space left on device")
-            yield Half()
+    def half(fd, text):
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text[: len(text) // 2])
+            fh.flush()
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(batch_mod, "atomic_write", crashing)
+    monkeypatch.setattr(commit, "_write_temp", half)
     (inbox / "new.txt").write_text(DOC, encoding="utf-8")
     (inbox / "a.txt").write_text(DOC + " Extra sentence about water and rivers.", encoding="utf-8")
     result = run([inbox], out)
     assert len(result.failed) == 4
+    assert all("No space left on device" in message for _, message in result.failed)
     assert (out / "a.txt").read_text() == before  # the old summary, whole
     assert not (out / "new.txt").exists()
     assert [p.name for p in out.rglob("*.tmp")] == []
+
+
+def test_group_commit_syncs_the_data_before_any_rename_and_the_renames_before_the_state(
+        inbox, tmp_path, monkeypatch):
+    """The power-loss guarantee is an order of operations: temp files durable, then the
+    renames, then their sync, and only then a state file that names the summaries."""
+    from seqtool.summarize import commit
+
+    events = []
+    real_sync, real_replace, real_save = commit.sync_filesystem, os.replace, batch_mod.save_state
+
+    def sync(folder):
+        events.append(("sync", len(list(Path(folder).rglob(".seqtool-tmp-*")))))
+        return real_sync(folder)
+
+    def replace(src, dst):
+        if Path(dst).name != batch_mod.STATE_FILE:  # (os.replace is also atomic_write's)
+            events.append(("rename", Path(dst).name))
+        return real_replace(src, dst)
+
+    def save(out_dir, files):
+        events.append(("state", len(files)))
+        return real_save(out_dir, files)
+
+    monkeypatch.setattr(commit, "sync_filesystem", sync)
+    monkeypatch.setattr(commit.os, "replace", replace)
+    monkeypatch.setattr(batch_mod, "save_state", save)
+    out = tmp_path / "out"
+    result = run([inbox], out)
+    assert result.written == 3
+    kinds = [kind for kind, _ in events]
+    # one group: sync (3 temp files staged), 3 renames, sync, then the state of 3 summaries
+    assert kinds[:5] == ["sync", "rename", "rename", "rename", "sync"], events
+    assert events[0] == ("sync", 3)
+    assert events[-1][0] == "state" and events[-1][1] == 3
+    assert kinds.index("state") > 4  # no state file before the summaries are on disk
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == ["a.txt", "c.txt", "sub/b.txt"]
+
+
+def test_group_commit_without_syncfs_fsyncs_each_file_and_folder(tmp_path, monkeypatch):
+    from seqtool.summarize import commit
+
+    synced = []
+    monkeypatch.setenv("SEQTOOL_NO_SYNCFS", "1")
+    monkeypatch.setattr(commit, "_fsync_file", lambda path: synced.append(Path(path).name))
+    monkeypatch.setattr(commit, "fsync_dir", lambda path: synced.append(Path(path).name + "/"))
+    done = []
+    writer = commit.GroupCommit(tmp_path, group_files=2)
+    writer.add(tmp_path / "x" / "a.txt", "one\n", lambda: done.append("a"))
+    assert done == [] and not (tmp_path / "x" / "a.txt").exists()  # staged, not visible
+    writer.add(tmp_path / "y" / "b.txt", "two\n", lambda: done.append("b"))  # the second fills the group
+    assert done == ["a", "b"]
+    assert (tmp_path / "x" / "a.txt").read_text() == "one\n" and (tmp_path / "y" / "b.txt").read_text() == "two\n"
+    assert len(synced) == 4 and synced[2:] == ["x/", "y/"]  # both temp files, then both folders
+    assert all(name.startswith(".seqtool-tmp-") for name in synced[:2])
+    writer.add(tmp_path / "x" / "c.txt", "three\n")
+    writer.discard()
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["a.txt"]
 
 
 def test_a_second_overlapping_run_stops_with_a_clear_message(cli, inbox, tmp_path):
@@ -221,20 +274,19 @@ def test_a_symlink_in_the_output_tree_is_refused(cli, inbox, tmp_path):
     assert not (out / "a.txt").exists()
 
 
-def test_a_link_planted_after_the_check_is_caught_by_the_worker(inbox, tmp_path):
-    from seqtool.summarize.parallel import _init
+def test_a_link_planted_after_the_check_is_caught_by_the_writer(inbox, tmp_path):
+    from seqtool.summarize.commit import GroupCommit
 
     elsewhere = tmp_path / "elsewhere"
     (elsewhere).mkdir()
     out = tmp_path / "out"
     out.mkdir()
     (out / "sub").symlink_to(elsewhere)
-    _init({"options": SummaryOptions(), "json": False, "encoding": "utf-8", "errors": "strict",
-           "out_real": os.path.realpath(out)})
-    rel, status, _, message = batch_mod._summarize_file((str(inbox / "sub" / "b.txt"), "sub/b.txt",
-                                                          str(out / "sub" / "b.txt"), None))
-    assert status == "failed" and "leads outside the output folder" in message
-    assert os.listdir(elsewhere) == []
+    writer = GroupCommit(out)
+    message = batch_mod._stage(writer, os.path.realpath(out), str(out / "sub" / "b.txt"), "summary\n", None)
+    assert message is not None and "leads outside the output folder" in message
+    writer.commit()
+    assert writer.pending == 0 and os.listdir(elsewhere) == []
 
 
 @pytest.mark.parametrize("where", ["inbox", "."])

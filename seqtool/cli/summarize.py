@@ -6,7 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .options import EncodingOpt, ErrorsOpt, JsonOpt, check_errors_mode, examples
+from ..summarize.pipeline import SummaryOptions
+from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, check_errors_mode, examples, with_options
 
 COMMAND = dict(
     help="Summarize documents: the best sentences by TextRank (default), LexRank, LSA or Lead-k, "
@@ -30,28 +31,11 @@ COMMAND = dict(
                     "seqtool summarize --jsonl docs.jsonl > summaries.jsonl"),
 )
 
-SimilarityOpt = Annotated[Optional[str], typer.Option(
-    "--similarity", help="Edge weight: overlap (default: the paper's formula, best on the benchmark), "
-    "tfidf (cosine), bm25 (Barrios et al.) or embedding (cosine of averaged word vectors, needs --embeddings).")]
-
-
+@with_options(SummaryOptions)
 def summarize(
     inputs: Annotated[Optional[List[str]], typer.Argument(help="Files, directories, globs or '-' (stdin).")] = None,
-    sentences: Annotated[Optional[int], typer.Option("-n", "--sentences", help="Sentences per summary (default 3).")] = None,
-    ratio: Annotated[Optional[float], typer.Option("--ratio", help="Summary size as a share of the sentences, e.g. 0.2.")] = None,
-    words: Annotated[Optional[int], typer.Option("--words", help="Word budget: best sentences while they fit (at least one).")] = None,
-    similarity: SimilarityOpt = None,
     embeddings: Annotated[Optional[str], typer.Option("--embeddings", help="Word vectors for --similarity embedding (a name from `seqtool embed` or a vectors file).")] = None,
-    damping: Annotated[float, typer.Option("--damping", help="PageRank damping factor.")] = 0.85,
-    split: Annotated[str, typer.Option("--split", help="auto: Punkt per paragraph, un-wrapped lines stand alone; punkt: Punkt per paragraph; lines: one sentence per non-empty line.")] = "auto",
-    keywords: Annotated[int, typer.Option("--keywords", help="Also list this many TextRank keywords.")] = 0,
-    stopwords: Annotated[Optional[str], typer.Option("--stopwords", help="Stop-word file (one word a line), or 'none'. Default: the shipped list of --language (English only so far; other languages: none).")] = None,
-    method: Annotated[str, typer.Option("--method", help="textrank (default; sumy TextRankSummarizer), lexrank (Erkan & Radev; sumy LexRankSummarizer), lsa (Steinberger & Jezek; sumy LsaSummarizer) or lead (the first sentences).")] = "textrank",
-    lexrank_threshold: Annotated[Optional[float], typer.Option("--lexrank-threshold", help="LexRank: an edge where the idf-modified cosine exceeds this (default 0.1, the paper's; sumy LexRankSummarizer.threshold).")] = None,
     continuous: Annotated[bool, typer.Option("--continuous", help="LexRank: weigh edges by the cosine instead of a threshold (continuous LexRank; sumy's LexRankSummarizer continuous form).")] = False,
-    lsa_dimensions: Annotated[Optional[str], typer.Option("--lsa-dimensions", help="LSA: half (default: singular values at least half the largest, the paper's), all (what sumy LsaSummarizer keeps) or a count.")] = None,
-    language: Annotated[str, typer.Option("--language", help="Sentence splitter, stop words and stemmer of this language, a name or ISO code: english, de, fr... (sumy's Tokenizer(language) and Stemmer(language)).")] = "english",
-    input_format: Annotated[str, typer.Option("--format", help="auto (HTML for .html/.htm files and text starting <!doctype html or <html), text or html (sumy's HtmlParser vs PlaintextParser).")] = "auto",
     as_json: JsonOpt = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help='Inputs are JSON lines {"id", "text"}; writes {"id", "summary", "scores", "indices", "sentences"} lines.')] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch mode: one summary file per input at the same relative path (with --json: NAME.json). Ends with one summary line on stderr.")] = None,
@@ -61,16 +45,19 @@ def summarize(
     eval_refs: Annotated[Optional[str], typer.Option("--eval", help="ROUGE-1/2/L F1 against reference files with the same relative names in this folder.")] = None,
     encoding: EncodingOpt = "utf-8",
     errors: ErrorsOpt = "strict",
+    given: Given = None,
 ) -> None:
+    """The summary options (-n, --similarity, --method, ...) are SummaryOptions' fields (with_options)."""
     from ..core import console
     from ..core.errors import UsageError
-    from ..summarize import SummaryOptions
 
     check_errors_mode(errors)
     if not inputs:
         raise UsageError("give at least one input (a file, directory, glob or '-')")
-    if similarity is None:
-        similarity = "embedding" if embeddings else "overlap"
+    values, explicit = dict(given.values), given.explicit
+    if "similarity" not in explicit and embeddings:
+        values["similarity"] = "embedding"
+    similarity = values["similarity"]
     modes = [name for name, on in (("--out-dir", out_dir), ("--jsonl", jsonl), ("--eval", eval_refs)) if on]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
@@ -80,18 +67,16 @@ def summarize(
         raise UsageError("--shard works with --out-dir or --jsonl")
     if jobs < 0:
         raise UsageError(f"--jobs must be >= 0 (got {jobs})")
-    _check_method_options(method, lexrank_threshold, continuous, lsa_dimensions)
-    options = SummaryOptions(sentences=sentences, ratio=ratio, words=words, similarity=similarity,
-                             damping=damping, split=split, keywords=keywords, stopwords=stopwords,
-                             method=method,
-                             lexrank_threshold=None if continuous else (0.1 if lexrank_threshold is None
-                                                                        else lexrank_threshold),
-                             lsa_dimensions=_lsa_dimensions(lsa_dimensions or "half"), language=language,
-                             format=input_format)
-    if stopwords is not None:
+    _check_method_options(values["method"], "lexrank_threshold" in explicit, continuous,
+                          "lsa_dimensions" in explicit)
+    if continuous:
+        values["lexrank_threshold"] = None
+    values["lsa_dimensions"] = _lsa_dimensions(str(values["lsa_dimensions"]))
+    options = SummaryOptions(**values)
+    if options.stopwords is not None:
         from ..summarize import load_stopwords
 
-        load_stopwords(stopwords, options.language)  # a missing file fails now, not once per input
+        load_stopwords(options.stopwords, options.language)  # a missing file fails now, not once per input
     vectors = _load_vectors(similarity, embeddings)
     from ..summarize.parallel import resolve_jobs
 
@@ -118,18 +103,16 @@ def summarize(
     _run_plain(sources, options, as_json, encoding, errors, vectors)
 
 
-def _check_method_options(method: str, threshold: Optional[float], continuous: bool,
-                          lsa_dimensions: Optional[str]) -> None:
+def _check_method_options(method: str, threshold_given: bool, continuous: bool, lsa_given: bool) -> None:
     """An option of another method than --method would be silently ignored: refuse it."""
     from ..core.errors import UsageError
 
-    if continuous and threshold is not None:
+    if continuous and threshold_given:
         raise UsageError("--continuous and --lexrank-threshold cannot be combined (continuous LexRank has no threshold)")
-    lexrank = [name for name, on in (("--continuous", continuous), ("--lexrank-threshold", threshold is not None))
-               if on]
+    lexrank = [name for name, on in (("--continuous", continuous), ("--lexrank-threshold", threshold_given)) if on]
     if lexrank and method != "lexrank":
         raise UsageError(f"{lexrank[0]} is a LexRank option: add --method lexrank")
-    if lsa_dimensions is not None and method != "lsa":
+    if lsa_given and method != "lsa":
         raise UsageError("--lsa-dimensions is an LSA option: add --method lsa")
 
 

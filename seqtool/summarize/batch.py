@@ -1,7 +1,8 @@
 """Folders in, folders out: the cron job.
 
 `run_batch` writes one summary per input at the same relative path under
-OUT (with --json: the same path with a .json suffix), each atomically. A lock
+OUT (with --json: the same path with a .json suffix), each atomically and
+durably, a group of files per sync (commit.GroupCommit). A lock
 file in OUT makes a second overlapping run fail at once; a state file in OUT
 (content sha256 + options per input, written atomically) lets --incremental
 skip what is unchanged. A failing input is reported and the batch goes on; the
@@ -27,6 +28,7 @@ from typing import Iterator, Optional
 from ..core import console
 from ..core.errors import InputError, SeqtoolError, StoreError, UsageError
 from ..core.io import Digest, Source, atomic_write, display_name, expand_inputs, read_text, remove_stale_temps
+from .commit import GroupCommit
 from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
 
@@ -214,7 +216,10 @@ def format_summary(summary, as_json: bool, name: str) -> str:
 
 
 def _summarize_file(job: tuple) -> tuple:
-    """Worker: (path, rel, out, known sha or None) -> (rel, status, sha, message)."""
+    """Worker: (path, rel, out, known sha or None) -> (rel, status, sha, message, summary text).
+
+    The worker only reads and summarizes; the parent writes every summary through one
+    GroupCommit, so a group of files costs a few syncs instead of two fsyncs each."""
     path, rel, out, known = job
     st = worker_state()
     try:
@@ -223,20 +228,28 @@ def _summarize_file(job: tuple) -> tuple:
         text = read_text(Source(path), encoding=st["encoding"], errors=st["errors"], digest=digest)
         sha = digest.hexdigest()
         if known is not None and known == sha and os.path.exists(out):
-            return rel, "skipped", sha, ""
+            return rel, "skipped", sha, "", None
         summary = summarize_text(text, st["options"], st.get("vectors"), name=str(path))
-        if not _inside(st["out_real"], out):  # a link planted after the check at the start
-            raise StoreError(f"{display_name(out)}: its folder leads outside the output folder "
-                             f"(a symbolic link); refusing to write it")
-        with atomic_write(out) as fh:
-            fh.write(format_summary(summary, st["json"], rel))
+        content = format_summary(summary, st["json"], rel)
     except SeqtoolError as exc:
-        return rel, "failed", None, exc.message
+        return rel, "failed", None, exc.message, None
     except OSError as exc:
-        return rel, "failed", None, f"{display_name(path)}: {exc.strerror or exc}"
+        return rel, "failed", None, f"{display_name(path)}: {exc.strerror or exc}", None
     except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
-        return rel, "failed", None, f"{display_name(path)}: unexpected {type(exc).__name__}: {exc}"
-    return rel, ("empty" if not summary.sentences else "written"), sha, ""
+        return rel, "failed", None, f"{display_name(path)}: unexpected {type(exc).__name__}: {exc}", None
+    return rel, ("empty" if not summary.sentences else "written"), sha, "", content
+
+
+def _stage(writer: GroupCommit, out_real: str, out: str, content: str, on_commit) -> Optional[str]:
+    """Stage one summary for the next group commit; the error message if it cannot be."""
+    if not _inside(out_real, out):  # a link planted after the check at the start
+        return (f"{display_name(out)}: its folder leads outside the output folder "
+                f"(a symbolic link); refusing to write it")
+    try:
+        writer.add(out, content, on_commit)
+    except SeqtoolError as exc:
+        return exc.message
+    return None
 
 
 def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOptions, *, jobs: int = 1,
@@ -271,21 +284,29 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
             entry = files.get(j.rel) if incremental else None
             known = entry.get("sha256") if isinstance(entry, dict) and entry.get("options") == key else None
             tasks.append((j.path, j.rel, str(out / rel_out), known))
+        writer = GroupCommit(out)
         last_save = time.monotonic()
         try:
             # closing(): on an interrupt in this loop the workers are stopped here, before cleanup.
             with console.progress() as bar, contextlib.closing(
                     ordered_map(_summarize_file, tasks, jobs=jobs, state=state)) as results:
                 task = bar.add_task("summarize", total=len(tasks), status="")
-                for rel, status, sha, message in results:
+                for (rel, status, sha, message, content), (_, _, target, _) in zip(results, tasks):
                     bar.advance(task)
+                    if status not in ("failed", "skipped"):
+                        # The state records a summary only once its group is on disk.
+                        entry = {"sha256": sha, "options": key}
+                        message = _stage(writer, out_real, target, content,
+                                         lambda rel=rel, entry=entry: files.__setitem__(rel, entry))
+                        if message is not None:
+                            status = "failed"
                     if status == "failed":
                         files.pop(rel, None)
                         result.failed.append((rel, message))
                         console.error_line(display_name(message))
                         continue
-                    files[rel] = {"sha256": sha, "options": key}
                     if status == "skipped":
+                        files[rel] = {"sha256": sha, "options": key}
                         result.skipped += 1
                     else:
                         result.written += 1
@@ -293,16 +314,22 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
                             result.empty += 1
                             console.warn(f"{display_name(rel)}: no sentences; wrote an empty summary")
                     if time.monotonic() - last_save > SAVE_EVERY_S:
+                        writer.commit()
                         save_state(out, files)
                         last_save = time.monotonic()
+                writer.commit()
         except KeyboardInterrupt:
             result.interrupted = True
+            writer.discard()
             # A temp file whose creation the signal interrupted has no owner left to remove
             # it; we still hold the lock, so clear this run's folders now.
             clean_stale_temps(out, outputs)
             raise
+        except BaseException:
+            writer.discard()
+            raise
         finally:
-            # Even on Ctrl-C or SIGTERM: what was written is recorded, so --incremental resumes.
+            # Even on Ctrl-C or SIGTERM: what was committed is recorded, so --incremental resumes.
             save_state(out, files)
             result.seconds = time.monotonic() - start
     return result

@@ -55,8 +55,9 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from .textrank import (Pairwise, bounded_graph, doc_freq, pagerank, scale_columns, scale_rows,
-                       term_matrix, textrank_scores)
+from .neighbors import SCALE_MIN_SENTENCES
+from .textrank import (Pairwise, bounded_graph, doc_freq, neighbor_graph, pagerank, scale_columns,
+                       scale_rows, term_matrix, textrank_scores)
 
 METHODS = ("textrank", "lexrank", "lsa", "lead")
 DEFAULT_METHOD = "textrank"
@@ -69,7 +70,7 @@ LSA_SPARSE_TOP = 50      # sparse (very large) documents: at most this many sing
 def lexrank_idf(tm) -> np.ndarray:
     """(V,) the paper's idf_w = log(N / n_w), sentences as documents (0 for a term in every sentence)."""
     df = doc_freq(tm)
-    return np.log(tm.n / np.maximum(df, 1.0))
+    return np.log(tm.total / np.maximum(df, 1.0))
 
 
 def _unit_tfidf(tm) -> Pairwise:
@@ -82,15 +83,18 @@ def _unit_tfidf(tm) -> Pairwise:
 
 
 def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = LEXRANK_THRESHOLD, *,
-                  self_loops: bool = False, max_neighbors: int = 100):
+                  self_loops: bool = False, max_neighbors: int = 100, copies: np.ndarray | None = None):
     """(N, N) LexRank edge weights: 1 where cos > threshold, or cos itself (threshold None).
 
     Above max_neighbors + 1 sentences each sentence keeps only its max_neighbors
     strongest cosines (textrank.bounded_graph, symmetrised), as a scipy CSR.
+    copies: merged near-identical sentences (see neighbors): the merged graph.
     """
-    tm = term_matrix(sentences)
+    tm = term_matrix(sentences, copies)
     n = tm.n
     pair = _unit_tfidf(tm)
+    if copies is not None:
+        return _merged_lexrank_graph(pair, n, threshold, self_loops, max_neighbors, copies)
     if n <= max_neighbors + 1:
         w = pair.rows(0, n)  # (N, N) cosines; diagonal 1 for every sentence with a term of idf > 0
         if not self_loops:
@@ -108,15 +112,39 @@ def lexrank_graph(sentences: Sequence[Sequence[str]], threshold: float | None = 
     return w.tocsr()
 
 
+def _merged_lexrank_graph(pair: Pairwise, n: int, threshold, self_loops: bool, k: int, copies: np.ndarray):
+    from . import neighbors
+
+    if n <= k + 1:
+        w = pair.rows(0, n) if n else np.zeros((0, 0))
+        np.fill_diagonal(w, 0.0)
+        if threshold is not None:
+            w = (w > threshold).astype(np.float64)
+    else:
+        w = neighbor_graph(pair, n, k)
+        if threshold is not None:
+            w.data = (w.data > threshold).astype(np.float64)
+            w.eliminate_zeros()
+    own = pair.diagonal()  # cos(I, I): 1, or 0 for a sentence without a weighted term
+    own = own if threshold is None else (own > threshold).astype(np.float64)
+    return neighbors.quotient(w, own, copies, self_loops=self_loops)
+
+
 def lexrank_scores(sentences: Sequence[Sequence[str]], threshold: float | None = LEXRANK_THRESHOLD, *,
-                   damping: float = 0.85, self_loops: bool = False, max_neighbors: int = 100) -> np.ndarray:
-    """LexRank of each sentence (a list of terms); threshold None is continuous LexRank. Sums to 1."""
+                   damping: float = 0.85, self_loops: bool = False, max_neighbors: int = 100,
+                   copies: np.ndarray | None = None) -> np.ndarray:
+    """LexRank of each sentence (a list of terms); threshold None is continuous LexRank. Sums to 1.
+
+    copies: each sentence stands for this many; the score is one copy's."""
     if not sentences:
         return np.zeros(0)
     if threshold is not None and not 0.0 <= threshold < 1.0:
         raise ValueError(f"the LexRank threshold must be in [0, 1) (got {threshold})")
-    graph = lexrank_graph(sentences, threshold, self_loops=self_loops, max_neighbors=max_neighbors)
-    return pagerank(graph, damping=damping)
+    graph = lexrank_graph(sentences, threshold, self_loops=self_loops, max_neighbors=max_neighbors,
+                          copies=copies)
+    if copies is None:
+        return pagerank(graph, damping=damping)
+    return pagerank(graph, damping=damping, copies=copies) / copies
 
 
 # ---------------------------------------------------------------- LSA
@@ -134,18 +162,24 @@ def kept_dimensions(sigma: np.ndarray, dimensions: Union[str, int] = "half") -> 
     raise ValueError(f"LSA dimensions must be 'half', 'all' or a positive int (got {dimensions!r})")
 
 
-def lsa_scores(sentences: Sequence[Sequence[str]], dimensions: Union[str, int] = "half") -> np.ndarray:
-    """Steinberger & Jezek's LSA score of each sentence: sqrt(sum_k (sigma_k v_ki)^2) over k kept dimensions."""
+def lsa_scores(sentences: Sequence[Sequence[str]], dimensions: Union[str, int] = "half",
+               copies: np.ndarray | None = None) -> np.ndarray:
+    """Steinberger & Jezek's LSA score of each sentence: sqrt(sum_k (sigma_k v_ki)^2) over k kept dimensions.
+
+    copies: each sentence stands for this many. A with a column repeated m times has the
+    SVD of A with that column times sqrt(m), whose V row is sqrt(m) times each copy's."""
     if not sentences:
         return np.zeros(0)
     tm = term_matrix(sentences)
+    counts = tm.counts if copies is None else scale_rows(tm.counts, np.sqrt(copies))
     if tm.sparse:
-        sigma, vt = _top_singular(tm.counts.T.tocsr().astype(np.float64))
+        sigma, vt = _top_singular(counts.T.tocsr().astype(np.float64))
     else:
-        sigma, vt = _right_singular(tm.counts.T)  # A: (V, N) term-by-sentence counts
+        sigma, vt = _right_singular(counts.T)  # A: (V, N) term-by-sentence counts
     k = kept_dimensions(sigma, dimensions)
     weighted = sigma[:k, None] * vt[:k]  # (k, N): sentence i in the latent space, column i
-    return np.sqrt((weighted * weighted).sum(axis=0))
+    scores = np.sqrt((weighted * weighted).sum(axis=0))
+    return scores if copies is None else scores / np.sqrt(copies)
 
 
 def _right_singular(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,9 +202,31 @@ def _top_singular(a) -> tuple[np.ndarray, np.ndarray]:
     k = min(LSA_SPARSE_TOP, min(a.shape) - 1)
     if k < 1:
         return np.linalg.svd(a.toarray(), full_matrices=False)[1:]
+    if a.shape[1] > SCALE_MIN_SENTENCES:
+        return _randomized_singular(a, k)
     _, sigma, vt = svds(a, k=k, random_state=0)
     order = np.argsort(-sigma)
     return sigma[order], vt[order]
+
+
+def _randomized_singular(a, k: int, oversample: int = 30, power: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Halko, Martinsson & Tropp's randomized truncated SVD (seeded) of a long input's sparse
+    (V, N) matrix, several times faster than ARPACK's svds there. Approximate: on a flat
+    spectrum (random text) the leading values are within ~1% and the "half" rule may keep
+    a few dimensions fewer; on text whose first dimensions dominate they agree closely."""
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(a @ rng.standard_normal((a.shape[1], k + oversample)))[0]  # (V, k + p)
+    for _ in range(power):
+        # Orthonormalised on the term side only (V rows, fewer than N): half the QRs.
+        z = a.T @ q  # (N, k + p)
+        q = np.linalg.qr(a @ (z / np.maximum(np.linalg.norm(z, axis=0), 1e-300)))[0]
+    b = (a.T @ q).T  # (k + p, N) = Q^T A
+    # SVD of the small side: B B^T = W S^2 W^T, V^T = S^-1 W^T B
+    lam, w = np.linalg.eigh(b @ b.T)
+    lam, w = np.maximum(lam[::-1], 0.0), w[:, ::-1]
+    sigma = np.sqrt(lam[:k])
+    vt = (w[:, :k].T @ b) / np.where(sigma > 0, sigma, 1.0)[:, None]
+    return sigma, vt
 
 
 # ---------------------------------------------------------------- Lead-k
@@ -184,15 +240,18 @@ def lead_scores(sentences: Sequence[Sequence[str]]) -> np.ndarray:
 def sentence_scores(method: str, sentences: Sequence[Sequence[str]], *, similarity: str = "overlap",
                     damping: float = 0.85, vectors=None, max_neighbors: int = 100,
                     lexrank_threshold: float | None = LEXRANK_THRESHOLD,
-                    lsa_dimensions: Union[str, int] = "half") -> np.ndarray:
-    """One score per sentence by `method` (one of METHODS); the options of other methods are ignored."""
+                    lsa_dimensions: Union[str, int] = "half", copies: np.ndarray | None = None) -> np.ndarray:
+    """One score per sentence by `method` (one of METHODS); the options of other methods are ignored.
+
+    copies: the sentences are merged nodes standing for this many each (neighbors)."""
     if method == "textrank":
         return textrank_scores(sentences, similarity, damping=damping, vectors=vectors,
-                               max_neighbors=max_neighbors)
+                               max_neighbors=max_neighbors, copies=copies)
     if method == "lexrank":
-        return lexrank_scores(sentences, lexrank_threshold, damping=damping, max_neighbors=max_neighbors)
+        return lexrank_scores(sentences, lexrank_threshold, damping=damping, max_neighbors=max_neighbors,
+                              copies=copies)
     if method == "lsa":
-        return lsa_scores(sentences, lsa_dimensions)
+        return lsa_scores(sentences, lsa_dimensions, copies)
     if method == "lead":
         return lead_scores(sentences)
     raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from ..core.errors import InputError, UsageError
+from ..core.options import option
 
 SPLITS = ("auto", "punkt", "lines")
 DEFAULT_SENTENCES = 3
@@ -22,23 +23,39 @@ _MIN_WRAP_WIDTH = 40
 
 @dataclass(frozen=True)
 class SummaryOptions:
-    """How to summarize; saved as JSON in batch state so a change re-runs every input."""
+    """How to summarize; saved as JSON in batch state so a change re-runs every input.
 
-    sentences: Optional[int] = None
-    ratio: Optional[float] = None
-    words: Optional[int] = None
-    similarity: str = "overlap"
-    damping: float = 0.85
-    split: str = "auto"
-    keywords: int = 0
-    stopwords: Optional[str] = None  # None: the shipped list of `language`; "none": no list; else a file
-    stem: bool = True
-    max_neighbors: int = 100
-    language: str = "english"
-    method: str = "textrank"                  # textrank, lexrank, lsa or lead (methods.METHODS)
-    lexrank_threshold: Optional[float] = 0.1  # None: continuous LexRank
-    lsa_dimensions: Union[str, int] = "half"  # "half", "all" or a count
-    format: str = "auto"                      # auto, text or html (html.FORMATS)
+    The one place of each option's default and help: `seqtool summarize` derives its
+    flags from these fields (seqtool.cli.options.with_options); the checks are below."""
+
+    sentences: Optional[int] = option(None, "Sentences per summary.", flag="--sentences", short="-n",
+                                      default_text=str(DEFAULT_SENTENCES))
+    ratio: Optional[float] = option(None, "Summary size as a share of the sentences, e.g. 0.2.")
+    words: Optional[int] = option(None, "Word budget: best sentences while they fit (at least one).")
+    similarity: str = option("overlap", "Edge weight: overlap (the paper's formula, best on the benchmark), "
+                             "tfidf (cosine), bm25 (Barrios et al.) or embedding (cosine of averaged word "
+                             "vectors, needs --embeddings).", default_text="overlap; embedding with --embeddings")
+    damping: float = option(0.85, "PageRank damping factor.")
+    split: str = option("auto", "auto: Punkt per paragraph, un-wrapped lines stand alone; punkt: Punkt per "
+                        "paragraph; lines: one sentence per non-empty line.")
+    keywords: int = option(0, "Also list this many TextRank keywords.")
+    # None: the shipped list of `language`; "none": no list; else a file
+    stopwords: Optional[str] = option(None, "Stop-word file (one word a line), or 'none'. Default: the shipped "
+                                      "list of --language (English only so far; other languages: none).")
+    stem: bool = option(True, "Stem the terms (Snowball).", cli=False)
+    max_neighbors: int = option(100, "Edges kept per sentence past this many sentences.", cli=False)
+    language: str = option("english", "Sentence splitter, stop words and stemmer of this language, a name or ISO "
+                           "code: english, de, fr... (sumy's Tokenizer(language) and Stemmer(language)).")
+    method: str = option("textrank", "textrank (sumy TextRankSummarizer), lexrank (Erkan & Radev; sumy "
+                         "LexRankSummarizer), lsa (Steinberger & Jezek; sumy LsaSummarizer) or lead (the first "
+                         "sentences).")  # methods.METHODS
+    # None: continuous LexRank (the CLI's --continuous)
+    lexrank_threshold: Optional[float] = option(0.1, "LexRank: an edge where the idf-modified cosine exceeds "
+                                                "this (the paper's; sumy LexRankSummarizer.threshold).")
+    lsa_dimensions: Union[str, int] = option("half", "LSA: half (singular values at least half the largest, the "
+                                             "paper's), all (what sumy LsaSummarizer keeps) or a count.")
+    format: str = option("auto", "auto (HTML for .html/.htm files and text starting <!doctype html or <html), "
+                         "text or html (sumy's HtmlParser vs PlaintextParser).")  # html.FORMATS
 
     def __post_init__(self) -> None:
         from .html import FORMATS
@@ -218,16 +235,23 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
-def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptions) -> list[int]:
-    """Pick sentences in rank order (exact repeats skipped), return them in document order."""
+def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptions,
+           groups: Optional[Sequence[int]] = None) -> list[int]:
+    """Pick sentences in rank order (exact repeats skipped), return them in document order.
+
+    groups: merged near-identical sentences (long inputs) share a group, and one of a
+    group is picked at most; a negative group never excludes another sentence."""
     size = summary_size(len(sentences), options)
     chosen: list[int] = []
-    seen: set[str] = set()
+    seen: set = set()
     budget = options.words
     used = 0
     for i in order:
         key = _key(sentences[i])
         if key in seen:
+            continue
+        group = None if groups is None or groups[i] < 0 else ("group", int(groups[i]))
+        if group is not None and group in seen:
             continue
         if size is not None:
             if len(chosen) >= size:
@@ -238,6 +262,8 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
                 continue
             used += length
         seen.add(key)
+        if group is not None:
+            seen.add(group)
         chosen.append(int(i))
         if size is None and used >= budget:
             break
@@ -247,7 +273,9 @@ def select(sentences: Sequence[str], order: Sequence[int], options: SummaryOptio
 def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = SummaryOptions(),
                         vectors=None) -> Summary:
     """Score pre-split sentences by options.method and pick the best."""
-    from . import methods, textrank
+    import numpy as np
+
+    from . import methods, neighbors, textrank
 
     sentences = list(sentences)
     if not sentences:
@@ -259,13 +287,20 @@ def summarize_sentences(sentences: Sequence[str], options: SummaryOptions = Summ
         # Word vectors are keyed by words, not stems.
         terms = document_terms(sentences, stop, options.stem and options.similarity != "embedding",
                                options.language)
-    scores = methods.sentence_scores(options.method, terms, similarity=options.similarity,
-                                     damping=options.damping, vectors=vectors,
-                                     max_neighbors=options.max_neighbors,
-                                     lexrank_threshold=options.lexrank_threshold,
-                                     lsa_dimensions=options.lsa_dimensions)
+    params = dict(similarity=options.similarity, damping=options.damping, vectors=vectors,
+                  max_neighbors=options.max_neighbors, lexrank_threshold=options.lexrank_threshold,
+                  lsa_dimensions=options.lsa_dimensions)
+    groups = None
+    if options.method != "lead" and len(sentences) > neighbors.SCALE_MIN_SENTENCES:
+        # Long inputs: near-identical sentences become one node (exact, see neighbors).
+        first, groups, copies = neighbors.merge_duplicates(terms)
+        scores = methods.sentence_scores(options.method, [terms[i] for i in first], copies=copies,
+                                         **params)[groups]
+        groups = np.where(np.asarray([len(t) > 0 for t in terms]), groups, -1)  # no terms: no group
+    else:
+        scores = methods.sentence_scores(options.method, terms, **params)
     order = textrank.rank_order(scores)
-    chosen = select(sentences, order, options)
+    chosen = select(sentences, order, options, groups)
     summary = Summary([sentences[i] for i in chosen], chosen, [float(scores[i]) for i in chosen], len(sentences))
     if options.keywords:
         summary.keywords = top_keywords(sentences, stop, options.keywords, stem=options.stem,

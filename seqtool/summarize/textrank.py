@@ -49,17 +49,29 @@ class TermMatrix:
     counts: object
     vocab: dict
     lengths: np.ndarray  # (n,) terms per sentence, repeats counted
+    weights: np.ndarray | None = None  # (n,) copies of each row (merged near-identical sentences)
 
     @property
     def n(self) -> int:
         return self.counts.shape[0]
 
     @property
+    def total(self) -> float:
+        """Sentences counted with their copies: the N of the IDFs."""
+        return float(self.n if self.weights is None else self.weights.sum())
+
+    def mean_length(self) -> float:
+        if self.weights is None:
+            return self.lengths.mean() if self.n else 1.0
+        return float((self.lengths * self.weights).sum() / self.weights.sum()) if self.n else 1.0
+
+    @property
     def sparse(self) -> bool:
         return not isinstance(self.counts, np.ndarray)
 
 
-def term_matrix(sentences: Sequence[Sequence[str]]) -> TermMatrix:
+def term_matrix(sentences: Sequence[Sequence[str]], weights: np.ndarray | None = None) -> TermMatrix:
+    """weights: copies of each sentence (None: one each); they count in N, df and mean length."""
     n = len(sentences)
     lengths = np.fromiter((len(t) for t in sentences), dtype=np.intp, count=n)
     flat = [t for terms in sentences for t in terms]
@@ -74,7 +86,8 @@ def term_matrix(sentences: Sequence[Sequence[str]]) -> TermMatrix:
 
         counts = csr_matrix((np.ones(len(flat)), (rows, cols)), shape=(n, v))
         counts.sum_duplicates()
-    return TermMatrix(counts, vocab, lengths.astype(np.float64))
+    return TermMatrix(counts, vocab, lengths.astype(np.float64),
+                      None if weights is None else np.asarray(weights, dtype=np.float64))
 
 
 def _binary(m):
@@ -100,8 +113,10 @@ def scale_rows(m, weights: np.ndarray):
 
 
 def doc_freq(tm: TermMatrix) -> np.ndarray:
-    """(V,) how many sentences hold each term."""
+    """(V,) how many sentences hold each term (copies counted)."""
     b = _binary(tm.counts)
+    if tm.weights is not None:
+        return np.asarray(b.T @ tm.weights).ravel()
     return np.asarray(b.sum(axis=0)).ravel()
 
 
@@ -117,24 +132,39 @@ def bm25_idf(tm: TermMatrix) -> np.ndarray:
     such common terms add nothing.
     """
     df = doc_freq(tm)
-    idf = np.log(tm.n - df + 0.5) - np.log(df + 0.5)
+    idf = np.log(tm.total - df + 0.5) - np.log(df + 0.5)
     mean = idf.mean() if idf.size else 0.0
     return np.where(idf < 0, max(0.0, BM25_EPSILON * mean), idf)
 
 
 class Pairwise:
-    """Left and right factors whose product (plus a post-step) gives similarity rows."""
+    """Left and right factors whose product (plus a post-step) gives similarity rows.
 
-    def __init__(self, left, right, post=None):
+    post(values, rows, cols): the similarity of pairs from their products, elementwise
+    (rows and cols broadcast against values: a block, or the pairs of a sparse graph)."""
+
+    def __init__(self, left, right, post=None, symmetric: bool = True, vectors: bool = False):
         self.left, self.right, self.post = left, right, post
+        self.symmetric = symmetric  # False (BM25): the edge is the mean of both ways
+        self.vectors = vectors      # dense sentence vectors (embedding), not term counts
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         block = self.left[start:stop] @ self.right.T
         block = block if isinstance(block, np.ndarray) else block.toarray()
         block = np.asarray(block, dtype=np.float64)
         if self.post is not None:
-            block = self.post(block, start, stop)
+            block = self.post(block, np.arange(start, stop)[:, None], np.arange(block.shape[1])[None, :])
         return block
+
+    def diagonal(self) -> np.ndarray:
+        """(n,) each row's similarity with itself (what a copy of it scores)."""
+        if isinstance(self.left, np.ndarray):
+            values = (self.left * self.right).sum(axis=1)
+        else:
+            values = np.asarray(self.left.multiply(self.right).sum(axis=1)).ravel()
+        values = np.asarray(values, dtype=np.float64)
+        index = np.arange(len(values))
+        return values if self.post is None else self.post(values, index, index)
 
 
 def _overlap(tm: TermMatrix) -> Pairwise:
@@ -142,18 +172,18 @@ def _overlap(tm: TermMatrix) -> Pairwise:
     with np.errstate(divide="ignore"):
         loglen = np.where(tm.lengths > 0, np.log(np.maximum(tm.lengths, 1.0)), 0.0)
 
-    def post(block, start, stop):
-        denom = loglen[start:stop, None] + loglen[None, :]
+    def post(values, rows, cols):
+        denom = loglen[rows] + loglen[cols]
         # Two one-word sentences: log 1 + log 1 = 0; count the shared word as is.
         denom = np.where(denom > 1e-12, denom, 1.0)
-        return block / denom
+        return values / denom
 
     return Pairwise(b, b, post)
 
 
 def _bm25(tm: TermMatrix) -> Pairwise:
     idf = bm25_idf(tm)
-    avgdl = tm.lengths.mean() if tm.n else 1.0
+    avgdl = tm.mean_length()
     avgdl = avgdl if avgdl > 0 else 1.0
     norm = BM25_K1 * (1.0 - BM25_B + BM25_B * tm.lengths / avgdl)  # (n,)
     counts = tm.counts
@@ -164,12 +194,12 @@ def _bm25(tm: TermMatrix) -> Pairwise:
         sat.data = sat.data * (BM25_K1 + 1.0) / (sat.data + norm[sat.row])
         sat = sat.tocsr()
     query = scale_columns(counts, idf)  # query terms with their repeats, as gensim
-    return Pairwise(query, sat)
+    return Pairwise(query, sat, symmetric=False)
 
 
 def _tfidf(tm: TermMatrix) -> Pairwise:
     df = doc_freq(tm)
-    idf = np.log((1.0 + tm.n) / (1.0 + df)) + 1.0
+    idf = np.log((1.0 + tm.total) / (1.0 + df)) + 1.0
     t = scale_columns(tm.counts, idf)
     sq = np.asarray(t.multiply(t).sum(axis=1) if not isinstance(t, np.ndarray) else (t * t).sum(axis=1)).ravel()
     inv = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
@@ -196,15 +226,18 @@ def _embedding(tm: TermMatrix, sentences, vectors) -> Pairwise:
     if vectors is None:
         raise ValueError("the embedding similarity needs word vectors")
     e = sentence_vectors(sentences, vectors)
-    return Pairwise(e, e, lambda block, a, b: np.maximum(block, 0.0))
+    return Pairwise(e, e, lambda values, rows, cols: np.maximum(values, 0.0), vectors=True)
 
 
 def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAULT_SIMILARITY, *,
-                     vectors=None, max_neighbors: int = 100):
-    """Weighted adjacency (n, n): dense ndarray, or scipy CSR when neighbours are bounded."""
+                     vectors=None, max_neighbors: int = 100, copies: np.ndarray | None = None):
+    """Weighted adjacency (n, n): dense ndarray, or scipy CSR when neighbours are bounded.
+
+    copies: the sentences are distinct nodes standing for this many sentences each
+    (neighbors.merge_duplicates); the graph is then the merged one (neighbors.quotient)."""
     if similarity not in SIMILARITIES:
         raise ValueError(f"unknown similarity {similarity!r} (choose from {', '.join(SIMILARITIES)})")
-    tm = term_matrix(sentences)
+    tm = term_matrix(sentences, copies)
     n = tm.n
     if similarity == "overlap":
         pair = _overlap(tm)
@@ -215,6 +248,16 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
     else:
         pair = _embedding(tm, sentences, vectors)
     symmetric_needed = similarity == "bm25"
+    if copies is not None:
+        from . import neighbors
+
+        if n <= max_neighbors + 1:
+            graph = pair.rows(0, n) if n else np.zeros((0, 0))
+            graph = 0.5 * (graph + graph.T) if symmetric_needed else graph
+            np.fill_diagonal(graph, 0.0)
+        else:
+            graph = neighbor_graph(pair, n, max_neighbors)
+        return neighbors.quotient(graph, pair.diagonal(), copies)
     if n <= max_neighbors + 1:
         w = pair.rows(0, n) if n else np.zeros((0, 0))
         if symmetric_needed:
@@ -222,6 +265,16 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
         np.fill_diagonal(w, 0.0)
         return w  # non-negative by construction (embedding clips in its post-step)
     return bounded_graph(pair, n, max_neighbors, symmetric_needed)
+
+
+def neighbor_graph(pair: Pairwise, n: int, k: int):
+    """Each node's k strongest edges, symmetrised: over all pairs up to neighbors.EXACT_MAX_NODES
+    nodes, past it among the candidates of neighbors.approximate_graph."""
+    from . import neighbors
+
+    if n <= neighbors.EXACT_MAX_NODES:
+        return bounded_graph(pair, n, k, not pair.symmetric)
+    return neighbors.approximate_graph(pair, n, k)
 
 
 def bounded_graph(pair: Pairwise, n: int, k: int, average: bool):
@@ -258,18 +311,22 @@ def _columns(pair: Pairwise, start: int, stop: int) -> np.ndarray:
 
 
 def pagerank(weights, damping: float = 0.85, tol: float = 1e-6, max_iter: int = 100,
-             engine: str = "numpy") -> np.ndarray:
+             engine: str = "numpy", copies: np.ndarray | None = None) -> np.ndarray:
     """PageRank of a weighted graph, as networkx.pagerank computes it.
 
     weights: (n, n) non-negative, dense or scipy sparse; weights[i, j] is the
     edge i -> j. Nodes without out-edges spread their rank uniformly.
-    Returns (n,) scores summing to 1.
+    Returns (n,) scores summing to 1. copies: node i stands for copies[i] nodes
+    (a merged graph): the jump and the dangling rank go in proportion to them,
+    networkx's personalization and dangling vectors.
     """
     n = weights.shape[0]
     if n == 0:
         return np.zeros(0)
     if not 0.0 <= damping <= 1.0:
         raise ValueError(f"damping must be in [0, 1] (got {damping})")
+    if copies is not None:
+        return _pagerank_weighted(weights, damping, tol, max_iter, np.asarray(copies, dtype=np.float64))
     if engine == "networkx":
         import networkx as nx
 
@@ -297,6 +354,28 @@ def pagerank(weights, damping: float = 0.85, tol: float = 1e-6, max_iter: int = 
     return x
 
 
+def _pagerank_weighted(weights, damping: float, tol: float, max_iter: int, copies: np.ndarray) -> np.ndarray:
+    """pagerank with the jump vector p = copies / sum(copies) (the dangling rank follows p too)."""
+    n = weights.shape[0]
+    p = copies / copies.sum()  # (n,)
+    strength = np.asarray(weights.sum(axis=1)).ravel()
+    dangling = strength <= 0
+    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, strength))
+    if isinstance(weights, np.ndarray) and n <= EXACT_MAX_NODES:
+        m = weights.T * inv[None, :] + p[:, None] * dangling[None, :]
+        x = np.linalg.solve(np.eye(n) - damping * m, (1.0 - damping) * p)
+        return x / x.sum()
+    wt = weights.T if isinstance(weights, np.ndarray) else weights.T.tocsr()
+    x = p.copy()
+    for _ in range(max_iter):
+        last = x
+        x = damping * (wt @ (last * inv) + last[dangling].sum() * p) + (1.0 - damping) * p
+        # networkx's rule counts n nodes; here they are the merged graph's copies
+        if np.abs(x - last).sum() < copies.sum() * tol:
+            break
+    return x
+
+
 def rank_order(scores: np.ndarray) -> np.ndarray:
     """Indices by decreasing score; scores equal to 1e-9 (relative) tie and go by position."""
     n = len(scores)
@@ -308,12 +387,18 @@ def rank_order(scores: np.ndarray) -> np.ndarray:
 
 
 def textrank_scores(sentences: Sequence[Sequence[str]], similarity: str = DEFAULT_SIMILARITY, *,
-                    damping: float = 0.85, vectors=None, max_neighbors: int = 100) -> np.ndarray:
-    """TextRank score of each sentence (a list of terms). Sums to 1; uniform when no edges."""
+                    damping: float = 0.85, vectors=None, max_neighbors: int = 100,
+                    copies: np.ndarray | None = None) -> np.ndarray:
+    """TextRank score of each sentence (a list of terms). Sums to 1; uniform when no edges.
+
+    copies: each sentence stands for this many (merged near-identical ones); the score
+    returned is that of one copy, so the copies' scores sum to 1."""
     if not sentences:
         return np.zeros(0)
-    graph = similarity_graph(sentences, similarity, vectors=vectors, max_neighbors=max_neighbors)
-    return pagerank(graph, damping=damping)
+    graph = similarity_graph(sentences, similarity, vectors=vectors, max_neighbors=max_neighbors, copies=copies)
+    if copies is None:
+        return pagerank(graph, damping=damping)
+    return pagerank(graph, damping=damping, copies=copies) / copies
 
 
 def keywords(sentences: Sequence[Sequence[str]], top: int, *, window: int = 2,
