@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
 
 from ..core import console
-from ..core.errors import ModelError
+from ..core.errors import ModelError, UsageError
 from ..core.sampling import SamplingOptions, choose
 from ..core.store import ModelStore
 from ..core.vocab import EOS, EOS_ID, UNK
@@ -249,7 +250,10 @@ def open_generator(name: str | None, *, device: str = "cpu", store: ModelStore |
     store = store or ModelStore()
     found = checkpoint_file(name) if name is not None and _looks_like_path(name) else None
     if found is None and name is not None and _looks_like_path(name):
-        raise ModelError(f"{name}: not a model name, a checkpoint file or a run folder holding checkpoint.pt")
+        if name.endswith(".pt") or Path(name).expanduser().is_dir():
+            raise ModelError(f"{name}: not a checkpoint file or a run folder holding checkpoint.pt")
+        raise UsageError(f"invalid model name {name!r}: not a stored model's name, a checkpoint file (.pt) "
+                         f"or a run folder")
     if found is None and name is not None and not (store.models / name).exists():
         run = store.checkpoint_dir(name, create=False)
         found = checkpoint_file(run) if run.is_dir() else None

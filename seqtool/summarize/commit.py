@@ -30,7 +30,8 @@ from typing import Callable, Optional
 from ..core.errors import StoreError
 from ..core.io import TEMP_PREFIX, TEMP_SUFFIX, display_name, fsync_dir
 
-GROUP_FILES = 512     # files per commit
+# files per commit; SEQTOOL_COMMIT_FILES=1 gives atomic_write's one-file-at-a-time durability
+GROUP_FILES = max(1, int(os.environ.get("SEQTOOL_COMMIT_FILES", "512") or 512))
 GROUP_SECONDS = 2.0   # ... or this long since the group's first file, whichever comes first
 
 
