@@ -73,12 +73,28 @@ def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
     # Fresh trainings under the same name, each killed long before its 500 epochs.
     kill_trials([*base, "--epochs", "500"], env, trials=KILL_TRIALS, min_delay=0.5, max_delay=6.0,
                 check=check, seed=2)
+    # On a busy machine every trial may die before its first checkpoint, leaving the finished
+    # one-epoch run's: one more run is killed once it has written a checkpoint of its own.
+    _kill_after_a_checkpoint([*base, "--epochs", "500"], env, checkpoints / "checkpoint.pt")
+    check()
     # The last killed run resumes from its checkpoint and finishes one more epoch.
     reached = int(load_checkpoint(checkpoints)["epoch"])
     done = run_seqtool([*base, "--epochs", str(reached + 1), "--resume"], env)
     assert done.returncode == 0, done.stderr
     assert int(load_checkpoint(checkpoints)["epoch"]) == reached + 1
     check()
+
+
+def _kill_after_a_checkpoint(args, env, checkpoint: Path, timeout: float = 300) -> None:
+    before = checkpoint.stat().st_mtime_ns
+    proc = subprocess.Popen([sys.executable, "-m", "seqtool", *map(str, args)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while checkpoint.stat().st_mtime_ns == before and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert checkpoint.stat().st_mtime_ns != before, "no checkpoint written"
 
 
 def timed_run(args, env) -> float:
