@@ -58,8 +58,10 @@ def token_scores(model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fix = match < order
     fix[start] = False
     fix = fix[1:]
-    # The same float64 sum as lp[i] + (back[i-1] - paid[i]), only where a backoff is paid.
-    np.add(lp[1:], np.subtract(back[:-1], paid[1:]), out=lp[1:], where=fix)
+    # The same float64 sum as lp[i] + (back[i-1] - paid[i]), only where a backoff is paid
+    # (elsewhere the difference can be -inf - -inf: a nan warning for a value never used).
+    gap = np.subtract(back[:-1], paid[1:], out=paid[1:], where=fix)
+    np.add(lp[1:], gap, out=lp[1:], where=fix)
     lp[start] = 0.0
     return lp, match
 

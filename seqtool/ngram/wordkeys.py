@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lookup import HashIndex
+from .lookup import HashIndex, fibonacci_home
 
 MAX_BYTES = 16  # longer words take the dict
 PAD = " " * MAX_BYTES  # after the text, so that both 8-byte reads stay inside the buffer
@@ -86,7 +86,7 @@ class WordKeys:
         self.first = view[start]  # what a hit on a hashed key is checked against
         self.second = view[start + 8] & _MASK[np.clip(length - 8, 0, 8)]
         self.ids = np.append(np.array([index[w] for w in words], dtype=np.int64)[order], unknown)
-        self.table = HashIndex(keys)
+        self.table = HashIndex(keys, spare_bits=2, home=fibonacci_home)  # small: cache-resident
 
     def encode(self, text: str) -> np.ndarray:
         """Ids of text.split() (text ASCII); the unknown id for words not in the index."""
