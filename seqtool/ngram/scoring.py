@@ -1,11 +1,12 @@
 """The backoff walk over a batch of token ids, vectorised per order, and the totals drawn
 from it (per batch, per sentence, per word).
 
-Order k's lookups run only on the positions whose k-gram can exist: as KenLM, a context
-is extended left only while the shorter n-gram ending here exists, so the k+1-grams to look
-up end at the positions i where the k-grams ending at i and at i-1 were both found. The
-positions found are kept sorted, so those are neighbours in that list: no per-order pass
-over the whole batch, no sentence positions.
+Order 2 is looked up at every position, with dense masked copies. Above it, order k's
+lookups run only on the positions whose k-gram can exist: as KenLM, a context is extended
+left only while the shorter n-gram ending here exists, so the k+1-grams to look up end at
+the positions i where the k-grams ending at i and at i-1 were both found. The positions
+found are kept sorted, so those are neighbours in that list: no per-order pass over the
+whole batch, no sentence positions.
 """
 
 from __future__ import annotations
@@ -38,20 +39,33 @@ def token_scores(model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # order (bitwise the partial sum, so a full match pays exactly 0.0; it is masked anyway).
     back = model.bow[1][ids].astype(np.float64)
     paid = np.zeros(n)
-    at = np.flatnonzero(~start)  # the positions whose 2-gram is looked up
-    ctx = ids[at - 1]
-    for k in range(2, order + 1):
+    # Order 2 over the whole batch as slices, dense: masked copies, no position lists (a miss,
+    # row -1, reads the last entry, masked off). 2-grams ending at a sentence start are dropped.
+    row = model.find(2, ids[:-1], ids[1:])
+    hit = row >= 0
+    hit &= ~start[1:]
+    at = np.zeros(0, np.int64)
+    if hit.any():  # (else the table may be empty: nothing to read a miss from)
+        np.copyto(lp[1:], model.logp[2][row], where=hit)
+        np.copyto(match[1:], 2, where=hit)
+        np.copyto(paid[1:], back[:-1], where=hit)  # before this order's backoffs are added in
+    if order > 2 and hit.any():
+        np.add(back[1:], model.bow[2][row], out=back[1:], where=hit)
+        # The 3-gram at i needs the 2-grams at i and i-1 (row j is the 2-gram at j + 1).
+        pair = np.flatnonzero(hit[1:] & hit[:-1])
+        ctx, at = row[pair], pair + 2
+    for k in range(3, order + 1):
+        if at.size == 0:
+            break
         row = model.find(k, ctx, ids[at])
         hit = row >= 0
         at, row = at[hit], row[hit]
         lp[at] = model.logp[k][row]
         match[at] = k
-        paid[at] = back[at - 1]  # before this order's backoffs are added in
+        paid[at] = back[at - 1]
         if k == order:
             break
         back[at] += model.bow[k][row]
-        if at.size < 2:
-            break
         # The k+1-gram at i needs the k-grams at i and i-1: neighbours in the sorted `at`.
         pair = np.flatnonzero(at[1:] - at[:-1] == 1)
         ctx, at = row[pair], at[pair + 1]
