@@ -45,15 +45,15 @@ def token_scores(model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hit = row >= 0
     hit &= ~start[1:]
     at = np.zeros(0, np.int64)
-    if hit.any():  # (else the table may be empty: nothing to read a miss from)
+    if hit.any():  # (else the table may be empty, with no entry for a miss to read)
         np.copyto(lp[1:], model.logp[2][row], where=hit)
         np.copyto(match[1:], 2, where=hit)
         np.copyto(paid[1:], back[:-1], where=hit)  # before this order's backoffs are added in
-    if order > 2 and hit.any():
-        np.add(back[1:], model.bow[2][row], out=back[1:], where=hit)
-        # The 3-gram at i needs the 2-grams at i and i-1 (row j is the 2-gram at j + 1).
-        pair = np.flatnonzero(hit[1:] & hit[:-1])
-        ctx, at = row[pair], pair + 2
+        if order > 2:
+            np.add(back[1:], model.bow[2][row], out=back[1:], where=hit)
+            # The 3-gram at i needs the 2-grams at i and i-1 (row j is the 2-gram at j + 1).
+            pair = np.flatnonzero(hit[1:] & hit[:-1])
+            ctx, at = row[pair], pair + 2
     for k in range(3, order + 1):
         if at.size == 0:
             break
