@@ -16,16 +16,30 @@ import numpy as np
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
 _S31, _S29, _S32 = np.uint64(31), np.uint64(29), np.uint64(32)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd
 
 
 def _home(keys: np.ndarray, bits: int) -> np.ndarray:
-    """splitmix64 finaliser, top `bits` bits: a well-mixed home slot per key."""
+    """splitmix64 finaliser, top `bits` bits: a well-mixed home slot per key (the slots of
+    the tables stored with models: changing it would make them miss)."""
     x = keys.view(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> _S31)) * _C1
-        x = (x ^ (x >> _S29)) * _C2
-    x = x ^ (x >> _S32)
-    return (x >> np.uint64(64 - bits)).astype(np.int64)
+    t = x >> _S31  # in place from here: each new temporary is a pass of page faults
+    t ^= x
+    t *= _C1
+    x = t >> _S29
+    x ^= t
+    x *= _C2
+    np.right_shift(x, _S32, out=t)
+    t ^= x
+    t >>= np.uint64(64 - bits)
+    return t.view(np.int64)
+
+
+def fibonacci_home(keys: np.ndarray, bits: int) -> np.ndarray:
+    """Multiplicative hashing, top `bits` bits: two passes, for tables that are never stored."""
+    x = keys.view(np.uint64) * _GOLDEN
+    x >>= np.uint64(64 - bits)
+    return x.view(np.int64)
 
 
 def hash_bits(n: int) -> int:
@@ -40,10 +54,10 @@ class HashIndex:
     keys[row] with the query, the same two gathers as a table of (key, row) pairs at a
     third of the size, small enough to be stored with the model (store.py)."""
 
-    def __init__(self, keys: np.ndarray, rows: np.ndarray | None = None):
-        self.keys = keys
-        self.bits = hash_bits(keys.size)
-        self.rows = build_rows(keys, self.bits) if rows is None else rows
+    def __init__(self, keys: np.ndarray, rows: np.ndarray | None = None, *, spare_bits: int = 0, home=_home):
+        self.keys, self.home = keys, home
+        self.bits = hash_bits(keys.size) + spare_bits  # spare bits: a sparser table, fewer probes
+        self.rows = build_rows(keys, self.bits, home) if rows is None else rows
 
     @classmethod
     def stored(cls, keys: np.ndarray, rows: np.ndarray) -> "HashIndex | None":
@@ -61,29 +75,29 @@ class HashIndex:
         if self.keys.size == 0:
             return np.full(q.size, -1, np.int64)
         keys, table = self.keys, self.rows
-        pos = _home(q, self.bits)
-        # The first probe over every query without index bookkeeping; most end there.
+        pos = self.home(q, self.bits)
+        # The first probe over every query without index bookkeeping; most end there. An
+        # empty slot (-1) reads the last key: its row is -1 whether that matches or not.
         r = table[pos].astype(np.int64)
-        full = r >= 0
-        hit = full & (keys[r] == q)
+        hit = keys[r] == q
         out = np.where(hit, r, -1)
-        idx = np.flatnonzero(full & ~hit)
+        idx = np.flatnonzero(np.greater(r >= 0, hit))  # full and not it: probe on
         q, pos = q[idx], pos[idx] + 1
         while idx.size:
             r = table[pos]
             full = r >= 0
-            hit = full & (keys[r] == q)  # an empty slot (-1) reads the last key, masked by `full`
+            hit = full & (keys[r] == q)
             out[idx[hit]] = r[hit]
-            go_on = full & ~hit
+            go_on = full > hit
             idx, q, pos = idx[go_on], q[go_on], pos[go_on] + 1
         return out
 
 
-def build_rows(keys: np.ndarray, bits: int) -> np.ndarray:
+def build_rows(keys: np.ndarray, bits: int, home_of=_home) -> np.ndarray:
     """The linear-probing table of `keys` (their rows, -1 in empty slots)."""
     n = keys.size
     buckets = 1 << bits
-    home = _home(keys, bits)
+    home = home_of(keys, bits)
     # Bucket h holds its keys at [start[h], end[h]) with end[h] = max(end[h-1], h) + c[h]:
     # end[h] - C[h] = max(0, max over i <= h of (i - C[i-1])), C the running bucket sizes.
     c = np.bincount(home, minlength=buckets)

@@ -3,108 +3,26 @@
 Order 1 is indexed by word id; order k >= 2 holds sorted int64 trie keys
 ``row of the (k-1)-gram prefix << 32 | last word`` (see counts.py) with a
 log10 probability per key and, below the top order, a log10 backoff weight.
-Scoring looks up every position of a batch at once, one vectorised lookup per
-order (lookup.py: a hash table, saved with a stored model or built for the first
-big batch; binary search for small batches without one). Per token it gives
-KenLM's full_scores: log10 p, the length of the n-gram used, whether it is an OOV.
+Scoring (scoring.py) looks up every position of a batch at once, one vectorised
+lookup per order (lookup.py: a hash table, saved with a stored model or built for
+the first big batch; binary search for small batches without one). Per token it
+gives KenLM's full_scores: log10 p, the length of the n-gram used, whether it is
+an OOV. Text becomes ids in encoding.py; results are results.py's.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..core.errors import ModelError
 from ..core.text import Tokenizer
-from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, WORD_MASK, sentence_positions
-
-SCORE_BATCH_TOKENS = 1 << 20
-SCORE_BATCH_CHARS = 1 << 23
-_MARK = -7  # the id the sentence separator reads as while encoding a batch
-
-
-@dataclass
-class ScoreResult:
-    """Totals with KenLM query's definitions: tokens count every word plus one
-    </s> per sentence; OOVs are words outside the vocabulary (scored as <unk>).
-    `log10_prob_excl_oov` is summed over the in-vocabulary tokens only (not
-    computed as a difference, which is nan when an OOV scores -inf)."""
-
-    sentences: int = 0
-    tokens: int = 0
-    oov: int = 0
-    log10_prob: float = 0.0
-    log10_prob_excl_oov: float = 0.0
-    words: list | None = None  # per-word scoring: a WordScore per token and the </s>
-
-    @property
-    def perplexity(self) -> float:
-        return _ppl(self.log10_prob, self.tokens)
-
-    @property
-    def perplexity_excl_oov(self) -> float:
-        return _ppl(self.log10_prob_excl_oov, self.tokens - self.oov)
-
-    def add(self, other: "ScoreResult") -> None:
-        self.sentences += other.sentences
-        self.tokens += other.tokens
-        self.oov += other.oov
-        self.log10_prob += other.log10_prob
-        self.log10_prob_excl_oov += other.log10_prob_excl_oov
-
-    def to_dict(self) -> dict:
-        return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
-                "log10_prob": self.log10_prob, "perplexity": self.perplexity,
-                "perplexity_excl_oov": self.perplexity_excl_oov}
-
-    def unnormalized_dict(self) -> dict:
-        """For models whose scores are not probabilities (stupid backoff): the score of the
-        in-vocabulary tokens, no perplexity (see docs/ngram.md)."""
-        return {"sentences": self.sentences, "tokens": self.tokens, "oov": self.oov,
-                "log10_score": self.log10_prob_excl_oov}
-
-
-class WordScore(NamedTuple):
-    """One token's score, KenLM's full_scores tuple (prob, ngram_length, oov) with the token."""
-
-    token: str
-    log10_prob: float
-    ngram_length: int  # the length of the n-gram whose probability was used (1: the unigram)
-    oov: bool          # scored as <unk>: outside the vocabulary, or the token <unk> itself
-
-
-def _ppl(log10_prob: float, tokens: int) -> float:
-    if tokens <= 0:
-        return float("nan")
-    try:
-        return 10.0 ** (-log10_prob / tokens)
-    except OverflowError:
-        return float("inf")
-
-
-def _batches(sentences: Iterable[Sequence[str]]) -> Iterator[list[Sequence[str]]]:
-    """Sentences in lists of about SCORE_BATCH_TOKENS ids (tokens plus <s> and </s>): one
-    numpy pass per list, memory bounded."""
-    batch: list[Sequence[str]] = []
-    size = 0
-    for tokens in sentences:
-        batch.append(tokens)
-        size += len(tokens) + 2
-        if size >= SCORE_BATCH_TOKENS:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-class _Index(dict):
-    """Ordinary word -> id; an unknown word reads as <unk> (id 0) without being added."""
-
-    def __missing__(self, token: str) -> int:
-        return UNK_ID
+from . import scoring
+from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, WORD_MASK
+from .encoding import SCORE_BATCH_CHARS, LineEncoder, WordIndex, batches, sentence_ids, tokenize_lines
+from .results import ScoreResult, WordScore
 
 
 class NgramModel:
@@ -118,14 +36,13 @@ class NgramModel:
         self.keys = [None, None] + [np.ascontiguousarray(x, dtype=np.int64) for x in keys[2:self.order + 1]]
         self.tokenizer = tokenizer or Tokenizer()
         self.info = dict(info or {})
-        self.index = _Index((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
+        self.index = WordIndex((w, i) for i, w in enumerate(self.words) if i >= len(SPECIALS))
         # The token <unk> is the unknown word (a plain entry: PTB text has ~5% of them, and
         # __missing__ is a Python call); in a model stored before that rule it is a word.
         self.index.setdefault("<unk>", UNK_ID)
         self._hash: dict = {}  # order -> HashIndex, built on first use or taken from `hashes`
         self._stored_hash = dict(hashes or {})  # order -> hash table rows saved with the model
-        # For batch encoding: NUL separates sentences (it never occurs in text read from files).
-        self._batch_index = None if "\0" in self.index else _Index(self.index, **{"\0": _MARK})
+        self._encoder = LineEncoder(self.index)
         if check:
             self._check()
 
@@ -171,10 +88,10 @@ class NgramModel:
         """Rows of the k-grams (ctx row, word) in order k, -1 where absent (or ctx < 0)."""
         out = np.full(w.size, -1, np.int64)
         ok = np.flatnonzero(ctx >= 0)
-        out[ok] = self._find(k, ctx[ok], w[ok])
+        out[ok] = self.find(k, ctx[ok], w[ok])
         return out
 
-    def _find(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def find(self, k: int, ctx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Rows of the k-grams (ctx row >= 0, word) in order k, -1 where absent."""
         from .lookup import search_sorted
 
@@ -211,75 +128,22 @@ class NgramModel:
     def token_scores(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(log10 p, length of the n-gram used) of every token of concatenated sentences
         `<s> w.. </s>`, KenLM's FullScoreReturn prob and ngram_length (0 and 1 at each <s>)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        n, order = ids.size, self.order
-        pos = sentence_positions(ids)
-        lp = self.logp[1][ids].astype(np.float64)
-        match = np.ones(n, np.int8)
-        # cum[j][i]: the log10 backoffs of the 1..j-grams ending at i summed (those that exist);
-        # a token matched at length m after a context whose longest stored n-gram has length
-        # L pays bow of lengths m..L: cum[order-1][i-1] - cum[m-1][i-1], one pass at the end.
-        cum = np.zeros((order, n))
-        if order > 1:
-            cum[1] = self.bow[1][ids]
-        rows = ids  # rows of the (k-1)-grams ending at each position (-1: not in the model)
-        # Work on the shrinking set `at` of positions whose (k-1)-gram exists, not on all.
-        at = np.flatnonzero(pos >= 1)
-        for k in range(2, order + 1):
-            ctx = rows[at - 1]  # the (k-1)-gram before: the context of the k-gram at i
-            keep = ctx >= 0
-            at, ctx = at[keep], ctx[keep]
-            row = self._find(k, ctx, ids[at])
-            hit = row >= 0
-            # As KenLM: extend left only while the shorter n-gram ending here exists.
-            at, row = at[hit], row[hit]
-            lp[at] = self.logp[k][row]
-            match[at] = k
-            if k < order:
-                cum[k] = cum[k - 1]
-                cum[k, at] += self.bow[k][row]
-                rows = np.full(n, -1, np.int64)
-                rows[at] = row
-                at = at[pos[at] >= k]
-        if order > 1:
-            i = np.flatnonzero((match < order) & (pos >= 1))
-            lp[i] += cum[order - 1, i - 1] - cum[match[i].astype(np.int64) - 1, i - 1]
-        lp[pos == 0] = 0.0
-        return lp, match
+        return scoring.token_scores(self, ids)
 
     def score_sentences(self, sentences: Iterable[Sequence[str]], *, per_sentence: bool = False
                         ) -> Iterator[ScoreResult]:
         """Score tokenized sentences in batches; yields one ScoreResult per
         sentence when per_sentence, else one per batch."""
-        for batch in _batches(sentences):
+        for batch in batches(sentences):
             yield from self._score_batch(self._sentence_ids(batch), per_sentence)
 
     def _sentence_ids(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
         """Ids of `<s> tokens </s>` for every sentence, concatenated."""
-        buf: list[int] = []
-        getitem = self.index.__getitem__
-        for tokens in sentences:
-            buf.append(BOS_ID)
-            buf.extend(map(getitem, tokens))
-            buf.append(EOS_ID)
-        return np.array(buf, dtype=np.int64)
+        return sentence_ids(self.index, sentences)
 
     def _score_batch(self, buf, per_sentence: bool) -> Iterator[ScoreResult]:
         ids = np.asarray(buf, dtype=np.int64)
-        lp = self.token_logprobs(ids)
-        is_oov = ids == UNK_ID
-        if not per_sentence:
-            nsent = int(np.count_nonzero(ids == BOS_ID))
-            yield ScoreResult(nsent, ids.size - nsent, int(is_oov.sum()), float(lp.sum()), float(lp[~is_oov].sum()))
-            return
-        sent = np.cumsum(ids == BOS_ID) - 1
-        n = int(sent[-1]) + 1
-        total = np.bincount(sent, weights=lp, minlength=n)
-        toks = np.bincount(sent, minlength=n) - 1
-        oov = np.bincount(sent, weights=is_oov, minlength=n)
-        iv_lp = np.bincount(sent, weights=np.where(is_oov, 0.0, lp), minlength=n)
-        for i in range(n):
-            yield ScoreResult(1, int(toks[i]), int(oov[i]), float(total[i]), float(iv_lp[i]))
+        return scoring.batch_totals(ids, self.token_logprobs(ids), per_sentence)
 
     def score(self, lines: Iterable[str]) -> ScoreResult:
         """Total score of text lines (one sentence each; blank lines skipped)."""
@@ -315,62 +179,20 @@ class NgramModel:
 
     def score_words(self, lines: Iterable[str]) -> Iterator[ScoreResult]:
         """One ScoreResult per non-blank line, its `words` a WordScore per token and </s>."""
-        for batch in _batches(self.tokenize_lines(lines)):
+        for batch in batches(self.tokenize_lines(lines)):
             yield from self._score_words(batch)
 
     def _score_words(self, batch: list[list[str]]) -> Iterator[ScoreResult]:
         ids = self._sentence_ids(batch)
         lp, match = self.token_scores(ids)
-        lps, lens, oovs = lp.tolist(), match.tolist(), (ids == UNK_ID).tolist()
-        at = 1  # the first word after <s>
-        for tokens in batch:
-            end = at + len(tokens) + 1
-            words = [WordScore(t, lps[j], lens[j], oovs[j]) for j, t in zip(range(at, end), [*tokens, "</s>"])]
-            oov = sum(oovs[at:end])
-            yield ScoreResult(1, len(words), oov, sum(lps[at:end]),
-                              sum(w.log10_prob for w in words if not w.oov) if oov else sum(lps[at:end]),
-                              words=words)
-            at = end + 1
+        return scoring.word_results(batch, ids, lp, match)
 
     def encode_lines(self, lines: list[str]) -> np.ndarray:
         """Ids of `<s> tokens </s>` for every non-blank line, concatenated."""
-        tok = self.tokenizer
-        if (tok.level == "word" and tok.method != "whitespace") or self._batch_index is None:
-            return self._sentence_ids(self.tokenize_lines(lines))
-        # Whitespace words and chars: one join, one split and one map for the whole batch,
-        # with NUL (never in input text) between sentences.
-        if tok.level == "word":
-            text = "\0 " + " \0 ".join(lines) + " \0"
-            pieces = (text.lower() if tok.lower else text).split()
-        else:
-            text = "\0" + "\0".join(lines) + "\0"
-            pieces = list(text.lower() if tok.lower else text)
-        ids = np.fromiter(map(self._batch_index.__getitem__, pieces), dtype=np.int64, count=len(pieces))
-        mark = ids == _MARK
-        # A blank line leaves two separators side by side: drop the first of each such pair.
-        empty = np.flatnonzero(mark[:-1] & mark[1:])
-        if empty.size:
-            ids = np.delete(ids, empty)
-            mark = np.delete(mark, empty)
-        if ids.size <= 1:
-            return np.zeros(0, np.int64)
-        # Every inner separator becomes </s> <s>; the first <s>, the last </s>.
-        reps = np.where(mark, 2, 1)
-        reps[0] = reps[-1] = 1
-        out = np.repeat(ids, reps)
-        at = np.cumsum(reps) - reps
-        m = at[mark]
-        out[m] = EOS_ID
-        out[m[1:-1] + 1] = BOS_ID
-        out[0] = BOS_ID
-        return out
+        return self._encoder.encode(lines, self.tokenizer)
 
     def tokenize_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:
-        tok = self.tokenizer
-        for line in lines:
-            tokens = tok(line)
-            if tokens:
-                yield tokens
+        return tokenize_lines(self.tokenizer, lines)
 
     def sentence_log10(self, tokens: Sequence[str]) -> float:
         """log10 p(<s> tokens </s>), the number KenLM's Model.score(..) gives."""
