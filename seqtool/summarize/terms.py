@@ -4,6 +4,7 @@ TF-IDF IDFs, document frequencies), dense numpy for documents, scipy CSR past DE
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, count
 from typing import Sequence
 
 import numpy as np
@@ -45,9 +46,9 @@ class TermMatrix:
 def term_matrix(sentences: Sequence[Sequence[str]], weights: np.ndarray | None = None) -> TermMatrix:
     """weights: copies of each sentence (None: one each); they count in N, df and mean length."""
     n = len(sentences)
-    lengths = np.fromiter((len(t) for t in sentences), dtype=np.intp, count=n)
-    flat = [t for terms in sentences for t in terms]
-    vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}  # first-use order
+    lengths = np.fromiter(map(len, sentences), dtype=np.intp, count=n)
+    flat = list(chain.from_iterable(sentences))
+    vocab = dict(zip(dict.fromkeys(flat), count()))  # first-use order
     v = max(1, len(vocab))
     rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
     cols = np.fromiter(map(vocab.__getitem__, flat), dtype=np.intp, count=len(flat))
