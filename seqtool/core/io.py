@@ -81,13 +81,10 @@ def expand_inputs(specs: Iterable[str], *, allow_stdin: bool = True) -> list[Sou
             continue
         path = Path(spec)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = directory_files(path)
             if not found:
                 raise InputError(f"{spec}: directory contains no files")
-            sources.extend(Source(str(p)) for p in found)
+            sources.extend(Source(str(path / rel)) for rel in found)
         elif path.exists():
             if not path.is_file() and not _is_readable_special(path):
                 raise InputError(f"{spec}: not a regular file")
@@ -100,6 +97,28 @@ def expand_inputs(specs: Iterable[str], *, allow_stdin: bool = True) -> list[Sou
         else:
             raise InputError(f"{spec}: no such file or directory")
     return sources
+
+
+def directory_files(path: str | os.PathLike) -> list[str]:
+    """The files below `path` (links to files included, no hidden file or folder, links to
+    folders not entered), relative to it, sorted as Paths sort (part by part): what
+    sorted(Path.rglob("*")) filtered that way gives, at os.walk's cost instead of pathlib's."""
+    top = os.fspath(path)
+    found: list[str] = []
+    for root, dirs, files in os.walk(top, onerror=_unless_permission):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel_root = root[len(top):].lstrip(os.sep)
+        for name in files:
+            if not name.startswith(".") and os.path.isfile(os.path.join(root, name)):
+                found.append(os.path.join(rel_root, name) if rel_root else name)
+    found.sort(key=lambda rel: rel.split(os.sep))
+    return found
+
+
+def _unless_permission(exc: OSError) -> None:
+    # rglob skipped an unreadable folder and raised on any other error: so do we.
+    if not isinstance(exc, PermissionError):
+        raise exc
 
 
 def _is_readable_special(path: Path) -> bool:
