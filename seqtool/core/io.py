@@ -362,9 +362,12 @@ def _read_small_file(source: Source, encoding: str, errors: str, max_line_bytes:
     try:
         if codecs.lookup(encoding).name not in _LINEWISE_ENCODINGS:
             return None
+        # stat before open: opening a FIFO would consume its one writer (the line reader owns those)
+        if not stat.S_ISREG(os.stat(source.path).st_mode):
+            return None
         with open(source.path, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
+                return None  # pragma: no cover - replaced by a special file between stat and open
             data = fh.read(SMALL_FILE_BYTES + 1)
     except (OSError, LookupError):
         return None
