@@ -60,9 +60,14 @@ def install() -> None:
     """Route typer.core's coercion through plain_runtime_param (idempotent)."""
     import typer.core as core
 
-    if getattr(core.build_runtime_param, "_seqtool_plain", False):
+    # Typer's internals are private: where a Typer release has moved them, Typer coerces alone.
+    original = getattr(core, "build_runtime_param", None)
+    if original is None or getattr(original, "_seqtool_plain", False):
         return
-    core.build_runtime_param = plain_runtime_param(core.build_runtime_param)
+    try:
+        core.build_runtime_param = plain_runtime_param(original)
+    except (ImportError, AttributeError):
+        pass
 
 
 def plain_runtime_param(typer_build: Callable) -> Callable:
@@ -90,16 +95,19 @@ def plain_runtime_param(typer_build: Callable) -> Callable:
             return self._typer._coerce_value(value, param=param, ctx=ctx)
 
     def build(descriptor):
-        info = descriptor.parameter_info
-        plain = None
-        if not (descriptor.is_file or descriptor.is_ranged or descriptor.is_datetime or descriptor.is_choice
-                or getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None
-                or getattr(info, "path_type", None) is not None or getattr(info, "exists", False)
-                or getattr(info, "resolve_path", False)):
-            plain = _plain_type(descriptor.annotation)
-        if plain is None:
-            return typer_build(descriptor)
-        return PlainRuntimeParam(descriptor, *plain)
+        try:
+            info = descriptor.parameter_info
+            plain = None
+            if not (descriptor.is_file or descriptor.is_ranged or descriptor.is_datetime or descriptor.is_choice
+                    or getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None
+                    or getattr(info, "path_type", None) is not None or getattr(info, "exists", False)
+                    or getattr(info, "resolve_path", False)):
+                plain = _plain_type(descriptor.annotation)
+            if plain is not None:
+                return PlainRuntimeParam(descriptor, *plain)
+        except (AttributeError, TypeError):  # a descriptor of another Typer release
+            pass
+        return typer_build(descriptor)
 
     build._seqtool_plain = True
     return build
