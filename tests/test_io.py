@@ -285,3 +285,31 @@ def test_gzip_read_returns_the_bytes_and_maps_truncation(tmp_path):
     with open_binary(Source(str(p))) as fh:
         with pytest.raises(InputError, match=r"v\.bin\.gz: truncated gzip"):
             fh.read()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200).map(lambda b: b.replace(b"\x00", b"")) | st.lists(
+    st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b"\xc3\xa9", b"\xc3", b"\xa3", b"\xe2\x82", b"\xef\xbb\xbf", b" "]),
+    max_size=40).map(b"".join),
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252", "ascii", "utf-8-sig"]),
+    errors=st.sampled_from(["strict", "replace", "ignore"]))
+def test_read_text_of_a_small_file_equals_the_line_reader(tmp_path_factory, data, encoding, errors):
+    """read_text reads a small file in one go (core.io._read_small_file): the same text,
+    digest and errors as joining the streamed lines."""
+    from seqtool.core.errors import InputError
+    from seqtool.core.io import Digest
+
+    p = tmp_path_factory.mktemp("rt") / "doc.txt"
+    p.write_bytes(data)
+
+    def outcome(fn):
+        digest = Digest()
+        try:
+            return fn(digest), digest.hexdigest()
+        except InputError as exc:
+            return "error", exc.message
+
+    fast = outcome(lambda d: read_text(Source(str(p)), encoding=encoding, errors=errors, digest=d))
+    lines = outcome(lambda d: "".join(iter_source_lines(Source(str(p)), keep_newlines=True, encoding=encoding,
+                                                        errors=errors, digest=d)))
+    assert fast == lines

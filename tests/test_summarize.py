@@ -262,3 +262,24 @@ def test_fast_splitter_matches_punkt_on_random_tricky_text(words):
 
     text = " ".join(words)
     assert split_paragraph(text) == _punkt_reference(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZ09_ .,;'\"-\t\n!?()é東İ")), max_size=40), max_size=6))
+def test_document_terms_are_the_lowercased_word_regex_matches(sentences):
+    """pipeline.document_terms (a translate for ASCII sentences, a memo per word): per sentence
+    the \\w+ words of its lower case, minus stop words and bare numbers, each stemmed."""
+    import re
+
+    from seqtool.summarize.pipeline import document_terms, load_stopwords
+    from seqtool.summarize.stem import stem_map
+
+    stop = load_stopwords(None)
+    expected = []
+    for s in sentences:
+        words = [w for w in re.findall(r"\w+", s.lower()) if w not in stop and not w.isdigit()]
+        stems = stem_map(words)
+        expected.append([stems[w] for w in words])
+    assert document_terms(sentences, stop) == expected
+    assert document_terms(sentences, stop, stem=False) == [
+        [w for w in re.findall(r"\w+", s.lower()) if w not in stop and not w.isdigit()] for s in sentences]

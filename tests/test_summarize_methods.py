@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from seqtool.summarize import methods as m
 from seqtool.summarize import textrank as tr
+from seqtool.summarize import terms as term_module  # term_matrix reads DENSE_CELLS there
 from seqtool.summarize.pipeline import SummaryOptions, select
 
 # ---------------------------------------------------------------- LexRank
@@ -129,7 +130,7 @@ def test_bounded_sparse_lexrank_equals_the_dense_graph_when_no_edge_is_cut(thres
 def test_lexrank_on_a_sparse_term_matrix_equals_the_dense_one(monkeypatch):
     sents = grouped_sentences(groups=3)
     dense = m.lexrank_scores(sents, None)
-    monkeypatch.setattr(tr, "DENSE_CELLS", 0)  # term_matrix returns scipy CSR counts
+    monkeypatch.setattr(term_module, "DENSE_CELLS", 0)  # term_matrix returns scipy CSR counts
     assert tr.term_matrix(sents).sparse
     np.testing.assert_allclose(m.lexrank_scores(sents, None), dense, atol=1e-12)
 
@@ -180,7 +181,7 @@ def test_lsa_on_a_sparse_term_matrix_uses_the_top_singular_triplets(monkeypatch)
     vocab = [f"w{i}" for i in range(40)]
     doc = [list(rng.choice(vocab, size=rng.integers(2, 10))) for _ in range(30)]
     dense = m.lsa_scores(doc)
-    monkeypatch.setattr(tr, "DENSE_CELLS", 0)
+    monkeypatch.setattr(term_module, "DENSE_CELLS", 0)
     np.testing.assert_allclose(m.lsa_scores(doc), dense, atol=1e-8)
 
 

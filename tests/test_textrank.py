@@ -139,6 +139,26 @@ def test_bounded_graph_keeps_everything_when_the_bound_allows(similarity, monkey
     np.testing.assert_allclose(sparse, dense, atol=1e-12)
 
 
+@pytest.mark.parametrize("similarity", ["overlap", "bm25", "tfidf"])
+def test_a_dense_bounded_graph_has_the_csr_graphs_edges_and_scores(similarity):
+    """A long article (more than max_neighbors + 1 sentences, up to DENSE_GRAPH_MAX) gets the
+    bounded graph as an ndarray (no scipy import): the same edges bit for bit, and the same
+    power iteration, so the same scores as the CSR graph."""
+    rng = np.random.default_rng(5)
+    vocab = [f"w{i}" for i in range(60)]
+    sents = [list(rng.choice(vocab, size=rng.integers(1, 10))) for _ in range(150)]
+    pair = {"overlap": tr._overlap, "bm25": tr._bm25, "tfidf": tr._tfidf}[similarity](tr.term_matrix(sents))
+    sparse = tr.bounded_graph(pair, 150, 12, similarity == "bm25")
+    dense = tr.bounded_graph(pair, 150, 12, similarity == "bm25", dense=True)
+    assert isinstance(dense, np.ndarray) and not isinstance(sparse, np.ndarray)
+    assert np.array_equal(dense, sparse.toarray())
+    graph = tr.similarity_graph(sents, similarity, max_neighbors=12)
+    assert isinstance(graph, np.ndarray) and np.array_equal(graph, dense)
+    scores = tr.textrank_scores(sents, similarity, max_neighbors=12)
+    np.testing.assert_allclose(scores, tr.pagerank(sparse), rtol=1e-12, atol=0)
+    assert not np.allclose(scores, tr.pagerank(dense), rtol=1e-12, atol=0)  # not the exact solve
+
+
 def test_thousands_of_sentences_use_a_bounded_sparse_graph():
     rng = np.random.default_rng(0)
     vocab = [f"w{i}" for i in range(2000)]

@@ -37,6 +37,9 @@ from ..core.version import __version__  # noqa: E402
 from ..core import console  # noqa: E402
 from ..core.errors import OutputError, SeqtoolError  # noqa: E402
 from .options import examples  # noqa: E402
+from .coercion import install as _plain_coercion  # noqa: E402
+
+_plain_coercion()  # Typer's coercion, without importing Pydantic for plain values (cli/coercion.py)
 
 
 class _ReaderGone(Exception):
@@ -261,19 +264,40 @@ def _root(
     console.configure(debug=debug, quiet=quiet)
 
 
-def _register() -> None:
-    from . import classify, embed, lm, models, ngram, sample, summarize
-
-    app.add_typer(ngram.app, name="ngram")
-    app.command("train-lm", **lm.COMMAND)(lm.train_lm)
-    app.command("sample", **sample.COMMAND)(sample.sample)
-    app.add_typer(embed.app, name="embed")
-    app.command("summarize", **summarize.COMMAND)(summarize.summarize)
-    app.add_typer(classify.app, name="classify")
-    app.add_typer(models.app, name="models")
+# name on the command line -> (module, how it is added: a sub-app or a command function)
+_COMMANDS = {"ngram": ("ngram", "app"), "train-lm": ("lm", "train_lm"), "sample": ("sample", "sample"),
+             "embed": ("embed", "app"), "summarize": ("summarize", "summarize"),
+             "classify": ("classify", "app"), "models": ("models", "app")}
 
 
-_register()
+def _register(names=None) -> None:
+    import importlib
+
+    for name, (module, attr) in _COMMANDS.items():
+        if names is not None and name not in names:
+            continue
+        mod = importlib.import_module(f"{__package__}.{module}")
+        if attr == "app":
+            app.add_typer(mod.app, name=name)
+        else:
+            app.command(name, **mod.COMMAND)(getattr(mod, attr))
+
+
+def _invoked_command(argv: list[str]) -> Optional[str]:
+    """The subcommand a CLI run will dispatch to, when that is certain from argv alone:
+    its first word, past the global flags, naming a command. Anything else (no command,
+    --help or --version first, a typo, shell completion) gets every command registered."""
+    if os.environ.get("_SEQTOOL_COMPLETE"):
+        return None
+    words = [a for a in argv if a not in GLOBAL_FLAGS]
+    return words[0] if words and words[0] in _COMMANDS else None
+
+
+# A CLI run registers only the command it runs: importing the other commands' modules and
+# building their Typer commands costs a quarter of a second on every `seqtool summarize`.
+# Imported as a library (tests, an application), the app has every command.
+_only = _invoked_command(sys.argv[1:]) if _started_as_the_cli() else None
+_register(None if _only is None else {_only})
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ from typing import Iterator, Optional
 
 from ..core import console
 from ..core.errors import InputError, SeqtoolError, StoreError, UsageError
-from ..core.io import Digest, Source, atomic_write, display_name, expand_inputs, read_text, remove_stale_temps
+from ..core.io import (Digest, Source, atomic_write, directory_files, display_name, expand_inputs, read_text,
+                       remove_stale_temps)
 from .commit import GroupCommit
 from .pipeline import SummaryOptions, summarize_text
 from .parallel import ordered_map, worker_state
@@ -108,34 +109,55 @@ def collect_jobs(specs: list[str], out_dir: Path, skipped: list | None = None) -
     again; their paths are appended to `skipped` when given."""
     if any(spec == "-" for spec in specs):
         raise UsageError("--out-dir needs files or directories, not '-' (stdin)")
-    out_real = out_dir.resolve()
+    out_real = os.path.realpath(out_dir)
+    out_prefix = out_real.rstrip(os.sep) + os.sep
+    real_dirs: dict[str, str] = {}
     jobs: list[Job] = []
     seen: dict[str, str] = {}
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
             base = path
-        elif path.exists():
-            base = path.parent
-        elif any(ch in spec for ch in "*?["):
-            base = _base_of(spec)
+            found = directory_files(path)
+            if not found:
+                raise InputError(f"{spec}: directory contains no files")
+            # (path, name relative to the folder): what expand_inputs and os.path.relpath give
+            pairs = [(str(path / rel), os.path.normpath(rel)) for rel in found]
         else:
-            base = path.parent
-        for source in expand_inputs([spec], allow_stdin=False):
-            real = Path(source.path).resolve()
-            if real == out_real or out_real in real.parents:
+            if path.exists():
+                base = path.parent
+            elif any(ch in spec for ch in "*?["):
+                base = _base_of(spec)
+            else:
+                base = path.parent
+            pairs = [(source.path, os.path.relpath(source.path, base))
+                     for source in expand_inputs([spec], allow_stdin=False)]
+        for source_path, rel in pairs:
+            real = _real_path(source_path, real_dirs)
+            if real == out_real or real.startswith(out_prefix):
                 if skipped is not None:  # OUT inside an input folder: never summarize our own summaries
-                    skipped.append(source.path)
+                    skipped.append(source_path)
                 continue
-            rel = os.path.relpath(source.path, base)
             if rel.startswith(".."):
-                rel = Path(source.path).name
-            if rel in seen and seen[rel] != source.path:
-                raise UsageError(f"{display_name(source.path)} and {display_name(seen[rel])} would both be "
+                rel = Path(source_path).name
+            if rel in seen and seen[rel] != source_path:
+                raise UsageError(f"{display_name(source_path)} and {display_name(seen[rel])} would both be "
                                  f"written to {display_name(str(out_dir / rel))}")
-            seen[rel] = source.path
-            jobs.append(Job(source.path, rel))
+            seen[rel] = source_path
+            jobs.append(Job(source_path, rel))
     return jobs
+
+
+def _real_path(path: str, real_dirs: dict) -> str:
+    """os.path.realpath(path), its folder's resolved once per folder: a file that is no
+    link is its resolved folder plus its name (one lstat, not one per path component)."""
+    folder, name = os.path.split(path)
+    if not name or name in (".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder or ".")
+    return os.path.join(real, name)
 
 
 @contextlib.contextmanager

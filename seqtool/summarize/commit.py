@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -73,6 +73,8 @@ class GroupCommit:
         self._since = 0.0
         self.commits = 0
         self.syncs = 0
+        self._folders: set[Path] = set()
+        self._new_mode = _default_mode()  # read once: the umask is the process's
 
     def add(self, target: str | os.PathLike, text: str, on_commit: Callable[[], None] | None = None) -> None:
         """Write `text` to a temp file beside `target`; it replaces `target` at the next commit."""
@@ -80,9 +82,17 @@ class GroupCommit:
         folder = target.parent
         tmp = None
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder)
-            os.fchmod(fd, _mode(target))
+            if folder not in self._folders:  # one mkdir per folder, not per file
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            fd, tmp = _create_temp(folder, target.name)
+            try:
+                mode = _mode(target, self._new_mode)
+                if mode != self._new_mode:  # created with the default already; a replaced file keeps its own
+                    os.fchmod(fd, mode)
+            except BaseException:
+                os.close(fd)
+                raise
             _write_temp(fd, text)
         except OSError as exc:
             _unlink(tmp)
@@ -140,9 +150,39 @@ class GroupCommit:
         return len(self._staged)
 
 
+_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, str]:
+    """mkstemp's file (a new name of its shape: 8 random [a-z0-9_], O_EXCL, no link followed)
+    but created with the umask's default mode, so most files need no fchmod. Per file this
+    costs one open, where mkstemp pays for abspath, a retry loop and a chmod."""
+    prefix = os.path.join(folder, f"{TEMP_PREFIX}{name}.")
+    for _ in range(100):
+        tmp = prefix + "".join(_random().choices(_TEMP_CHARS, k=8)) + TEMP_SUFFIX
+        try:
+            return os.open(tmp, _CREATE_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", prefix)
+
+
+@lru_cache(maxsize=1)
+def _random():
+    import random
+
+    return random.Random()
+
+
 def _write_temp(fd: int, text: str) -> None:
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    """Write `text` as UTF-8 (no newline translation) and close `fd`."""
+    try:
+        view = memoryview(text.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _fsync_file(path: str) -> None:
@@ -153,14 +193,19 @@ def _fsync_file(path: str) -> None:
         os.close(fd)
 
 
-def _mode(path: Path) -> int:
-    """The replaced file's permissions, else the umask's default (mkstemp's 0600 would surprise)."""
+def _default_mode() -> int:
+    """0o666 less the umask: what a new file gets."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _mode(path: Path, new: int) -> int:
+    """The replaced file's permissions, else `new`, the umask's default (mkstemp's 0600 would surprise)."""
     try:
-        return path.stat().st_mode & 0o7777
+        return os.stat(path).st_mode & 0o7777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return new
 
 
 def _unlink(path: Optional[str]) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..core.locking import die_with_parent, release_inherited_locks
@@ -55,6 +53,9 @@ def ordered_map(fn: Callable, items: Iterable, *, jobs: int, state: dict, chunk:
         for item in items:
             yield fn(item)
         return
+    import multiprocessing  # only here: --jobs 1 pays no process-pool import
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending = []

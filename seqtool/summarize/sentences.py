@@ -84,6 +84,13 @@ def _clean_candidates(text: str):
         yield i, p, text[i + 2:] if stop < 0 else text[i + 2:stop]
 
 
+# Punkt decides a clean candidate from its context string alone (its model is fixed per
+# language), so a batch asks once per distinct "P. N": news text repeats most of them
+# ("said. The", "year. But"), and asking costs more than splitting the rest.
+_DECISIONS_MAX = 200_000
+_decision_caches: dict = {}  # language -> {context: is a break}
+
+
 def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
     """Sentences of one paragraph (line breaks are spaces), exactly as Punkt splits it.
 
@@ -99,10 +106,17 @@ def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
     if not paragraph:
         return []
     tok = tokenizer(language)
+    decided = _decision_caches.setdefault(language, {})
     out: list[str] = []
     start = 0
     for i, p, n in _clean_candidates(paragraph):
-        if tok._context_has_sentbreak(f"{p}. {n}"):
+        context = f"{p}. {n}"
+        brk = decided.get(context)
+        if brk is None:
+            if len(decided) >= _DECISIONS_MAX:
+                decided.clear()
+            brk = decided[context] = tok._context_has_sentbreak(context)
+        if brk:
             _split_piece(paragraph[start:i + 1], tok, out)
             start = i + 2
     _split_piece(paragraph[start:], tok, out)

@@ -17,124 +17,28 @@ Graphs are built in row blocks with numpy/scipy products (no Python loop over
 pairs). Above `max_neighbors` sentences each node keeps only its strongest
 `max_neighbors` edges (then symmetrised), so memory stays O(n * max_neighbors).
 
-PageRank is networkx.pagerank's definition (weighted, dangling nodes spread
-their rank uniformly): small dense graphs are solved exactly with one linear
-solve, larger ones by a vectorised power iteration with networkx's stopping
-rule (L1 change < n * tol). On a 20-sentence news article networkx spends
-~2 ms building its graph, more than our whole pipeline; `engine="networkx"`
-runs networkx itself, and the tests check both against it.
+PageRank (rank.py) is networkx.pagerank's definition; the term matrices and
+IDFs are in terms.py. On a 20-sentence news article networkx spends ~2 ms
+building its graph, more than our whole pipeline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+# The term matrix and PageRank live in their own modules; their names stay importable from here.
+from .rank import EXACT_MAX_NODES, keywords, pagerank, rank_order  # noqa: F401
+from .terms import (BM25_B, BM25_EPSILON, BM25_K1, DENSE_CELLS, TermMatrix, _binary, bm25_idf,  # noqa: F401
+                    doc_freq, scale_columns, scale_rows, term_matrix)
+
 SIMILARITIES = ("overlap", "bm25", "tfidf", "embedding")
 DEFAULT_SIMILARITY = "overlap"
-BM25_K1 = 1.2
-BM25_B = 0.75
-BM25_EPSILON = 0.25
 BLOCK_ROWS = 512
-DENSE_CELLS = 4_000_000
-EXACT_MAX_NODES = 400  # dense graphs up to this size: PageRank by one linear solve  # term matrices up to this many cells stay dense numpy
-
-
-@dataclass
-class TermMatrix:
-    """Sentence-by-term counts: (n, V), dense ndarray or scipy CSR."""
-
-    counts: object
-    vocab: dict
-    lengths: np.ndarray  # (n,) terms per sentence, repeats counted
-    weights: np.ndarray | None = None  # (n,) copies of each row (merged near-identical sentences)
-
-    @property
-    def n(self) -> int:
-        return self.counts.shape[0]
-
-    @property
-    def total(self) -> float:
-        """Sentences counted with their copies: the N of the IDFs."""
-        return float(self.n if self.weights is None else self.weights.sum())
-
-    def mean_length(self) -> float:
-        if self.weights is None:
-            return self.lengths.mean() if self.n else 1.0
-        return float((self.lengths * self.weights).sum() / self.weights.sum()) if self.n else 1.0
-
-    @property
-    def sparse(self) -> bool:
-        return not isinstance(self.counts, np.ndarray)
-
-
-def term_matrix(sentences: Sequence[Sequence[str]], weights: np.ndarray | None = None) -> TermMatrix:
-    """weights: copies of each sentence (None: one each); they count in N, df and mean length."""
-    n = len(sentences)
-    lengths = np.fromiter((len(t) for t in sentences), dtype=np.intp, count=n)
-    flat = [t for terms in sentences for t in terms]
-    vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}  # first-use order
-    v = max(1, len(vocab))
-    rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
-    cols = np.fromiter(map(vocab.__getitem__, flat), dtype=np.intp, count=len(flat))
-    if n * v <= DENSE_CELLS:
-        counts = np.bincount(rows * v + cols, minlength=n * v).astype(np.float64).reshape(n, v)
-    else:
-        from scipy.sparse import csr_matrix
-
-        counts = csr_matrix((np.ones(len(flat)), (rows, cols)), shape=(n, v))
-        counts.sum_duplicates()
-    return TermMatrix(counts, vocab, lengths.astype(np.float64),
-                      None if weights is None else np.asarray(weights, dtype=np.float64))
-
-
-def _binary(m):
-    if isinstance(m, np.ndarray):
-        return (m > 0).astype(np.float64)
-    out = m.copy()
-    out.data[:] = 1.0
-    return out
-
-
-def scale_columns(m, weights: np.ndarray):
-    """m (n, V) with column j times weights[j] (dense stays dense, sparse stays CSR)."""
-    if isinstance(m, np.ndarray):
-        return m * weights[None, :]
-    return m.multiply(weights[None, :]).tocsr()
-
-
-def scale_rows(m, weights: np.ndarray):
-    """m (n, V) with row i times weights[i]."""
-    if isinstance(m, np.ndarray):
-        return m * weights[:, None]
-    return m.multiply(weights[:, None]).tocsr()
-
-
-def doc_freq(tm: TermMatrix) -> np.ndarray:
-    """(V,) how many sentences hold each term (copies counted)."""
-    b = _binary(tm.counts)
-    if tm.weights is not None:
-        return np.asarray(b.T @ tm.weights).ravel()
-    return np.asarray(b.sum(axis=0)).ravel()
-
-
-def bm25_idf(tm: TermMatrix) -> np.ndarray:
-    """gensim 3.x BM25 IDF: log((N - df + 0.5) / (df + 0.5)); negatives -> max(0, eps * mean IDF).
-
-    A term in more than half the sentences has a negative IDF; gensim replaces
-    it by eps * the mean IDF, which is itself negative when such terms dominate
-    (e.g. [[], ["a"], ["a"], ["a", "b"], ["a", "b"]]) and would give negative
-    edges, which PageRank does not allow. Clipping that floor at 0 keeps gensim's
-    value wherever it is non-negative (so every document with a non-negative
-    mean IDF, the benchmark's among them, scores as before) and otherwise lets
-    such common terms add nothing.
-    """
-    df = doc_freq(tm)
-    idf = np.log(tm.total - df + 0.5) - np.log(df + 0.5)
-    mean = idf.mean() if idf.size else 0.0
-    return np.where(idf < 0, max(0.0, BM25_EPSILON * mean), idf)
+# Bounded-neighbour graphs up to this many nodes are built dense: the same edges as the
+# CSR one, without importing scipy (0.4 s) for a long article.
+DENSE_GRAPH_MAX = 2_000
 
 
 class Pairwise:
@@ -264,7 +168,7 @@ def similarity_graph(sentences: Sequence[Sequence[str]], similarity: str = DEFAU
             w = 0.5 * (w + w.T)
         np.fill_diagonal(w, 0.0)
         return w  # non-negative by construction (embedding clips in its post-step)
-    return bounded_graph(pair, n, max_neighbors, symmetric_needed)
+    return bounded_graph(pair, n, max_neighbors, symmetric_needed, dense=n <= DENSE_GRAPH_MAX)
 
 
 def neighbor_graph(pair: Pairwise, n: int, k: int):
@@ -277,10 +181,22 @@ def neighbor_graph(pair: Pairwise, n: int, k: int):
     return neighbors.approximate_graph(pair, n, k)
 
 
-def bounded_graph(pair: Pairwise, n: int, k: int, average: bool):
-    """Keep each row's k strongest edges, then symmetrise (max, or mean for BM25)."""
+def bounded_graph(pair: Pairwise, n: int, k: int, average: bool, dense: bool = False):
+    """Keep each row's k strongest edges, then symmetrise (max, or mean for BM25): scipy CSR,
+    or with `dense` the same edges in an (n, n) ndarray."""
+    r, c, v = _strongest_edges(pair, n, k, average)
+    if dense:
+        w = np.zeros((n, n))
+        w[r, c] = v  # (r, c) pairs are distinct: each row's top k columns
+        return np.maximum(w, w.T)
     from scipy.sparse import coo_matrix
 
+    w = coo_matrix((v, (r, c)), shape=(n, n)).tocsr()
+    return w.maximum(w.T).tocsr()
+
+
+def _strongest_edges(pair: Pairwise, n: int, k: int, average: bool):
+    """(rows, cols, values) of each row's k strongest positive edges, the diagonal left out."""
     rows, cols, vals = [], [], []
     for start in range(0, n, BLOCK_ROWS):
         stop = min(n, start + BLOCK_ROWS)
@@ -298,9 +214,7 @@ def bounded_graph(pair: Pairwise, n: int, k: int, average: bool):
         rows.append(r[keep])
         cols.append(c[keep])
         vals.append(v[keep])
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    w = coo_matrix((v, (r, c)), shape=(n, n)).tocsr()
-    return w.maximum(w.T).tocsr()
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
 def _columns(pair: Pairwise, start: int, stop: int) -> np.ndarray:
@@ -308,82 +222,6 @@ def _columns(pair: Pairwise, start: int, stop: int) -> np.ndarray:
     block = pair.right[start:stop] @ pair.left.T
     block = block if isinstance(block, np.ndarray) else block.toarray()
     return np.asarray(block, dtype=np.float64)
-
-
-def pagerank(weights, damping: float = 0.85, tol: float = 1e-6, max_iter: int = 100,
-             engine: str = "numpy", copies: np.ndarray | None = None) -> np.ndarray:
-    """PageRank of a weighted graph, as networkx.pagerank computes it.
-
-    weights: (n, n) non-negative, dense or scipy sparse; weights[i, j] is the
-    edge i -> j. Nodes without out-edges spread their rank uniformly.
-    Returns (n,) scores summing to 1. copies: node i stands for copies[i] nodes
-    (a merged graph): the jump and the dangling rank go in proportion to them,
-    networkx's personalization and dangling vectors.
-    """
-    n = weights.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    if not 0.0 <= damping <= 1.0:
-        raise ValueError(f"damping must be in [0, 1] (got {damping})")
-    if copies is not None:
-        return _pagerank_weighted(weights, damping, tol, max_iter, np.asarray(copies, dtype=np.float64))
-    if engine == "networkx":
-        import networkx as nx
-
-        graph = (nx.from_numpy_array(weights, create_using=nx.DiGraph) if isinstance(weights, np.ndarray)
-                 else nx.from_scipy_sparse_array(weights, create_using=nx.DiGraph))
-        graph.add_nodes_from(range(n))
-        ranks = nx.pagerank(graph, alpha=damping, tol=tol, max_iter=max_iter, weight="weight")
-        return np.array([ranks[i] for i in range(n)])
-    strength = np.asarray(weights.sum(axis=1)).ravel()  # (n,)
-    dangling = strength <= 0
-    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, strength))
-    if isinstance(weights, np.ndarray) and n <= EXACT_MAX_NODES:
-        # The fixed point the power iteration approaches, solved directly:
-        # (I - d * (W^T D^-1 + 1 dangling^T / n)) x = (1 - d) / n
-        m = weights.T * inv[None, :] + dangling[None, :] / n
-        x = np.linalg.solve(np.eye(n) - damping * m, np.full(n, (1.0 - damping) / n))
-        return x / x.sum()
-    wt = weights.T if isinstance(weights, np.ndarray) else weights.T.tocsr()
-    x = np.full(n, 1.0 / n)
-    for _ in range(max_iter):
-        last = x
-        x = damping * (wt @ (last * inv) + last[dangling].sum() / n) + (1.0 - damping) / n
-        if np.abs(x - last).sum() < n * tol:
-            break
-    return x
-
-
-def _pagerank_weighted(weights, damping: float, tol: float, max_iter: int, copies: np.ndarray) -> np.ndarray:
-    """pagerank with the jump vector p = copies / sum(copies) (the dangling rank follows p too)."""
-    n = weights.shape[0]
-    p = copies / copies.sum()  # (n,)
-    strength = np.asarray(weights.sum(axis=1)).ravel()
-    dangling = strength <= 0
-    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, strength))
-    if isinstance(weights, np.ndarray) and n <= EXACT_MAX_NODES:
-        m = weights.T * inv[None, :] + p[:, None] * dangling[None, :]
-        x = np.linalg.solve(np.eye(n) - damping * m, (1.0 - damping) * p)
-        return x / x.sum()
-    wt = weights.T if isinstance(weights, np.ndarray) else weights.T.tocsr()
-    x = p.copy()
-    for _ in range(max_iter):
-        last = x
-        x = damping * (wt @ (last * inv) + last[dangling].sum() * p) + (1.0 - damping) * p
-        # networkx's rule counts n nodes; here they are the merged graph's copies
-        if np.abs(x - last).sum() < copies.sum() * tol:
-            break
-    return x
-
-
-def rank_order(scores: np.ndarray) -> np.ndarray:
-    """Indices by decreasing score; scores equal to 1e-9 (relative) tie and go by position."""
-    n = len(scores)
-    if n == 0:
-        return np.zeros(0, dtype=np.intp)
-    scale = scores.max()
-    quantized = np.round(scores / (scale if scale > 0 else 1.0), 9)
-    return np.argsort(-quantized, kind="stable")  # stable: equal scores keep document order
 
 
 def textrank_scores(sentences: Sequence[Sequence[str]], similarity: str = DEFAULT_SIMILARITY, *,
@@ -397,36 +235,8 @@ def textrank_scores(sentences: Sequence[Sequence[str]], similarity: str = DEFAUL
         return np.zeros(0)
     graph = similarity_graph(sentences, similarity, vectors=vectors, max_neighbors=max_neighbors, copies=copies)
     if copies is None:
-        return pagerank(graph, damping=damping)
+        # A bounded graph (dense or not) keeps its power iteration: the scores stay the CSR graph's.
+        return pagerank(graph, damping=damping, exact=None if len(sentences) <= max_neighbors + 1 else False)
     return pagerank(graph, damping=damping, copies=copies) / copies
 
 
-def keywords(sentences: Sequence[Sequence[str]], top: int, *, window: int = 2,
-             damping: float = 0.85) -> list[tuple[str, float]]:
-    """TextRank keywords: PageRank over a co-occurrence graph of terms (window of `window`).
-
-    Without a part-of-speech tagger (none works offline) every non-stop-word
-    term is a candidate. Returns (term, score), best first, ties by first use.
-    """
-    vocab: dict[str, int] = {}
-    left: list[int] = []
-    right: list[int] = []
-    for terms in sentences:
-        ids = [vocab.setdefault(t, len(vocab)) for t in terms]
-        for offset in range(1, window):
-            left.extend(ids[:-offset])
-            right.extend(ids[offset:])
-    if not vocab or top <= 0:
-        return []
-    from scipy.sparse import coo_matrix
-
-    v = len(vocab)
-    pairs = coo_matrix((np.ones(len(left)), (left, right)), shape=(v, v)).tocsr()
-    graph = pairs + pairs.T
-    graph.setdiag(0)
-    graph.eliminate_zeros()
-    graph.data[:] = 1.0  # an unweighted graph, as in the paper
-    scores = pagerank(graph.tocsr(), damping=damping)
-    words = list(vocab)
-    order = rank_order(scores)[:top]
-    return [(words[i], float(scores[i])) for i in order]
