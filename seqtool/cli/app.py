@@ -261,20 +261,49 @@ def _root(
     console.configure(debug=debug, quiet=quiet)
 
 
-def _register() -> None:
-    from . import classify, embed, lm, models, ngram, sample, summarize
-
-    app.add_typer(ngram.app, name="ngram")
-    app.command("train-lm", **lm.COMMAND)(lm.train_lm)
-    app.command("sample", **sample.COMMAND)(sample.sample)
-    app.add_typer(embed.app, name="embed")
-    app.command("summarize", **summarize.COMMAND)(summarize.summarize)
-    app.add_typer(classify.app, name="classify")
-    app.add_typer(models.app, name="models")
+# The subcommands in the order of the root help: (name, module in seqtool.cli, its function
+# for a command, or None for a Typer group held in module.app).
+SUBCOMMANDS = (("ngram", "ngram", None), ("train-lm", "lm", "train_lm"), ("sample", "sample", "sample"),
+               ("embed", "embed", None), ("summarize", "summarize", "summarize"),
+               ("classify", "classify", None), ("models", "models", None))
+_ROOT_EXITS = ("-h", "--help", "--version", "--install-completion", "--show-completion")
 
 
-_register()
+def _register(only: Optional[str] = None) -> None:
+    """Add the subcommands to `app` (only: that one alone). Each module's import and Typer's
+    reading of its signatures cost start-up time (summarize's options ~0.5 s): a run of
+    `seqtool sample` pays for sample's alone."""
+    from importlib import import_module
+
+    for name, module_name, function in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
+        module = import_module(f".{module_name}", __package__)
+        if function is None:
+            app.add_typer(module.app, name=name)
+        else:
+            app.command(name, **module.COMMAND)(getattr(module, function))
+
+
+def invoked_subcommand(argv: list[str]) -> Optional[str]:
+    """The subcommand an argv (without the program) runs; None where the root itself answers
+    (no subcommand, --help, --version, completion) or the name is unknown: those need them all."""
+    if os.environ.get("_SEQTOOL_COMPLETE"):
+        return None
+    names = {name for name, _, _ in SUBCOMMANDS}
+    for arg in _hoist_global_flags(argv):
+        if arg in _ROOT_EXITS or arg == "--":
+            return None
+        if not arg.startswith("-"):  # the root's options take no values: the first word is the command
+            return arg if arg in names else None
+    return None
+
+
+if not _started_as_the_cli():  # a library user or a test drives `app` with any arguments
+    _register()
 
 
 def main() -> None:
+    if not (app.registered_commands or app.registered_groups):  # started as the CLI: see _register
+        _register(invoked_subcommand(sys.argv[1:]))
     app()
