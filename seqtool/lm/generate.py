@@ -179,6 +179,14 @@ def pick(logits: np.ndarray, options: SamplingOptions, rng: np.random.Generator)
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
 
 
+def load_ngram(name: str):
+    """seqtool.ngram.load_ngram, imported on the first n-gram model: sampling a neural one
+    loads no n-gram code."""
+    from ..ngram import load_ngram as load
+
+    return load(name)
+
+
 class NgramGenerator:
     """An n-gram model, sampled by the code `seqtool ngram generate` uses (ngram.api.generate):
     the model's tokenizer splits the prime and joins the output, sentence by sentence."""
@@ -186,8 +194,6 @@ class NgramGenerator:
     kind = "ngram"
 
     def __init__(self, name: str):
-        from ..ngram import load_ngram
-
         self.model = load_ngram(name)
         self.name = name
         self.level = self.model.level
@@ -243,7 +249,7 @@ class NgramGenerator:
 
 def default_length(level: str) -> int:
     """Tokens per sample when --length is not given: the same for every model kind."""
-    from ..ngram import api as ngram_api  # here, not at the top: a neural model's start needs no n-gram code
+    from ..ngram import api as ngram_api
 
     return ngram_api.default_length(level)
 
