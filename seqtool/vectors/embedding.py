@@ -82,7 +82,7 @@ def fill_embedding(weight, vocab: Vocab, vectors, *, case_insensitive: bool = Tr
         word = vocab.itos[i]
         row = _lookup(vectors, word) if case_insensitive else vectors.get(word)
         if row is None and subwords is not None:
-            row = subwords.vector(word)  # None for a word without n-grams (shorter than min_n - 2)
+            row = subwords.vector(word)  # None when `<word>` is shorter than min_n: no n-gram
             from_subwords += row is not None
         if row is not None:
             ids.append(i)
