@@ -83,10 +83,10 @@ def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], Cl
     model = build_classifier(cfg)
     coverage = None
     if vectors is not None:
-        from ..vectors.embedding import init_embedding
+        from ..vectors.embedding import fill_embedding
 
         with torch.no_grad():
-            coverage = init_embedding(model.embedding.weight, feat.vocab, vectors)
+            coverage = fill_embedding(model.embedding.weight, feat.vocab, vectors)  # a Coverage
             model.embedding.weight[cfg.pad_id].zero_()
         if opts.freeze:
             model.embedding.weight.requires_grad_(False)
@@ -204,7 +204,13 @@ class ClassifierTask:
         self.opts, self.device, self.dist = opts, device, dist
         self.rank, self.world = (dist.rank, dist.world_size) if dist.enabled else (0, 1)
         feat, labels, cfg, model, coverage = build(train, opts)
-        self.featurizer, self.labels, self.config, self.coverage = feat, labels, cfg, coverage
+        # the share of words given a pretrained vector (fastText: their n-grams' included)
+        self.featurizer, self.labels, self.config = feat, labels, cfg
+        self.coverage = coverage.share if coverage is not None else None
+        if coverage is not None and self.rank == 0:
+            from ..training.report import notice
+
+            notice(f"--embeddings: {coverage.describe(opts.embeddings)}")
         self.model = model.to(device)
         index = {label: i for i, label in enumerate(labels)}
         unknown = sorted(set(valid.labels) - set(labels)) if valid is not None else []

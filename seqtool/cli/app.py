@@ -264,41 +264,49 @@ def _root(
     console.configure(debug=debug, quiet=quiet)
 
 
-# name on the command line -> (module, how it is added: a sub-app or a command function)
-_COMMANDS = {"ngram": ("ngram", "app"), "train-lm": ("lm", "train_lm"), "sample": ("sample", "sample"),
-             "embed": ("embed", "app"), "summarize": ("summarize", "summarize"),
-             "classify": ("classify", "app"), "models": ("models", "app")}
+# The subcommands in the order of the root help: (name, module in seqtool.cli, its function
+# for a command, or None for a Typer group held in module.app).
+SUBCOMMANDS = (("ngram", "ngram", None), ("train-lm", "lm", "train_lm"), ("sample", "sample", "sample"),
+               ("embed", "embed", None), ("summarize", "summarize", "summarize"),
+               ("classify", "classify", None), ("models", "models", None))
+_ROOT_EXITS = ("-h", "--help", "--version", "--install-completion", "--show-completion")
 
 
-def _register(names=None) -> None:
-    import importlib
+def _register(only: Optional[str] = None) -> None:
+    """Add the subcommands to `app` (only: that one alone). Each module's import and Typer's
+    reading of its signatures cost start-up time (summarize's options ~0.5 s): a run of
+    `seqtool sample` pays for sample's alone."""
+    from importlib import import_module
 
-    for name, (module, attr) in _COMMANDS.items():
-        if names is not None and name not in names:
+    for name, module_name, function in SUBCOMMANDS:
+        if only is not None and name != only:
             continue
-        mod = importlib.import_module(f"{__package__}.{module}")
-        if attr == "app":
-            app.add_typer(mod.app, name=name)
+        module = import_module(f".{module_name}", __package__)
+        if function is None:
+            app.add_typer(module.app, name=name)
         else:
-            app.command(name, **mod.COMMAND)(getattr(mod, attr))
+            app.command(name, **module.COMMAND)(getattr(module, function))
 
 
-def _invoked_command(argv: list[str]) -> Optional[str]:
-    """The subcommand a CLI run will dispatch to, when that is certain from argv alone:
-    its first word, past the global flags, naming a command. Anything else (no command,
-    --help or --version first, a typo, shell completion) gets every command registered."""
+def invoked_subcommand(argv: list[str]) -> Optional[str]:
+    """The subcommand an argv (without the program) runs; None where the root itself answers
+    (no subcommand, --help, --version, completion) or the name is unknown: those need them all."""
     if os.environ.get("_SEQTOOL_COMPLETE"):
         return None
-    words = [a for a in argv if a not in GLOBAL_FLAGS]
-    return words[0] if words and words[0] in _COMMANDS else None
+    names = {name for name, _, _ in SUBCOMMANDS}
+    for arg in _hoist_global_flags(argv):
+        if arg in _ROOT_EXITS or arg == "--":
+            return None
+        if not arg.startswith("-"):  # the root's options take no values: the first word is the command
+            return arg if arg in names else None
+    return None
 
 
-# A CLI run registers only the command it runs: importing the other commands' modules and
-# building their Typer commands costs a quarter of a second on every `seqtool summarize`.
-# Imported as a library (tests, an application), the app has every command.
-_only = _invoked_command(sys.argv[1:]) if _started_as_the_cli() else None
-_register(None if _only is None else {_only})
+if not _started_as_the_cli():  # a library user or a test drives `app` with any arguments
+    _register()
 
 
 def main() -> None:
+    if not (app.registered_commands or app.registered_groups):  # started as the CLI: see _register
+        _register(invoked_subcommand(sys.argv[1:]))
     app()

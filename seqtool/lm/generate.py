@@ -23,8 +23,6 @@ from ..core.errors import ModelError, UsageError
 from ..core.sampling import SamplingOptions, choose
 from ..core.store import ModelStore
 from ..core.vocab import EOS, EOS_ID, UNK
-from ..ngram import api as ngram_api
-from ..ngram import load_ngram
 from .numpy_engine import log_softmax
 
 KINDS = ("lm", "ngram")
@@ -94,11 +92,13 @@ class NeuralGenerator:
             if model is not None:
                 tensors = {k: v.numpy() for k, v in model.export_tensors().items()}
             else:
-                from ..core.tensors import load_tensors
+                from ..core.tensors import map_tensors
                 from .store import check_weights
 
                 check_weights(stored)
-                tensors = load_tensors(stored.weights_path, framework="np", origin=f"model '{stored.name}'")
+                # mapped, not read: the embedding's rows load as tokens touch them, and the
+                # engine copies only what it lays out anew (its transposed matrices)
+                tensors = map_tensors(stored.weights_path, origin=f"model '{stored.name}'")
             try:
                 self.stepper: Stepper = NumpyLM(stored.model_config, tensors)
             except KeyError as exc:
@@ -179,6 +179,14 @@ def pick(logits: np.ndarray, options: SamplingOptions, rng: np.random.Generator)
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
 
 
+def load_ngram(name: str):
+    """seqtool.ngram.load_ngram, imported on the first n-gram model: sampling a neural one
+    loads no n-gram code."""
+    from ..ngram import load_ngram as load
+
+    return load(name)
+
+
 class NgramGenerator:
     """An n-gram model, sampled by the code `seqtool ngram generate` uses (ngram.api.generate):
     the model's tokenizer splits the prime and joins the output, sentence by sentence."""
@@ -192,6 +200,8 @@ class NgramGenerator:
 
     def sample_text(self, *, prime: str | None, length: int, num: int, options: SamplingOptions,
                     rng: np.random.Generator, until_eos: bool = False) -> Iterator[str]:
+        from ..ngram import api as ngram_api
+
         sample = None
         for sentence in ngram_api.generate(self.model, num=num, prime=prime or "", length=length,
                                            one_sentence=until_eos, options=options, rng=rng):
@@ -205,6 +215,7 @@ class NgramGenerator:
                 rng: np.random.Generator, until_eos: bool = False, seed: int | None = None):
         """The samples of sample_text as SampleRecords: the tokens of each sentence (and its
         </s> where the model ended it) scored with the model's next-word log10 probabilities."""
+        from ..ngram import api as ngram_api
         from ..ngram.counts import EOS_ID
 
         lm = self.model
@@ -238,6 +249,8 @@ class NgramGenerator:
 
 def default_length(level: str) -> int:
     """Tokens per sample when --length is not given: the same for every model kind."""
+    from ..ngram import api as ngram_api
+
     return ngram_api.default_length(level)
 
 

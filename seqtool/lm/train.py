@@ -117,12 +117,13 @@ class LMTask:
         self.train_data, self.valid_data = train_data, valid_data  # (T, B) each
         self.starts = bptt_starts(train_data.size(0), opts.bptt)
         model = RNNLM(config)
-        self.coverage = None
+        self.coverage = self.filled = None  # the share of words given a vector; how (a Coverage)
         if embeddings is not None:
-            from ..vectors.embedding import init_embedding
+            from ..vectors.embedding import fill_embedding
 
             vocab, vectors = embeddings
-            self.coverage = init_embedding(model.embed.weight, vocab, vectors)
+            self.filled = fill_embedding(model.embed.weight, vocab, vectors)
+            self.coverage = self.filled.share
         if opts.freeze:
             model.embed.weight.requires_grad_(False)
         self.model = model.to(device)
@@ -335,9 +336,8 @@ class _Run:
                                beta=opts.beta)
         task = LMTask(opts, self.config, self.train_data, self.valid_data, self.device, self.dist, self.amp_dtype,
                       embeddings)
-        if task.coverage is not None and self.main:
-            notice(f"--embeddings: {task.coverage:.1%} of the {len(self.vocab) - 2:,} vocabulary words "
-                   f"found in {opts.embeddings}" + (" (frozen)" if opts.freeze else ""))
+        if task.filled is not None and self.main:
+            notice(f"--embeddings: {task.filled.describe(opts.embeddings)}" + (" (frozen)" if opts.freeze else ""))
         return task
 
     # -------------------------------------------------------------- store, through the RunStore
