@@ -76,20 +76,31 @@ class TrainResult:
 
 
 def default_name(corpus: list[str], config: TrainConfig) -> str:
-    """corpus.txt + word2vec, 100 dimensions -> 'corpus-word2vec100' (stdin: 'vectors-word2vec100')."""
-    return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}", fallback="vectors")
+    """corpus.txt + word2vec, 100 dimensions -> 'corpus-word2vec100' (stdin: 'vectors-word2vec100';
+    doc2vec: 'doc2vec100-doc2vec100')."""
+    return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}",
+                            fallback=f"doc2vec{config.dim}" if config.algo == "doc2vec" else "vectors")
 
 
 def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, encoding: str = "utf-8",
           errors: str = "strict", force: bool = False, store: ModelStore | None = None) -> TrainResult:
     """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`
-    (a name holding a model of another kind only when `force`)."""
+    (a name holding a model of another kind only when `force`). doc2vec (seqtool.vectors.doc2vec)
+    reads documents (`config.layout`) and stores document vectors: the ids are the rows, so
+    `embed neighbors NAME DOC_ID` finds similar documents."""
     from .store import save_vectors
 
     config.check()
     chosen = validate_name(name or default_name(corpus, config))
     store = store or ModelStore()
     store.check_replace(chosen, KIND, force=force)  # before any work
+    if config.algo == "doc2vec":
+        from . import doc2vec
+
+        model, metrics = doc2vec.train(corpus, doc2vec.Doc2VecConfig.from_options(config), name=chosen,
+                                       layout=config.layout, encoding=encoding, errors=errors, store=store,
+                                       force=force)
+        return TrainResult(chosen, model.doc_vectors(), config, metrics, default_name=name is None)
     sources = expand_inputs(corpus)
     digests = [Digest() for _ in sources]  # each input hashed while it is read
     with store.lock(chosen):
@@ -311,31 +322,6 @@ def info(spec: str | Vectors) -> VectorsInfo:
     vecs = load_vectors(spec)
     return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10],
                        vecs.subwords.config() if vecs.subwords is not None else None)
-
-
-@dataclass
-class DocumentsResult:
-    name: str
-    metrics: dict
-    default_name: bool = False
-
-
-def train_documents(corpus: list[str], *, dm: bool = True, dim: int = 100, window: int = 5, min_count: int = 5,
-                    epochs: int | None = None, workers: int = 3, seed: int = 1, layout: str = "auto",
-                    name: str | None = None, encoding: str = "utf-8", errors: str = "strict",
-                    negative: int = 5, hs: bool = False, sample: float = 1e-3, alpha: float = 0.025,
-                    min_alpha: float = 0.0001, store: ModelStore | None = None) -> DocumentsResult:
-    """doc2vec document vectors (seqtool.vectors.doc2vec), stored like word vectors: the ids are
-    the rows, so `embed neighbors NAME DOC_ID` finds similar documents."""
-    from . import doc2vec
-
-    config = doc2vec.Doc2VecConfig(dm=dm, vector_size=dim, window=window, min_count=min_count,
-                                   epochs=epochs or 10, workers=workers, seed=seed, negative=negative, hs=hs,
-                                   sample=sample, alpha=alpha, min_alpha=min_alpha)
-    chosen = validate_name(name or name_from_inputs(corpus, suffix=f"-doc2vec{dim}", fallback=f"doc2vec{dim}"))
-    _, metrics = doc2vec.train(corpus, config, name=chosen, layout=layout, encoding=encoding, errors=errors,
-                               store=store)
-    return DocumentsResult(chosen, metrics, default_name=name is None)
 
 
 def infer_documents(name: str, inputs: list[str], *, layout: str = "auto", encoding: str = "utf-8",
