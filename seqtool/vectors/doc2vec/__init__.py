@@ -26,7 +26,6 @@ are within half a point, whitespace ahead: 56.78 vs 56.56 % with gensim's defaul
 73.04 % with PV-DBOW + word training, 40 epochs; so the default follows the rest of seqtool.
 """
 
-
 from .config import TOKENIZERS, Doc2VecConfig
 from .documents import LAYOUTS, Document, read_documents
 from .model import DocModel, features, infer, neighbors, tagged, train_model

@@ -54,7 +54,6 @@ def load_model(name: str, *, store: ModelStore | None = None) -> DocModel:
     from gensim.models import Doc2Vec
     from gensim.models.keyedvectors import KeyedVectors
 
-
     store = store or ModelStore()
     info = store.open(name, (KIND,))
     origin = f"vectors '{info.name}'"
