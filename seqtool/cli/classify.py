@@ -8,7 +8,6 @@ from typing import Annotated, Callable, List, Optional
 
 import typer
 
-from ..classify.data import ReadOptions
 from ..classify.options import TrainOptions
 from ..core import console
 from .options import (DeviceOpt, ThreadsOpt, EncodingOpt, ErrorsOpt, Given, JsonOpt, ModelOpt, check_errors_mode, examples,
@@ -59,6 +58,8 @@ def reading(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(**kwargs):
+        from ..classify.data import ReadOptions
+
         v = {name: kwargs.pop(name) for name in names}
         read = ReadOptions(format=v["format"], text_col=v["text_col"], label_col=v["label_col"],
                            encoding=v["encoding"], errors=check_errors_mode(v["errors"]),
@@ -91,7 +92,7 @@ cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 def train(
     data: DataArg,
     given: Given = None,
-    read: ReadOptions = None,
+    read: object = None,  # a ReadOptions, built by @reading
     valid: ValidOpt = None,
     name: ClassifierNameOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the training saved under --name: its recipe "
@@ -177,7 +178,7 @@ def eval_(
     model: ModelOpt = None,
     k: KOpt = None,
     threshold: ThresholdOpt = None,
-    read: ReadOptions = None,
+    read: object = None,  # a ReadOptions, built by @reading
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
     as_json: JsonOpt = False,
@@ -236,7 +237,7 @@ def cv(
     folds: Annotated[int, typer.Option("--folds", help="Number of folds (stratified, seeded).")] = 10,
     max_folds: Annotated[Optional[int], typer.Option("--max-folds", help="Run only the first N folds of the "
                                                      "same split (a quicker estimate).")] = None,
-    read: ReadOptions = None,
+    read: object = None,  # a ReadOptions, built by @reading
     valid: ValidOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
