@@ -128,3 +128,13 @@ def test_shell_completion_scripts_and_model_names(tmp_path):
                            env={**env, "_SEQTOOL_COMPLETE": "complete_bash", "COMP_WORDS": "seqtool models show t",
                                 "COMP_CWORD": "3"})
     assert words.stdout.split() == ["tri3"]
+
+
+def test_every_json_flag_is_one_parameter_named_as_json():
+    """Issue 16 item 7: the --json parameter was json_out, json or as_json; one name now, so a
+    command's code (and a library caller reading its options) finds it under one name."""
+    found = {" ".join(path): [p.name for p in cmd.params if "--json" in getattr(p, "opts", [])]
+             for path, cmd in COMMANDS if not getattr(cmd, "commands", None)}
+    with_json = {name: params for name, params in found.items() if params}
+    assert len(with_json) >= 15  # train, query, eval and info commands of every package
+    assert {name: params for name, params in with_json.items() if params != ["as_json"]} == {}

@@ -68,6 +68,39 @@ def test_embed_train_refuses_an_ngram_name(cli, files):
     assert ModelStore().open("clash", KINDS).kind == "vectors"
 
 
+
+DOC2VEC = ("--algo", "doc2vec", "--dbow", "--min-count", "1", "--dim", "4", "--epochs", "1", "--workers", "1")
+
+
+def test_embed_train_doc2vec_refuses_an_ngram_name_before_reading_and_force_replaces_it(cli, files, tmp_path):
+    tiny, _ = files
+    assert cli("ngram", "train", tiny, "--name", "clash").exit_code == 0
+    # The documents do not exist: the clash is found first, before any work.
+    refused(cli("embed", "train", tmp_path / "absent.txt", "--name", "clash", *DOC2VEC), "ngram")
+    refused(cli("embed", "train", tiny, "--name", "clash", *DOC2VEC), "ngram")
+    assert ModelStore().open("clash", KINDS).kind == "ngram"  # intact
+    assert cli("ngram", "score", "clash", tiny).exit_code == 0
+    result = cli("embed", "train", tiny, "--name", "clash", *DOC2VEC, "--force", "--json")
+    assert result.exit_code == 0, result.stderr
+    stored = ModelStore().open("clash", KINDS)
+    assert stored.kind == "vectors" and stored.config["config"]["algo"] == "doc2vec"
+    assert '"documents": 40' in result.stdout  # one per line of tiny.txt
+    near = cli("embed", "neighbors", "clash", "1", "--top", "1")  # the document ids are the rows
+    assert near.exit_code == 0 and near.stdout.split("\t")[1] in [str(i) for i in range(2, 41)], near.stdout
+
+
+def test_embed_train_doc2vec_takes_the_train_config_checks(cli, files):
+    tiny, _ = files
+    # TrainConfig's check, as for word2vec: nothing to train without negative sampling or --hs.
+    result = cli("embed", "train", tiny, "--name", "d", *DOC2VEC, "--negative", "0")
+    assert result.exit_code == 2 and "--negative 0 leaves nothing to train" in result.stderr
+    assert not ModelStore().exists("d")
+    result = cli("embed", "train", tiny, "--name", "d", *DOC2VEC, "--negative", "0", "--hs")
+    assert result.exit_code == 0, result.stderr
+    config = ModelStore().open("d", KINDS).config["config"]
+    assert (config["hs"], config["negative"], config["epochs"], config["vector_size"]) == (True, 0, 1, 4)
+
+
 LM = ("--layers", "1", "--hidden", "8", "--emb", "8", "--epochs", "1", "--seed", "1", "--device", "cpu")
 
 

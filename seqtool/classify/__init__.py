@@ -19,8 +19,8 @@ _EXPORTS = {  # name -> (module, its name there)
     "ReadOptions": (".data", "ReadOptions"),
     "read_dataset": (".data", "read_dataset"),
     "train_model": (".api", "train_model"),
-    "evaluate_model": (".api", "evaluate_model"),
-    "cross_validate": (".api", "cross_validate"),
+    "evaluate_model": (".evaluation", "evaluate_model"),
+    "cross_validate": (".evaluation", "cross_validate"),
     "predict_texts": (".predict", "predict_texts"),
     "load_classifier": (".store", "load"),
 }

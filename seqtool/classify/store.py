@@ -19,7 +19,7 @@ from ..core.text import Tokenizer
 from ..core.vocab import Vocab
 from .features import Featurizer
 from .cnn import build_classifier, config_from_dict
-from .model import ClassifierConfig, RNNClassifier
+from .model import RNNClassifier
 
 KIND = "classifier"
 HINT = "train one with: seqtool classify train DATA"

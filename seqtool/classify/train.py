@@ -1,4 +1,5 @@
-"""Training a classifier: seeded batches, the step, validation accuracy. The lifecycle
+"""Training a classifier: the step, validation accuracy (the model's building in classify/build.py,
+the batches and optimizers in classify/steps.py). The lifecycle
 (early stopping, the best weights kept, checkpoints, exact resume, Ctrl-C, DDP) is the
 shared seqtool.training.loop; ClassifierTask is the classifier's part of it.
 
@@ -16,19 +17,23 @@ import torch
 from torch import nn
 
 from ..core import console
-from ..core.text import Tokenizer
 from ..core.vocab import UNK_ID
 from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
 from ..training.report import Field, TrainingReport
 from ..training.runtime import Distributed, seed_everything
-from .data import Dataset, check_trainable
+from .build import build, nb_feature_scale
+from .cnn import build_classifier
+from .data import Dataset
+from .docfeatures import standardise
 from .features import Encoded, Featurizer, collate
-from .cnn import ConvConfig, build_classifier
-from .docfeatures import DocFeatures, standardise
 from .logits import classifier_logits
-from .multilabel import decision_f1, multi_hot, multi_label
 from .model import ClassifierConfig, RNNClassifier
+from .multilabel import decision_f1, multi_hot
 from .options import TrainOptions
+from .steps import Optimizers, batches_for_epoch, unk_probabilities
+
+__all__ = ["Trained", "ClassifierTask", "Hooks", "fit", "make_report", "accuracy", "build", "nb_feature_scale",
+           "Optimizers", "batches_for_epoch", "unk_probabilities", "TrainOptions"]
 
 CLASSIFIER_FIELDS = (Field("train_loss", "train loss", "{:.4f}"), Field("valid_accuracy", "valid acc", "{:.4f}"),
                      Field("seconds", "time", "{:.1f}s"))
@@ -51,138 +56,6 @@ class Trained:
     best_valid_accuracy: float
     embedding_coverage: float | None = None
     status: str = "finished"  # the loop's: finished, early-stopped, time-limit, stopped
-
-
-def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], ClassifierConfig, RNNClassifier, float | None]:
-    check_trainable(train)
-    tokenizer = Tokenizer.from_dict(opts.tokenizer)
-    doc = DocFeatures.open(opts.doc2vec_model) if opts.doc2vec_model else None
-    feat = Featurizer.build(train.texts, tokenizer, ngram_order=opts.ngrams, max_len=opts.max_len,
-                            min_freq=opts.min_freq, doc=doc)
-    labels = train.classes()
-    vectors = None
-    emb = opts.emb
-    if opts.embeddings:
-        from ..vectors import load_vectors
-
-        from ..vectors.embedding import vectors_dim
-
-        vectors = load_vectors(opts.embeddings)
-        emb = vectors_dim(vectors)
-    common = dict(vocab_size=len(feat.vocab), num_classes=len(labels), num_ngrams=feat.num_ngrams,
-                  pad_id=feat.vocab.pad_id, cell=opts.cell, bidirectional=opts.bidirectional, layers=opts.layers,
-                  hidden=opts.hidden, emb=emb, dropout=opts.dropout, pooling=opts.pooling,
-                  nb_scale=opts.nb_scale and feat.num_ngrams > 0, multi_label=multi_label(train, opts),
-                  doc_dim=doc.dim if doc is not None else 0)
-    if opts.arch == "rnn":
-        cfg = ClassifierConfig(**common)
-    else:
-        cfg = ConvConfig(**common, arch=opts.arch, widths=opts.width_tuple, maps=opts.maps, max_norm=opts.max_norm,
-                         pool=opts.pool)
-    torch.manual_seed(opts.seed)
-    model = build_classifier(cfg)
-    coverage = None
-    if vectors is not None:
-        from ..vectors.embedding import fill_embedding
-
-        with torch.no_grad():
-            coverage = fill_embedding(model.embedding.weight, feat.vocab, vectors)  # a Coverage
-            model.embedding.weight[cfg.pad_id].zero_()
-        if opts.freeze:
-            model.embedding.weight.requires_grad_(False)
-    return feat, labels, cfg, model, coverage
-
-
-def nb_feature_scale(enc: Encoded, targets: torch.Tensor, num_ngrams: int, num_classes: int,
-                     alpha: float = 1.0) -> torch.Tensor:
-    """How class-specific each n-gram is: the naive-Bayes log-count ratio |r| of NBSVM
-    (Wang & Manning 2012), generalised to k classes as 2 * mean_c |log p(f|c) - mean log p(f|.)|.
-
-    Used as the n-gram's feature value, so informative n-grams move fast under
-    Adam and early stopping while frequent neutral ones ("the", "a film") stay quiet.
-    """
-    counts = torch.full((num_ngrams, num_classes), alpha)  # (F, C), binary counts + smoothing
-    for grams, y in zip(enc.ngrams, targets.tolist()):
-        if grams:
-            counts[grams, y] += 1.0
-    logp = (counts / counts.sum(0, keepdim=True)).log()
-    centred = logp - logp.mean(1, keepdim=True)
-    return 2.0 * centred.abs().mean(1)  # (F,)
-
-
-def unk_probabilities(token_lists: list[list[int]], vocab_size: int, alpha: float, pad_id: int) -> torch.Tensor | None:
-    """Per word id, the chance that training replaces it by <UNK>: alpha / (alpha + count)
-    (Kiperwasser & Goldberg 2016), so rare words, which resemble the unseen words of
-    new text, are dropped most. None when alpha is 0."""
-    if alpha <= 0:
-        return None
-    flat = torch.tensor([i for ids in token_lists for i in ids], dtype=torch.int64)
-    counts = torch.bincount(flat, minlength=vocab_size).float()  # (V,)
-    prob = alpha / (alpha + counts)
-    prob[pad_id] = 0.0
-    return prob
-
-
-class Optimizers:
-    """Adam for the dense weights and SparseAdam for the embedding tables: a batch
-    touches a few hundred of the ~100k rows, and dense Adam would update them all."""
-
-    def __init__(self, model: RNNClassifier, opts: TrainOptions, sparse: bool):
-        emb = [model.embedding.weight] if model.embedding.weight.requires_grad else []
-        bag = [model.ngram.weight] if model.ngram is not None else []
-        ids = {id(p) for p in emb + bag}
-        dense = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
-        model.embedding.sparse = sparse
-        if model.ngram is not None:
-            model.ngram.sparse = sparse
-        # The linear n-gram path is plain logistic regression: each weight sees few
-        # updates (one per example containing its n-gram), so it gets a larger step.
-        tables = [g for g in ({"params": emb, "lr": opts.lr}, {"params": bag, "lr": opts.ngram_lr or opts.lr})
-                  if g["params"]]
-        if sparse:
-            self.parts = [torch.optim.Adam(dense, lr=opts.lr, weight_decay=opts.weight_decay),
-                          torch.optim.SparseAdam(tables, lr=opts.lr)]
-        else:
-            self.parts = [torch.optim.Adam([{"params": dense, "weight_decay": opts.weight_decay}] + tables,
-                                           lr=opts.lr)]
-
-    def zero_grad(self) -> None:
-        for part in self.parts:
-            part.zero_grad(set_to_none=True)
-
-    def step(self) -> None:
-        for part in self.parts:
-            part.step()
-
-    def state_dict(self) -> dict:
-        return {"parts": [part.state_dict() for part in self.parts]}
-
-    def load_state_dict(self, state: dict) -> None:
-        for part, sd in zip(self.parts, state["parts"], strict=True):
-            part.load_state_dict(sd)
-
-
-def batches_for_epoch(lengths: list[int], batch_size: int, seed: int, epoch: int, rank: int = 0,
-                      world: int = 1) -> list[list[int]]:
-    """The batches one rank trains on in `epoch`: a function of (seed, epoch) only, so resume needs no state.
-
-    Examples are shuffled, then sorted by length within windows of 50 batches, so a
-    batch holds similar lengths (fewer RNN time steps) while batches stay random.
-    """
-    n = len(lengths)
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(n, generator=g).tolist()
-    window = batch_size * 50
-    order = [i for w in range(0, n, window) for i in sorted(order[w:w + window], key=lengths.__getitem__)]
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
-    shuffle = torch.randperm(len(batches), generator=g).tolist()
-    batches = [batches[i] for i in shuffle]
-    if world > 1:
-        usable = len(batches) - len(batches) % world or len(batches)
-        batches = batches[:usable][rank::world]
-        if not batches:  # fewer batches than ranks: every rank repeats the first
-            batches = [order[:batch_size]]
-    return batches
 
 
 def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
@@ -342,21 +215,19 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
         return Trained(model, task.featurizer, task.labels, task.config, list(s.records), s.best_epoch,
                        max(s.best_score or 0.0, 0.0), task.coverage, status)
 
-    publish = None
-    if hooks.publish is not None:
-        def publish(offer: Publication) -> bool:
-            return hooks.publish(trained(offer.weights), offer)
+    def publish(offer: Publication) -> bool:
+        return hooks.publish(trained(offer.weights), offer)
 
-    on_epoch = None
-    if hooks.on_epoch is not None:
-        def on_epoch(record: dict) -> None:
-            hooks.on_epoch(record, trained())
+    def on_epoch(record: dict) -> None:
+        hooks.on_epoch(record, trained())
 
     status = "running"
     loop = Loop(task, LoopConfig(epochs=opts.epochs, patience=opts.patience, higher_is_better=True,
                                  max_time=opts.max_time), state=state,
                 rng=resume_state["rng"] if resume_state is not None else None, report=report, stop=hooks.stop,
-                dist=dist, checkpoint=hooks.save_checkpoint, publish=publish, on_epoch=on_epoch,
+                dist=dist, checkpoint=hooks.save_checkpoint,
+                publish=publish if hooks.publish is not None else None,
+                on_epoch=on_epoch if hooks.on_epoch is not None else None,
                 resume_hint=hooks.resume_hint, started=started)
     status = loop.run()
     return trained()

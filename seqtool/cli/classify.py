@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
-from typing import Annotated, List, Optional
+from typing import Annotated, Callable, List, Optional
 
 import typer
 
@@ -39,11 +40,39 @@ ClassifierNameOpt = Annotated[Optional[str], typer.Option("--name", help="Name i
                                                           "DATA: reviews.tsv -> reviews-classifier).")]
 
 
-def _read_options(format: str, text_col, label_col, encoding: str, errors: str, label_sep: str = ","):
-    from ..classify.data import ReadOptions
+def _reading_parameters(format: FormatOpt = "auto", text_col: TextColOpt = None, label_col: LabelColOpt = None,
+                        label_sep: LabelSepOpt = ",", encoding: EncodingOpt = "utf-8",
+                        errors: ErrorsOpt = "strict") -> None:
+    """The options of reading labelled data, declared once for train, eval and cv."""
 
-    return ReadOptions(format=format, text_col=text_col, label_col=label_col, encoding=encoding,
-                       errors=check_errors_mode(errors), label_sep=label_sep or None)
+
+_READING = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(_reading_parameters, eval_str=True).parameters.values()]
+
+
+def reading(command: Callable) -> Callable:
+    """Give `command` the options of reading labelled data in place of its `read` parameter;
+    it receives them as one ReadOptions."""
+    own = inspect.signature(command, eval_str=True)
+    names = [p.name for p in _READING]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        from ..classify.data import ReadOptions
+
+        v = {name: kwargs.pop(name) for name in names}
+        read = ReadOptions(format=v["format"], text_col=v["text_col"], label_col=v["label_col"],
+                           encoding=v["encoding"], errors=check_errors_mode(v["errors"]),
+                           label_sep=v["label_sep"] or None)
+        return command(read=read, **kwargs)
+
+    params = []
+    for p in own.parameters.values():
+        params.extend(_READING if p.name == "read" else [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)])
+    params.sort(key=lambda p: p.default is not inspect.Parameter.empty)  # arguments first (a stable sort)
+    wrapper.__signature__ = own.replace(parameters=params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 
 
 def _recipe(**values) -> TrainOptions:
@@ -59,21 +88,17 @@ cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 
 @app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train data/ --format folder --valid dev.tsv --epochs 10", "seqtool classify train tags.ft --max-time 10m --threads 2", "seqtool classify train complaints.tsv --features doc2vec:complaints-d2v"))
 @recipe
+@reading
 def train(
     data: DataArg,
     given: Given = None,
-    format: FormatOpt = "auto",
-    text_col: TextColOpt = None,
-    label_col: LabelColOpt = None,
-    label_sep: LabelSepOpt = ",",
+    read: object = None,  # a ReadOptions, built by @reading
     valid: ValidOpt = None,
     name: ClassifierNameOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the training saved under --name: its recipe "
                                          "is kept; --epochs, --patience and --device may change.")] = False,
     publish_partial: Annotated[bool, typer.Option("--publish-partial", help="Let an unfinished run replace a "
                                                   "finished model of the same name.")] = False,
-    encoding: EncodingOpt = "utf-8",
-    errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
 ) -> None:
     """Train a classifier and keep it in the model store.
@@ -90,7 +115,6 @@ def train(
 
     from ..training.report import round_figures
 
-    read = _read_options(format, text_col, label_col, encoding, errors, label_sep)
     summary = train_model(data, read=read, opts=_recipe(**given.values), valid_path=valid, name=name,
                           resume=resume, report=make_report(json_lines=as_json), explicit=given.explicit,
                           publish_partial=publish_partial)
@@ -148,19 +172,15 @@ def predict(
 
 
 @app.command("eval", epilog=examples("seqtool classify eval test.tsv --model sentiment", "seqtool classify eval test.ft --model topics --json", "seqtool classify eval test.ft --model topics --k 5", "seqtool classify eval tags.ft --model tagger --k -1 --threshold 0.3"))
+@reading
 def eval_(
     data: DataArg,
     model: ModelOpt = None,
     k: KOpt = None,
     threshold: ThresholdOpt = None,
-    format: FormatOpt = "auto",
-    text_col: TextColOpt = None,
-    label_col: LabelColOpt = None,
-    label_sep: LabelSepOpt = ",",
+    read: object = None,  # a ReadOptions, built by @reading
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
-    encoding: EncodingOpt = "utf-8",
-    errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, macro-F1, fastText's P@K and R@K, per-class precision/recall/F1 and the confusion
@@ -173,8 +193,7 @@ def eval_(
     from ..core.threads import apply_threads
 
     apply_threads(threads)
-    report = evaluate_model(data, name=model, device=device, k=k, threshold=threshold,
-                            read=_read_options(format, text_col, label_col, encoding, errors, label_sep))
+    report = evaluate_model(data, name=model, device=device, k=k, threshold=threshold, read=read)
     if as_json:
         console.emit_json(report.to_dict())
         return
@@ -211,26 +230,20 @@ def _print_report(report) -> None:
 
 @app.command(epilog=examples("seqtool classify cv reviews.tsv --folds 10", "seqtool classify cv mr.ft --folds 10 --max-folds 2 --json"))
 @cv_recipe
+@reading
 def cv(
     data: DataArg,
     given: Given = None,
     folds: Annotated[int, typer.Option("--folds", help="Number of folds (stratified, seeded).")] = 10,
     max_folds: Annotated[Optional[int], typer.Option("--max-folds", help="Run only the first N folds of the "
                                                      "same split (a quicker estimate).")] = None,
-    format: FormatOpt = "auto",
-    text_col: TextColOpt = None,
-    label_col: LabelColOpt = None,
-    label_sep: LabelSepOpt = ",",
+    read: object = None,  # a ReadOptions, built by @reading
     valid: ValidOpt = None,
-    encoding: EncodingOpt = "utf-8",
-    errors: ErrorsOpt = "strict",
     as_json: JsonOpt = False,
 ) -> None:
     """k-fold cross-validation (for data sets without a test split): one line per fold, then mean and std."""
     from ..classify.api import cross_validate
     from ..training.report import round_figures
-
-    read = _read_options(format, text_col, label_col, encoding, errors, label_sep)
 
     def on_fold(row: dict) -> None:
         if as_json:

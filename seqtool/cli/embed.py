@@ -40,39 +40,28 @@ def train(
     The options and their defaults are gensim's (Word2Vec, FastText): a model trained here equals
     gensim's trained on the same corpus with the same options, --seed and --workers 1."""
     from ..core.console import emit, emit_json, is_quiet, warn
-    from ..core.options import validate_fields
     from ..vectors import api
 
     config = TrainConfig(**given.values)
     ignored = config.ignored(given.explicit)
     if ignored:
         warn(f"--algo {config.algo} does not use {', '.join(ignored)}; ignored")
-    if config.algo == "doc2vec":
-        validate_fields(config)
-        result = api.train_documents(corpus, dm=config.dm, dim=config.dim, window=config.window,
-                                     min_count=config.min_count, epochs=config.epochs, workers=config.workers,
-                                     seed=config.seed, layout=config.layout, name=name, encoding=encoding,
-                                     errors=check_errors_mode(errors), negative=config.negative,
-                                     hs=config.hs, sample=config.sample, alpha=config.learning_rate,
-                                     min_alpha=config.min_alpha)
-        if result.default_name and not is_quiet():
-            print(f"seqtool: stored the document vectors as '{result.name}' (no --name given)", file=sys.stderr)
-        record = {"name": result.name, "algo": "doc2vec", "dm": config.dm, **result.metrics}
-        if as_json:
-            emit_json(record)
-        else:
-            emit(f"{result.name}\tdoc2vec\tdocuments={result.metrics['documents']}\tdim={config.dim}"
-                 f"\tseconds={result.metrics['train_seconds']}")
-        return
     result = api.train(corpus, config, name=name, encoding=encoding, errors=check_errors_mode(errors), force=force)
     vecs, metrics = result.vectors, result.metrics
+    documents = config.algo == "doc2vec"  # the rows are documents, counted in the metrics
     if result.default_name and not is_quiet():
-        print(f"seqtool: stored the vectors as '{result.name}' (no --name given)", file=sys.stderr)
-    record = {"name": result.name, "algo": config.algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+        what = "document vectors" if documents else "vectors"
+        print(f"seqtool: stored the {what} as '{result.name}' (no --name given)", file=sys.stderr)
+    if documents:
+        record = {"name": result.name, "algo": config.algo, "dm": config.dm, **metrics}
+        size = f"documents={metrics['documents']}"
+    else:
+        record = {"name": result.name, "algo": config.algo, "words": len(vecs), "dim": vecs.dim, **metrics}
+        size = f"words={len(vecs)}"
     if as_json:
         emit_json(record)
     else:
-        emit(f"{result.name}\t{config.algo}\twords={len(vecs)}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
+        emit(f"{result.name}\t{config.algo}\t{size}\tdim={vecs.dim}\tseconds={metrics['train_seconds']}")
 
 
 @app.command("import", epilog=examples("seqtool embed import glove.6B.100d.txt --name glove100", "seqtool embed import GoogleNews-vectors-negative300.bin.gz --name gnews"))

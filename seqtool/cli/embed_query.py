@@ -23,6 +23,18 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Reading queries from 
                                          "stderr and going on.")]
 
 
+# The examples of each command's --help (cli/embed.py registers the commands with them).
+NEIGHBORS_EXAMPLES = examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json",
+                              "seqtool embed neighbors glove100 --positive king --positive woman --negative man",
+                              "seqtool embed neighbors glove100 -p paris -p italy --negative france --cosmul",
+                              "seqtool embed neighbors glove100 - --top 3", "printf 'king woman -man\\nparis\\n' | seqtool embed neighbors glove100 - --json")
+ANALOGY_EXAMPLES = examples("seqtool embed analogy glove100 man king woman", "seqtool embed analogy glove100 paris france rome --top 3 --json",
+                            "seqtool embed analogy glove100 triples.txt --method add --top 1", "echo 'man king woman' | seqtool embed analogy glove100 -")
+SIMILARITY_EXAMPLES = examples("seqtool embed similarity glove100 cat dog", "seqtool embed similarity glove100 car automobile --json",
+                               "seqtool embed similarity glove100 pairs.tsv", "printf 'cat dog\\ncar bus\\n' | seqtool embed similarity glove100 -")
+DOESNT_MATCH_EXAMPLES = examples("seqtool embed doesnt-match glove100 breakfast cereal dinner lunch", "seqtool embed doesnt-match w2v red green blue car --json")
+
+
 def _score(x: float) -> str:
     return f"{x:.6f}"
 
@@ -81,10 +93,15 @@ def _origin(path: str) -> str:
     return Source(path).name
 
 
-NEIGHBORS_EXAMPLES = examples("seqtool embed neighbors glove100 king queen --top 5", "seqtool embed neighbors glove100 paris --json",
-                              "seqtool embed neighbors glove100 --positive king --positive woman --negative man",
-                              "seqtool embed neighbors glove100 -p paris -p italy --negative france --cosmul",
-                              "seqtool embed neighbors glove100 - --top 3", "printf 'king woman -man\\nparis\\n' | seqtool embed neighbors glove100 - --json")
+def _from_lines(path: str, usage: str, hint: str, what: str, ask, write) -> None:
+    """The queries of a file or of stdin ('-'), one a line, each answered as it is read:
+    ask(lines, origin) is the vectors.batch stream, write(answer) prints one answer."""
+    from ..vectors.batch import query_lines
+
+    _check_input(path, usage)
+    _prompt_hint(path, hint)
+    origin = _origin(path)
+    _stream(ask(query_lines(path), origin), write, what, origin)
 
 
 def neighbors(
@@ -140,11 +157,12 @@ def neighbors(
 
         if words != ["-"] or positive or negative:
             raise UsageError("'-' reads the queries from stdin: give no other words, --positive or --negative")
-        _prompt_hint("-", "queries ('king' or 'king woman -man')")
-        answers = batch.neighbors_stream(vectors, batch.query_lines("-"), top=top, cosmul=cosmul,
-                                         case_insensitive=case_insensitive, limit=limit, strict=strict)
-        _stream(answers, lambda a: write_combined(a.label, a.positive, a.negative, a.matches) if a.combined
-                else write_single(a.positive[0], a.matches), "queries")
+        _from_lines("-", "query words", "queries ('king' or 'king woman -man')", "queries",
+                    lambda lines, origin: batch.neighbors_stream(vectors, lines, top=top, cosmul=cosmul,
+                                                                 case_insensitive=case_insensitive, limit=limit,
+                                                                 strict=strict, origin=origin),
+                    lambda a: write_combined(a.label, a.positive, a.negative, a.matches) if a.combined
+                    else write_single(a.positive[0], a.matches))
         return
     if positive or negative or cosmul:
         pos, neg = words + list(positive or []), list(negative or [])
@@ -166,10 +184,6 @@ def neighbors(
             write_single(word, answers[word].matches)
     if result.missing:
         raise typer.Exit(1)
-
-
-ANALOGY_EXAMPLES = examples("seqtool embed analogy glove100 man king woman", "seqtool embed analogy glove100 paris france rome --top 3 --json",
-                            "seqtool embed analogy glove100 triples.txt --method add --top 1", "echo 'man king woman' | seqtool embed analogy glove100 -")
 
 
 def analogy(
@@ -210,19 +224,14 @@ def analogy(
 
         if b is not None:
             raise UsageError("give three words A B C, or one file of 'a b c' lines ('-': stdin)")
-        _check_input(a, "three words A B C")
-        _prompt_hint(a, "questions ('man king woman')")
-        answers = batch.analogy_stream(vectors, batch.query_lines(a), method=method, top=top,
-                                       case_insensitive=case_insensitive, limit=limit, strict=strict,
-                                       origin=_origin(a))
-        _stream(answers, lambda q: write(q.a, q.b, q.c, q.answers, f"{q.a}\t{q.b}\t{q.c}\t"), "questions", _origin(a))
+        _from_lines(a, "three words A B C", "questions ('man king woman')", "questions",
+                    lambda lines, origin: batch.analogy_stream(vectors, lines, method=method, top=top,
+                                                               case_insensitive=case_insensitive, limit=limit,
+                                                               strict=strict, origin=origin),
+                    lambda q: write(q.a, q.b, q.c, q.answers, f"{q.a}\t{q.b}\t{q.c}\t"))
         return
     found = api.analogy(vectors, a, b, c, method=method, top=top, case_insensitive=case_insensitive, limit=limit)
     write(a, b, c, [(x.method, x.matches) for x in found], "")
-
-
-SIMILARITY_EXAMPLES = examples("seqtool embed similarity glove100 cat dog", "seqtool embed similarity glove100 car automobile --json",
-                               "seqtool embed similarity glove100 pairs.tsv", "printf 'cat dog\\ncar bus\\n' | seqtool embed similarity glove100 -")
 
 
 def similarity(
@@ -253,16 +262,12 @@ def similarity(
     if word2 is None:
         from ..vectors import batch
 
-        _check_input(word1, "two words")
-        _prompt_hint(word1, "pairs ('cat dog')")
-        answers = batch.similarity_stream(vectors, batch.query_lines(word1), case_insensitive=case_insensitive,
-                                          limit=limit, strict=strict, origin=_origin(word1))
-        _stream(answers, lambda p: write(p.word1, p.word2, p.similarity), "pairs", _origin(word1))
+        _from_lines(word1, "two words", "pairs ('cat dog')", "pairs",
+                    lambda lines, origin: batch.similarity_stream(vectors, lines, case_insensitive=case_insensitive,
+                                                                  limit=limit, strict=strict, origin=origin),
+                    lambda p: write(p.word1, p.word2, p.similarity))
         return
     write(word1, word2, api.similarity(vectors, word1, word2, case_insensitive=case_insensitive, limit=limit))
-
-
-DOESNT_MATCH_EXAMPLES = examples("seqtool embed doesnt-match glove100 breakfast cereal dinner lunch", "seqtool embed doesnt-match w2v red green blue car --json")
 
 
 def doesnt_match(

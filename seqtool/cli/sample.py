@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import JsonOpt, ModelOpt, SeedOpt, ThreadsOpt, examples
+from .options import JsonOpt, ModelOpt, SeedOpt, examples
 
 COMMAND = dict(
     help="Generate text from a trained language model (neural or n-gram).\n\n"

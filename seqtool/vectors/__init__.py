@@ -16,7 +16,7 @@ from ..core.lazy import lazy_exports
 
 _EXPORTS = {  # name -> (module, its name there)
     "Vectors": (".model", "Vectors"),
-    "load_vectors": (".api", "load_vectors"),
+    "load_vectors": (".load", "load_vectors"),
     "TrainConfig": (".options", "TrainConfig"),
 }
 

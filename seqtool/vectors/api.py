@@ -6,7 +6,8 @@
     neighbors("glove100", ["king"], top=5).answers[0].matches      # [Match(word, score), ...]
 
 Every function returns a result dataclass; every store write of vectors goes
-through train() / import_vectors() here and vectors/store.py.
+through train() / import_vectors() here and vectors/store.py. The loader is vectors/load.py,
+the query entry points vectors/lookup.py (both re-exported here).
 """
 
 from __future__ import annotations
@@ -14,51 +15,24 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Optional
 
 from ..core import console
-from ..core.errors import InputError, SeqtoolError, UsageError
+from ..core.errors import UsageError
 from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
+from .load import load_vectors
+from .lookup import (AnalogyAnswer, Neighbors, NeighborsResult, analogy, analogy_methods, doesnt_match,
+                     most_similar, neighbors, similarity)
 from .model import Vectors
-from .queries import Match, known, unknown_message
-from .queries import analogy as rank_analogy
-from .queries import most_similar as rank_most_similar
-from .queries import doesnt_match as rank_odd_one_out
-from .queries import neighbors as nearest
-from .queries import similarity as cosine_similarity
 from .store import KIND
 from .train import TrainConfig, stored_config, train_vectors
 
-
-def load_vectors(spec: str | Vectors, *, limit: int | None = None) -> Vectors:
-    """Load vectors from the model store (kind "vectors") or from a file.
-
-    `spec` is a path to a word2vec (binary or text), GloVe or fastText .vec file
-    (format detected from the content, .gz accepted) when such a file exists,
-    else the name of stored vectors. `limit` keeps the first N rows only.
-    Raises InputError / ModelError with a one-line message.
-    """
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be at least 1 (got {limit})")
-    if isinstance(spec, Vectors):
-        return spec.head(limit)
-    if os.path.exists(spec) or os.sep in spec or (os.altsep and os.altsep in spec):
-        from .formats import read_vectors
-
-        return read_vectors(spec, limit=limit)
-    from .store import open_stored
-
-    store = ModelStore()
-    try:
-        known = store.exists(validate_name(spec))
-    except SeqtoolError:
-        known = False
-    if not known:
-        raise InputError(f"{spec}: no such vector file, and no stored vectors of that name "
-                         f"(see: seqtool models list)")
-    return open_stored(spec, limit=limit, store=store)
+__all__ = ["load_vectors", "TrainResult", "default_name", "train", "ImportResult", "import_vectors", "ExportResult",
+           "export", "Neighbors", "NeighborsResult", "neighbors", "most_similar", "AnalogyAnswer", "analogy",
+           "analogy_methods", "similarity", "doesnt_match", "Evaluation", "evaluate", "Plotted", "plot",
+           "VectorsInfo", "info", "infer_documents"]
 
 
 def _is_file(spec: str | Vectors) -> bool:
@@ -76,20 +50,31 @@ class TrainResult:
 
 
 def default_name(corpus: list[str], config: TrainConfig) -> str:
-    """corpus.txt + word2vec, 100 dimensions -> 'corpus-word2vec100' (stdin: 'vectors-word2vec100')."""
-    return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}", fallback="vectors")
+    """corpus.txt + word2vec, 100 dimensions -> 'corpus-word2vec100' (stdin: 'vectors-word2vec100';
+    doc2vec: 'doc2vec100-doc2vec100')."""
+    return name_from_inputs(corpus, suffix=f"-{config.algo}{config.dim}",
+                            fallback=f"doc2vec{config.dim}" if config.algo == "doc2vec" else "vectors")
 
 
 def train(corpus: list[str], config: TrainConfig, *, name: str | None = None, encoding: str = "utf-8",
           errors: str = "strict", force: bool = False, store: ModelStore | None = None) -> TrainResult:
     """Train vectors on `corpus` (files, folders, globs, '-') and store them as `name`
-    (a name holding a model of another kind only when `force`)."""
+    (a name holding a model of another kind only when `force`). doc2vec (seqtool.vectors.doc2vec)
+    reads documents (`config.layout`) and stores document vectors: the ids are the rows, so
+    `embed neighbors NAME DOC_ID` finds similar documents."""
     from .store import save_vectors
 
     config.check()
     chosen = validate_name(name or default_name(corpus, config))
     store = store or ModelStore()
     store.check_replace(chosen, KIND, force=force)  # before any work
+    if config.algo == "doc2vec":
+        from . import doc2vec
+
+        model, metrics = doc2vec.train(corpus, doc2vec.Doc2VecConfig.from_options(config), name=chosen,
+                                       layout=config.layout, encoding=encoding, errors=errors, store=store,
+                                       force=force)
+        return TrainResult(chosen, model.doc_vectors(), config, metrics, default_name=name is None)
     sources = expand_inputs(corpus)
     digests = [Digest() for _ in sources]  # each input hashed while it is read
     with store.lock(chosen):
@@ -168,88 +153,6 @@ def export(spec: str | Vectors, *, output: str | None = None, fmt: str = "word2v
     return ExportResult(len(vecs), vecs.dim, "-" if to_stdout else output)
 
 
-# ---------------------------------------------------------------- queries
-def _check_top(top: int) -> None:
-    if top < 1:
-        raise UsageError(f"--top must be at least 1 (got {top})")
-
-
-@dataclass
-class Neighbors:
-    word: str
-    matches: list  # [Match], nearest first
-
-
-@dataclass
-class NeighborsResult:
-    answers: list = field(default_factory=list)  # [Neighbors] for the known words, in the order asked
-    missing: list = field(default_factory=list)  # [(word, message)] for the unknown ones
-
-
-def neighbors(spec: str | Vectors, words: list[str], *, top: int = 10, case_insensitive: bool = False,
-              limit: int | None = None) -> NeighborsResult:
-    """Nearest neighbours of each word; unknown words are listed in `missing` (all unknown: InputError)."""
-    _check_top(top)
-    vecs = load_vectors(spec, limit=limit)
-    result = NeighborsResult()
-    missing = [w for w in words if not known(vecs, w, case_insensitive=case_insensitive)]
-    if len(missing) == len(words):
-        raise InputError(unknown_message(vecs, missing, case_insensitive))
-    for word in words:
-        if word in missing:
-            result.missing.append((word, unknown_message(vecs, [word], case_insensitive)))
-        else:
-            found = nearest(vecs, word, top_n=top, case_insensitive=case_insensitive)
-            result.answers.append(Neighbors(word, found))
-    return result
-
-
-def most_similar(spec: str | Vectors, positive: list[str], negative: list[str], *, cosmul: bool = False,
-                 top: int = 10, case_insensitive: bool = False, limit: int | None = None) -> list[Match]:
-    """One combined query: gensim's most_similar(positive=, negative=) (most_similar_cosmul with `cosmul`)."""
-    _check_top(top)
-    vecs = load_vectors(spec, limit=limit)
-    missing = [w for w in [*positive, *negative] if not known(vecs, w, case_insensitive=case_insensitive)]
-    if missing:
-        raise InputError(unknown_message(vecs, missing, case_insensitive))
-    return rank_most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top, case_insensitive=case_insensitive)
-
-
-@dataclass
-class AnalogyAnswer:
-    method: str   # add (3CosAdd) or mul (3CosMul)
-    matches: list  # [Match], best first
-
-
-def analogy(spec: str | Vectors, a: str, b: str, c: str, *, method: str = "both", top: int = 5,
-            case_insensitive: bool = False, limit: int | None = None) -> list[AnalogyAnswer]:
-    """a : b :: c : ? by each method asked for ("both": add, then mul)."""
-    methods = analogy_methods(method)
-    _check_top(top)
-    vecs = load_vectors(spec, limit=limit)
-    return [AnalogyAnswer(m, rank_analogy(vecs, a, b, c, method=m, top_n=top, case_insensitive=case_insensitive))
-            for m in methods]
-
-
-def analogy_methods(method: str) -> tuple[str, ...]:
-    """--method add, mul or both -> the methods to run, in order."""
-    if method not in ("add", "mul", "both"):
-        raise UsageError(f"--method must be add, mul or both (got {method!r})")
-    return ("add", "mul") if method == "both" else (method,)
-
-
-def similarity(spec: str | Vectors, word1: str, word2: str, *, case_insensitive: bool = False,
-               limit: int | None = None) -> float:
-    return cosine_similarity(load_vectors(spec, limit=limit), word1, word2, case_insensitive=case_insensitive)
-
-
-def doesnt_match(spec: str | Vectors, words: list[str], *, case_insensitive: bool = False) -> list[Match]:
-    """The words ranked by fit with the others, the odd one last (fewer than two words: UsageError)."""
-    if len(words) < 2:
-        raise UsageError(f"doesnt-match needs at least two words (got {len(words)})")
-    return rank_odd_one_out(load_vectors(spec), words, case_insensitive=case_insensitive)
-
-
 @dataclass
 class Evaluation:
     analogies: Optional[object] = None  # evaluate.AnalogyResult
@@ -311,31 +214,6 @@ def info(spec: str | Vectors) -> VectorsInfo:
     vecs = load_vectors(spec)
     return VectorsInfo(len(vecs), vecs.dim, vecs.words[:10],
                        vecs.subwords.config() if vecs.subwords is not None else None)
-
-
-@dataclass
-class DocumentsResult:
-    name: str
-    metrics: dict
-    default_name: bool = False
-
-
-def train_documents(corpus: list[str], *, dm: bool = True, dim: int = 100, window: int = 5, min_count: int = 5,
-                    epochs: int | None = None, workers: int = 3, seed: int = 1, layout: str = "auto",
-                    name: str | None = None, encoding: str = "utf-8", errors: str = "strict",
-                    negative: int = 5, hs: bool = False, sample: float = 1e-3, alpha: float = 0.025,
-                    min_alpha: float = 0.0001, store: ModelStore | None = None) -> DocumentsResult:
-    """doc2vec document vectors (seqtool.vectors.doc2vec), stored like word vectors: the ids are
-    the rows, so `embed neighbors NAME DOC_ID` finds similar documents."""
-    from . import doc2vec
-
-    config = doc2vec.Doc2VecConfig(dm=dm, vector_size=dim, window=window, min_count=min_count,
-                                   epochs=epochs or 10, workers=workers, seed=seed, negative=negative, hs=hs,
-                                   sample=sample, alpha=alpha, min_alpha=min_alpha)
-    chosen = validate_name(name or name_from_inputs(corpus, suffix=f"-doc2vec{dim}", fallback=f"doc2vec{dim}"))
-    _, metrics = doc2vec.train(corpus, config, name=chosen, layout=layout, encoding=encoding, errors=errors,
-                               store=store)
-    return DocumentsResult(chosen, metrics, default_name=name is None)
 
 
 def infer_documents(name: str, inputs: list[str], *, layout: str = "auto", encoding: str = "utf-8",

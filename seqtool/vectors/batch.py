@@ -25,7 +25,8 @@ from typing import Iterable, Iterator
 
 from ..core.errors import InputError, SeqtoolError
 from ..core.io import Source, iter_source_lines
-from .api import _check_top, analogy_methods, load_vectors
+from .load import load_vectors
+from .lookup import analogy_methods, check_top
 from .model import Vectors
 from .queries import analogy, most_similar, neighbors, similarity
 
@@ -93,56 +94,58 @@ def _answer(origin: str, number: int, text: str, strict: bool, compute):
         return Skipped(number, text, str(exc))
 
 
+def _answered(lines: Iterable[str], origin: str, strict: bool, answer) -> Iterator:
+    """answer(number, text) for each query line, in turn (a query error: a Skipped, see _answer)."""
+    for number, text in _lines(lines):
+        yield _answer(origin, number, text, strict, lambda: answer(number, text))
+
+
+def _words(text: str, need: int, expected: str) -> list[str]:
+    """The fields of a pair or triple line: at least `need` of them (fewer: a query error)."""
+    words = _fields(text)
+    if len(words) < need:
+        raise InputError(f"expected {expected}, got {len(words)}")
+    return words
+
+
 def neighbors_lines(vecs: Vectors, lines: Iterable[str], *, top_n: int = 10, cosmul: bool = False,
                     case_insensitive: bool = False, strict: bool = False,
                     origin: str = "<stdin>") -> Iterator[NeighborsAnswer | Skipped]:
-    for number, text in _lines(lines):
+    def answer(number: int, text: str) -> NeighborsAnswer:
         words = text.split()
         positive = [w for w in words if not (w.startswith("-") and len(w) > 1)]
         negative = [w[1:] for w in words if w.startswith("-") and len(w) > 1]
         combined = cosmul or len(words) > 1 or bool(negative)
+        if not positive:
+            raise InputError("a query needs at least one word without a leading '-'")
+        if combined:
+            found = most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top_n,
+                                 case_insensitive=case_insensitive)
+        else:
+            found = neighbors(vecs, positive[0], top_n=top_n, case_insensitive=case_insensitive)
+        return NeighborsAnswer(number, positive, negative, combined, found)
 
-        def compute(positive=positive, negative=negative, combined=combined, number=number):
-            if not positive:
-                raise InputError("a query needs at least one word without a leading '-'")
-            if combined:
-                found = most_similar(vecs, positive, negative, cosmul=cosmul, top_n=top_n,
-                                     case_insensitive=case_insensitive)
-            else:
-                found = neighbors(vecs, positive[0], top_n=top_n, case_insensitive=case_insensitive)
-            return NeighborsAnswer(number, positive, negative, combined, found)
-
-        yield _answer(origin, number, text, strict, compute)
+    return _answered(lines, origin, strict, answer)
 
 
 def similarity_lines(vecs: Vectors, lines: Iterable[str], *, case_insensitive: bool = False, strict: bool = False,
                      origin: str = "<stdin>") -> Iterator[PairAnswer | Skipped]:
-    for number, text in _lines(lines):
-        words = _fields(text)
+    def answer(number: int, text: str) -> PairAnswer:
+        w1, w2 = _words(text, 2, "two words")[:2]
+        return PairAnswer(number, w1, w2, similarity(vecs, w1, w2, case_insensitive=case_insensitive))
 
-        def compute(words=words, number=number):
-            if len(words) < 2:
-                raise InputError(f"expected two words, got {len(words)}")
-            return PairAnswer(number, words[0], words[1],
-                              similarity(vecs, words[0], words[1], case_insensitive=case_insensitive))
-
-        yield _answer(origin, number, text, strict, compute)
+    return _answered(lines, origin, strict, answer)
 
 
 def analogy_lines(vecs: Vectors, lines: Iterable[str], *, methods: tuple = ("add", "mul"), top_n: int = 5,
                   case_insensitive: bool = False, strict: bool = False,
                   origin: str = "<stdin>") -> Iterator[AnalogyLine | Skipped]:
-    for number, text in _lines(lines):
-        words = _fields(text)
+    def answer(number: int, text: str) -> AnalogyLine:
+        a, b, c = _words(text, 3, "three words (a b c for a : b :: c : ?)")[:3]
+        return AnalogyLine(number, a, b, c, [(m, analogy(vecs, a, b, c, method=m, top_n=top_n,
+                                                         case_insensitive=case_insensitive)) for m in methods])
 
-        def compute(words=words, number=number):
-            if len(words) < 3:
-                raise InputError(f"expected three words (a b c for a : b :: c : ?), got {len(words)}")
-            a, b, c = words[:3]
-            return AnalogyLine(number, a, b, c, [(m, analogy(vecs, a, b, c, method=m, top_n=top_n,
-                                                             case_insensitive=case_insensitive)) for m in methods])
-
-        yield _answer(origin, number, text, strict, compute)
+    return _answered(lines, origin, strict, answer)
 
 
 # ---------------------------------------------------------------- the api: vectors loaded once, a stream of answers
@@ -157,7 +160,7 @@ def neighbors_stream(spec: str | Vectors, lines: Iterable[str], *, top: int = 10
                      origin: str = "<stdin>") -> Iterator:
     """One neighbours query per line (`king`, or `king woman -man`): fastText's `nn` prompt.
     The vectors are loaded now, once; see seqtool.vectors.batch for the line format."""
-    _check_top(top)
+    check_top(top)
     vecs = load_vectors(spec, limit=limit)
     return neighbors_lines(vecs, lines, top_n=top, cosmul=cosmul, case_insensitive=case_insensitive,
                            strict=strict, origin=origin)
@@ -175,7 +178,7 @@ def analogy_stream(spec: str | Vectors, lines: Iterable[str], *, method: str = "
                    origin: str = "<stdin>") -> Iterator:
     """a : b :: c : ? for the triple on each line: fastText's `analogies` prompt."""
     methods = analogy_methods(method)
-    _check_top(top)
+    check_top(top)
     vecs = load_vectors(spec, limit=limit)
     return analogy_lines(vecs, lines, methods=methods, top_n=top,
                          case_insensitive=case_insensitive, strict=strict, origin=origin)

@@ -10,146 +10,25 @@ The format is detected from the content, never from the file name; `.gz`
 files are decompressed on the fly. Text files are parsed in blocks of 1 MiB: the words are split off in Python and all the numbers of a block go
 through one C-level `numpy.fromstring` call, which is what makes the loader
 several times faster than a per-line parser.
+
+By concern: detect.py opens a file and tells its format, textformat.py parses the text formats,
+this module reads word2vec binary and writes both.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import warnings
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
 from ..core import console
 from ..core.errors import InputError, UsageError
-from ..core import io as seqio
-from ..core.io import Source, open_binary
+from .detect import FORMATS, decode_words, check_claim, detect_format, is_gzip, open_vectors, read_bytes
 from .model import Vectors
+from .textformat import read_text_vectors
 
-FORMATS = ("word2vec-binary", "word2vec-text", "glove", "fasttext-bin")
-BLOCK_BYTES = 1 << 20
-_PROBE_BYTES = 1 << 16
-
-
-# ---------------------------------------------------------------- opening
-@contextlib.contextmanager
-def _open(path: str) -> Iterator:
-    """The (decompressed) bytes of a vector file, through core/io's opener: the file
-    itself, or a gzip reader with the gzip-bomb guard (which offers readline only;
-    _read() reads through either)."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file (and no stored vectors of that name)")
-    if not os.path.isfile(path) and not os.path.isdir(path):
-        # Detecting the format reads the start of the file, loading reads it again.
-        raise InputError(f"{path}: not a regular file (a pipe or device cannot be read twice); "
-                         f"save it to a file first")
-    with open_binary(Source(path if path != "-" else "./-")) as fh:
-        yield fh
-
-
-def _is_gzip(fh) -> bool:
-    return not isinstance(fh, io.BufferedIOBase)  # open_binary gives plain files as they are
-
-
-def _read(fh, n: int, path: str) -> bytes:
-    """Up to `n` bytes (all that is left for n < 0). core/io's gzip reader has only
-    readline(limit) today, so its bytes are gathered line by line (binary .gz vectors
-    load ~1.6x slower than with a read(); the plain files and text .gz are not affected)."""
-    try:
-        if hasattr(fh, "read"):
-            return fh.read(n)
-        pieces, left = [], n
-        while left != 0:
-            piece = fh.readline(left if left > 0 else BLOCK_BYTES)
-            if not piece:
-                break
-            pieces.append(piece)
-            left = left - len(piece) if left > 0 else left
-        return b"".join(pieces)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
-
-
-def _check_claim(path: str, fh, rows: int, row_bytes: int, what: str) -> None:
-    """Refuse, before allocating, a header claiming more rows than the file can hold
-    (`row_bytes`: the fewest bytes one row takes)."""
-    size = os.fstat(fh.fileno()).st_size if not _is_gzip(fh) else None
-    if size is None:  # gzip: at most what the guard lets through
-        size = max(seqio.GZIP_RATIO_FLOOR, os.path.getsize(path) * seqio.MAX_GZIP_RATIO)
-    if rows * row_bytes > size:
-        raise InputError(f"{path}: header claims {rows:,} vectors of dimension {what}, more than a "
-                         f"{_size(size)} file can hold; the header is wrong or the file truncated")
-
-
-def _size(n: int) -> str:
-    return f"{n:,}-byte" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MiB"
-
-
-def _is_int(token: bytes) -> bool:
-    return token.isdigit()
-
-
-def _parse_floats(tokens: list[bytes]) -> bool:
-    try:
-        for t in tokens:
-            float(t)
-    except ValueError:
-        return False
-    return True
-
-
-# ---------------------------------------------------------------- detection
-def detect_format(path: str) -> tuple[str, int | None, int]:
-    """(format, header count or None, dimension) of a vector file, from its first bytes."""
-    with _open(path) as fh:
-        probe = _read(fh, _PROBE_BYTES, path)
-    if not probe.strip():
-        raise InputError(f"{path}: empty file, expected word vectors")
-    from .fastbin import MAGIC_BYTES
-
-    if probe[:4] == MAGIC_BYTES and len(probe) >= 12:
-        return "fasttext-bin", None, int.from_bytes(probe[8:12], "little", signed=True)
-    first, _, rest = probe.partition(b"\n")
-    tokens = first.split()
-    if len(tokens) == 2 and _is_int(tokens[0]) and _is_int(tokens[1]) and int(tokens[1]) > 0:
-        count, dim = int(tokens[0]), int(tokens[1])
-        second = rest.split(b"\n", 1)[0]
-        parts = second.rstrip().rsplit(b" ", dim)
-        text_ok = len(parts) == dim + 1 and _parse_floats(parts[1:]) and b"\x00" not in second
-        if text_ok:
-            if dim == 1 and _looks_like_glove_dim1(path, count, first):
-                return "glove", None, 1
-            return "word2vec-text", count, dim
-        if count == 0 or b" " in rest[: 1024]:
-            return "word2vec-binary", count, dim
-        raise InputError(f"{path}: header says {count} x {dim} but the next line is neither "
-                         f"text vectors nor binary word2vec data")
-    parts = first.rstrip().split(b" ")
-    # The GloVe dimension is the number of trailing numbers on the first line.
-    dim = 0
-    for token in reversed(parts[1:]):
-        try:
-            float(token)
-        except ValueError:
-            break
-        dim += 1
-    if dim == 0:
-        raise InputError(f"{path}: not a word-vector file (first line is not 'word x1 x2 ...' "
-                         f"nor a 'count dim' header)")
-    return "glove", None, dim
-
-
-def _looks_like_glove_dim1(path: str, count: int, first: bytes) -> bool:
-    # "3 1" could be a header (3 words, dim 1) or the GloVe row of word "3".
-    # Only the row count can tell: a header must match the number of rows after it.
-    rows = 0
-    with _open(path) as fh:
-        while block := _read(fh, BLOCK_BYTES, path):
-            rows += block.count(b"\n")
-    # A header file has `count` lines after the first (count - 1 "\n" when the last has none).
-    return rows - 1 not in (count, count - 1)
+__all__ = ["FORMATS", "detect_format", "read_vectors", "write_vectors"]
 
 
 # ---------------------------------------------------------------- reading
@@ -165,7 +44,7 @@ def read_vectors(path: str, *, limit: int | None = None, fmt: str | None = None)
         if fmt == "word2vec-binary":
             words, matrix = _read_binary(path, count or 0, dim, limit)
         elif fmt in ("word2vec-text", "glove"):
-            words, matrix = _read_text(path, dim, header=fmt == "word2vec-text", count=count, limit=limit)
+            words, matrix = read_text_vectors(path, dim, header=fmt == "word2vec-text", count=count, limit=limit)
         else:
             raise UsageError(f"unknown vector format {fmt!r}")
     except (ValueError, IndexError) as exc:  # found by fuzzing: malformed files the checks above missed
@@ -197,141 +76,12 @@ def _has_repeats(words: list[str]) -> bool:
     return len(set(words)) != len(words)
 
 
-def _decode_words(raw: list[bytes], path: str, state: dict) -> list[str]:
-    try:
-        return b"\n".join(raw).decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        if not state.get("warned"):
-            console.warn(f"{path}: some words are not valid UTF-8; their bad bytes were replaced")
-            state["warned"] = True
-        return [w.decode("utf-8", "replace") for w in raw]
-
-
-def _iter_blocks(fh: IO[bytes], path: str) -> Iterator[bytes]:
-    """Blocks of whole lines."""
-    carry = b""
-    while True:
-        block = _read(fh, BLOCK_BYTES, path)
-        if not block:
-            if carry:
-                yield carry
-            return
-        block = carry + block
-        cut = block.rfind(b"\n")
-        if cut < 0:
-            carry = block
-            continue
-        carry = block[cut + 1:]
-        yield block[: cut + 1]
-
-
-def _count_lines(path: str) -> int | None:
-    """Non-empty-ish line count of an uncompressed file (one fast pass), None for .gz."""
-    with _open(path) as fh:
-        if _is_gzip(fh):
-            return None
-        lines, last = 0, b"\n"
-        while block := _read(fh, BLOCK_BYTES, path):
-            lines += block.count(b"\n")
-            last = block[-1:]
-        return lines + (last != b"\n")
-
-
-def _read_text(path: str, dim: int, *, header: bool, count: int | None,
-               limit: int | None) -> tuple[list[str], np.ndarray]:
-    """Parse a text file block by block into one preallocated matrix, so the peak
-    memory is the float32 matrix plus one block (not a list of pieces plus a copy)."""
-    rows = count if header else _count_lines(path)
-    if rows is not None and limit is not None:
-        rows = min(rows, limit)
-    want = limit if limit is not None else (count if header else None)
-    chunks: list[np.ndarray] = []  # only for .gz files without a header (unknown row count)
-    words: list[str] = []
-    state: dict = {}
-    total = 0
-    matrix = None
-    with _open(path) as fh:
-        lineno = 0
-        if header:
-            fh.readline()
-            lineno = 1
-        if rows is not None:  # a text row is at least "w" + dim times " x", and a line end
-            _check_claim(path, fh, rows, 2 * dim + 2, str(dim))
-            matrix = np.empty((rows, dim), dtype=np.float32)
-        for block in _iter_blocks(fh, path):
-            raw_words, numbers, lineno = _split_block(block, dim, path, lineno)
-            if want is not None and total + len(raw_words) > want:
-                raw_words, numbers = raw_words[: want - total], numbers[: want - total]
-            if matrix is not None:
-                if total + len(numbers) > len(matrix):  # more lines than counted or announced
-                    numbers = numbers[: len(matrix) - total]
-                    raw_words = raw_words[: len(numbers)]
-                matrix[total:total + len(numbers)] = numbers
-            else:
-                chunks.append(numbers)
-            words.extend(_decode_words(raw_words, path, state))
-            total += len(raw_words)
-            if want is not None and total >= want:
-                break
-    if header and count is not None and limit is None and total != count:
-        console.warn(f"{path}: header announces {count} vectors but the file has {total}")
-    if matrix is None:
-        matrix = np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
-    elif total < len(matrix):
-        matrix = matrix[:total]
-    return words, matrix
-
-
-def _split_block(block: bytes, dim: int, path: str, lineno: int) -> tuple[list[bytes], np.ndarray, int]:
-    """Split a block of whole lines into raw words and an (n, dim) float32 array."""
-    raw_words: list[bytes] = []
-    rests: list[bytes] = []
-    spaces = dim - 1
-    lines = block.split(b"\n")
-    for offset, line in enumerate(lines):
-        line = line.rstrip()
-        if not line:
-            continue
-        word, _, rest = line.partition(b" ")
-        if rest.count(b" ") != spaces or not rest:
-            # A word with spaces in it (GloVe 840B has some), or a malformed line.
-            parts = line.rsplit(b" ", dim)
-            if len(parts) != dim + 1 or not parts[0] or not _parse_floats(parts[1:]):
-                found = len(line.split()) - 1
-                raise InputError(f"{path}: line {lineno + offset + 1} has {found} numbers after "
-                                 f"the word, expected {dim}")
-            word, rest = parts[0], b" ".join(parts[1:])
-        raw_words.append(word)
-        rests.append(rest)
-    joined = b" ".join(rests)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            flat = np.fromstring(joined, dtype=np.float32, sep=" ")  # C strtod over the whole block
-    except ValueError:  # numpy >= 2 raises on a token that is not a number
-        flat = np.zeros(0, dtype=np.float32)
-    if flat.size != len(rests) * dim:
-        _locate_bad_number(rests, dim, path, lineno + 1)
-    return raw_words, flat.reshape(len(rests), dim), lineno + block.count(b"\n")
-
-
-def _locate_bad_number(rests: list[bytes], dim: int, path: str, first_line: int) -> None:
-    for offset, rest in enumerate(rests):
-        for token in rest.split(b" "):
-            try:
-                float(token)
-            except ValueError:
-                shown = token[:30].decode("utf-8", "replace")
-                raise InputError(f"{path}: not a number {shown!r} near line {first_line + offset}") from None
-    raise InputError(f"{path}: malformed numbers in the block starting near line {first_line}")
-
-
 def _read_binary(path: str, count: int, dim: int, limit: int | None) -> tuple[list[str], np.ndarray]:
     n = count if limit is None else min(count, limit)
-    with _open(path) as fh:
+    with open_vectors(path) as fh:
         fh.readline()
-        _check_claim(path, fh, n, 4 * dim + 2, str(dim))  # a binary row: "w ", then dim float32s
-        data = _read(fh, -1, path) if _is_gzip(fh) else None
+        check_claim(path, fh, n, 4 * dim + 2, str(dim))  # a binary row: "w ", then dim float32s
+        data = read_bytes(fh, -1, path) if is_gzip(fh) else None
         if data is None:
             import mmap
 
@@ -364,7 +114,7 @@ def _parse_binary(data, pos: int, n: int, dim: int, path: str) -> tuple[list[str
     if hasattr(data, "close"):
         del find
         data.close()
-    return _decode_words(raw_words, path, {}), matrix
+    return decode_words(raw_words, path, {}), matrix
 
 
 # ---------------------------------------------------------------- writing

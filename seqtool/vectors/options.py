@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from ..core.errors import UsageError
 from ..core.options import option, validate_fields
 
-ALGOS = ("word2vec", "fasttext", "glove")
+ALGOS = ("word2vec", "fasttext", "glove", "doc2vec")
 _GENSIM = ("word2vec", "fasttext", "doc2vec")
 # The options only some algorithms read (the others apply to all): a typed one that the chosen
 # algorithm ignores is worth a warning, since the user expected it to change something.
@@ -79,7 +79,7 @@ class TrainConfig:
 
     @property
     def n_epochs(self) -> int:
-        return self.epochs if self.epochs is not None else (25 if self.algo == "glove" else 5)
+        return self.epochs if self.epochs is not None else {"glove": 25, "doc2vec": 10}.get(self.algo, 5)
 
     @property
     def learning_rate(self) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -30,11 +31,12 @@ NGRAMS_FILE = "ngrams.npy"
 KIND = "vectors"
 
 
-def save_vectors(vecs: Vectors, name: str, *, extra: dict | None = None,
-                 store: ModelStore | None = None, lock: bool = True, force: bool = False) -> Path:
+def save_vectors(vecs: Vectors, name: str, *, extra: dict | None = None, store: ModelStore | None = None,
+                 lock: bool = True, force: bool = False, add_files: Callable[[Path], None] | None = None) -> Path:
     """Publish `vecs` as stored vectors `name`; returns the model directory.
     (`lock=False` when the caller already holds the store lock on `name`; `force` replaces a
-    model of another kind stored under the name.)"""
+    model of another kind stored under the name; `add_files(folder)` writes a kind's own files,
+    doc2vec's inference arrays, into the draft before it is published.)"""
     import contextlib
 
     store = store or ModelStore()
@@ -47,6 +49,8 @@ def save_vectors(vecs: Vectors, name: str, *, extra: dict | None = None,
         if vecs.subwords is not None:
             _write_npy(draft.path / NGRAMS_FILE, vecs.subwords.ngrams)
             draft.config["subwords"] = vecs.subwords.config()
+        if add_files is not None:
+            add_files(draft.path)
     return store.open(name, (KIND,)).path
 
 

@@ -19,10 +19,10 @@ from typing import Iterator
 import numpy as np
 
 from ..core import console
-from ..core.errors import InputError, UsageError
+from ..core.errors import InputError
 from ..core.io import Digest, Source, iter_source_lines, sha256_of
 from .model import Vectors
-from .options import ALGOS, TrainConfig
+from .options import TrainConfig
 
 MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH / LineSentence max_sentence_length
 
