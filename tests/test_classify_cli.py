@@ -206,6 +206,7 @@ def test_json_figures_have_one_rounding(cli, tiny_tsv):
     assert floats and all(v == float(f"{v:.5g}") for v in floats)
     done = rows[-1]
     assert done["valid_accuracy"] == max(r["valid_accuracy"] for r in rows[:-1] if not r.get("refit"))
+    assert done["valid_metric"] == "accuracy"  # single-label data
 
 
 def test_an_interrupted_run_keeps_the_finished_classifier(tiny_tsv):

@@ -156,6 +156,7 @@ def test_multi_label_data_trains_one_vs_all_and_stores_the_flag(tagger):
     info = ModelStore().open("tagger", ("classifier",))
     assert info.config["config"]["model"]["multi_label"] is True
     assert summary.valid_accuracy > 0.9  # micro-F1 at threshold 0.5 on the held-out split
+    assert summary.valid_metric == "micro_f1" and summary.to_dict()["valid_metric"] == "micro_f1"
     report = evaluate_model(str(test), name="tagger")  # every label with sigmoid >= 0.5
     assert report.at_k.k == -1 and report.at_k.threshold == 0.5
     assert report.at_k.precision > 0.9 and report.at_k.recall > 0.9 and report.accuracy > 0.8

@@ -55,6 +55,8 @@ class TrainSummary:
     published: bool  # whether this run's model is the one now stored under `model`
     rank: int = 0  # under torchrun, only rank 0 reports
     status: str = "finished"  # "time-limit" when --max-time ended the run (then there is no refit)
+    # what valid_accuracy holds: "accuracy", or "micro_f1" of the one-vs-all decisions (multi-label)
+    valid_metric: str = "accuracy"
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rank"}
@@ -197,6 +199,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
     return TrainSummary(name, stopped["best_epoch"], stopped["valid_accuracy"], len(stopped["history"]),
                         stopped["refit_epochs"] if refit else 0, len(result.labels), len(train), len(valid),
                         round(time.perf_counter() - started, 2), result.embedding_coverage,
-                        bool(published and published[-1]), dist.rank, result.status)
+                        bool(published and published[-1]), dist.rank, result.status,
+                        "micro_f1" if result.config.multi_label else "accuracy")
 
 

@@ -123,7 +123,7 @@ def train(
     if as_json:
         console.emit_json(round_figures({"event": "done", **summary.to_dict()}))
     else:
-        console.emit(f"{summary.model}\tvalid_accuracy\t{summary.valid_accuracy:.4f}\tbest_epoch\t"
+        console.emit(f"{summary.model}\tvalid_{summary.valid_metric}\t{summary.valid_accuracy:.4f}\tbest_epoch\t"
                      f"{summary.best_epoch}\tepochs\t{summary.epochs}\tseconds\t{summary.seconds}")
 
 
