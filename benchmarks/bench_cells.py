@@ -162,6 +162,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10, help="--impls: steps per timing block")
     ap.add_argument("--ppl-steps", type=int, default=0, help="train each cell N steps, print PTB test perplexity")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ppl-cells", default=",".join(CELLS),
+                    help="--ppl-steps: the cells to train, comma-separated (lstm's result is deterministic "
+                         "per seed and thread count, so a long comparison can be run one cell at a time)")
     args = ap.parse_args()
 
     import torch
@@ -211,14 +214,17 @@ def main() -> None:
             raise SystemExit("--ppl-steps needs PTB (not --random)")
         test_data = batchify(test, 10)
         ppl = {}
-        for cell in CELLS:
+        cells = [c for c in args.ppl_cells.split(",") if c]
+        if not set(cells) <= set(CELLS):
+            raise SystemExit(f"--ppl-cells: choose from {', '.join(CELLS)}")
+        for cell in cells:
             model = make_model(cell, vocab_size, args.seed)
             secs, *_ = train_steps(model, data, 0, args.ppl_steps)
             ppl[cell] = perplexity(model, test_data)
             log(f"{cell}: {args.ppl_steps} steps in {secs:.0f} s, test perplexity {ppl[cell]:.1f}")
-        for cell in CELLS:
-            print(f"test_ppl_after_{args.ppl_steps}_steps\t{cell}\t\t{ppl[cell]:.1f}\tppl\t"
-                  f"{ppl[cell] / ppl['lstm']:.2f}")
+        for cell in cells:
+            ratio = f"{ppl[cell] / ppl['lstm']:.2f}" if "lstm" in ppl else ""
+            print(f"test_ppl_after_{args.ppl_steps}_steps\t{cell}\t\t{ppl[cell]:.1f}\tppl\t{ratio}")
 
 
 if __name__ == "__main__":
