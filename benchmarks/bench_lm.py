@@ -107,20 +107,29 @@ def plain_loop(train_ids, vocab_size: int, steps: int, seed: int, valid_ids=None
     for step, i in enumerate(range(0, data.size(0) - 1, 35)):
         if step == steps:
             break
-        seq_len = min(35, len(data) - 1 - i)
-        x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].reshape(-1)
-        model.zero_grad()
-        hidden = tuple(h.detach() for h in hidden)
-        output, hidden = model(x, hidden)
-        loss = criterion(torch.log_softmax(output.view(-1, vocab_size), -1), y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-        for p in model.parameters():
-            p.data.add_(p.grad, alpha=-20.0)
-        tokens += y.numel()
-        loss.item()  # the example reads the loss every batch for its log
+        hidden, count = _plain_step(model, criterion, data, i, hidden, vocab_size, 20.0)
+        tokens += count
     rate, cpu_rate = tokens / (time.perf_counter() - t0), tokens / (time.process_time() - cpu0)
     return rate, cpu_rate, None if valid_ids is None else plain_perplexity(model, valid_ids, vocab_size)
+
+
+def _plain_step(model, criterion, data, i: int, hidden, vocab_size: int, lr: float):
+    """One batch of pytorch/examples' train(): bptt 35 from row i, SGD with clip 0.25.
+    Returns the new hidden state and the number of target tokens."""
+    import torch
+
+    seq_len = min(35, len(data) - 1 - i)
+    x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].reshape(-1)
+    model.zero_grad()
+    hidden = tuple(h.detach() for h in hidden)
+    output, hidden = model(x, hidden)
+    loss = criterion(torch.log_softmax(output.view(-1, vocab_size), -1), y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+    for p in model.parameters():
+        p.data.add_(p.grad, alpha=-lr)
+    loss.item()  # the example reads the loss every batch for its log
+    return hidden, y.numel()
 
 
 def plain_budget(train_ids, valid_ids, test_ids, vocab_size: int, seconds: float, seed: int) -> dict:
@@ -148,17 +157,8 @@ def plain_budget(train_ids, valid_ids, test_ids, vocab_size: int, seconds: float
         for i in starts:
             if time.perf_counter() - t0 >= seconds:
                 break
-            seq_len = min(35, len(data) - 1 - i)
-            x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].reshape(-1)
-            model.zero_grad()
-            hidden = tuple(h.detach() for h in hidden)
-            output, hidden = model(x, hidden)
-            loss = criterion(torch.log_softmax(output.view(-1, vocab_size), -1), y)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-            for p in model.parameters():
-                p.data.add_(p.grad, alpha=-lr)
-            tokens += y.numel()
+            hidden, count = _plain_step(model, criterion, data, i, hidden, vocab_size, lr)
+            tokens += count
             done += 1
         epochs += done / len(starts)
         valid = plain_perplexity(model, valid_ids, vocab_size)
