@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import ModelError, StoreError, UsageError
-from .io import atomic_write, fsync_dir
+from .atomic import atomic_write, fsync_dir
 from .locking import exclusive_lock
 from .version import __version__
 
