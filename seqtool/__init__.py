@@ -4,7 +4,8 @@ Heavy libraries (torch, gensim, nltk) load only when a feature needs them.
 """
 
 from .core.errors import InputError, ModelError, SeqtoolError, StoreError, UsageError  # noqa: E402
-from .core.io import Source, expand_inputs, iter_lines, read_text  # noqa: E402
+from .core.readers import iter_lines, read_text  # noqa: E402
+from .core.sources import Source, expand_inputs  # noqa: E402
 from .core.store import ModelStore  # noqa: E402
 from .core.text import Tokenizer, char_tokenize, split_sentences, word_tokenize  # noqa: E402
 from .core.vocab import Vocab  # noqa: E402

@@ -313,3 +313,45 @@ def test_read_text_of_a_small_file_equals_the_line_reader(tmp_path_factory, data
     lines = outcome(lambda d: "".join(iter_source_lines(Source(str(p)), keep_newlines=True, encoding=encoding,
                                                         errors=errors, digest=d)))
     assert fast == lines
+
+
+# The names seqtool.core.io had before it was split by concern (issue 16), each the object of its home.
+OLD_NAMES = {
+    "sources": ["STDIN", "Source", "directory_files", "display_name", "expand_inputs"],
+    "digest": ["Digest", "HashedSource", "sha256_of"],
+    "binary": ["open_binary", "MAX_GZIP_RATIO", "GZIP_RATIO_FLOOR"],
+    "readers": ["iter_lines", "iter_source_lines", "read_text", "MAX_LINE_BYTES", "SMALL_FILE_BYTES"],
+    "jsonlines": ["JsonRecord", "iter_json_records", "json_records"],
+    "atomic": ["TEMP_PREFIX", "TEMP_SUFFIX", "atomic_write", "fsync_dir", "is_seqtool_temp", "remove_stale_temps",
+               "write_bytes_atomic", "write_text_atomic"],
+    "outputs": ["check_output_path"],
+}
+
+
+def test_core_io_keeps_every_name_it_had_as_the_object_of_its_new_home():
+    import importlib
+
+    for module, names in OLD_NAMES.items():
+        home = importlib.import_module(f"seqtool.core.{module}")
+        for name in names:
+            assert getattr(sio, name) is getattr(home, name), name
+    assert sorted(sio.__all__) == sorted(n for names in OLD_NAMES.values() for n in names)
+    exec("from seqtool.core.io import MAX_LINE_BYTES, GZIP_RATIO_FLOOR", {})  # from-imports of the limits work
+
+
+def test_a_limit_set_through_core_io_is_the_one_the_readers_apply(tmp_path, monkeypatch):
+    from seqtool.core import binary, readers
+
+    default = readers.MAX_LINE_BYTES
+    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1 << 20)
+    assert readers.MAX_LINE_BYTES == 1 << 20 and "MAX_LINE_BYTES" not in vars(sio)
+    p = tmp_path / "long.txt"
+    p.write_bytes(b"x" * ((1 << 20) + 10) + b"\n")
+    with pytest.raises(InputError, match="line 1 is longer than 1 MiB"):
+        lines_of(p)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 2 << 20)  # and one set at its home reads back here
+    assert sio.MAX_LINE_BYTES == 2 << 20 and len(lines_of(p)[0]) == (1 << 20) + 10
+    monkeypatch.undo()
+    assert readers.MAX_LINE_BYTES == sio.MAX_LINE_BYTES == default
+    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 12345)
+    assert binary.GZIP_RATIO_FLOOR == 12345

@@ -269,3 +269,12 @@ def test_empty_input_has_no_perplexity_rather_than_nan(cli, corpus):
     assert "perplexity\tn/a" in result.stdout.splitlines()
     js = cli("ngram", "score", "bd", "-", "--json", input="")
     assert json.loads(js.stdout)["perplexity"] is None and "NaN" not in js.stdout
+
+
+def test_generate_refuses_a_count_or_length_below_one_before_loading_the_model(cli):
+    # "nosuchmodel" is never opened: the options are refused first, with one line and exit code 2.
+    for args, message in ((["--num", "0"], "--num must be at least 1 (got 0)"),
+                          (["--max-len", "0"], "--max-len must be at least 1 (got 0)")):
+        result = cli("ngram", "generate", "nosuchmodel", *args)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr == f"seqtool: error: {message}\n"

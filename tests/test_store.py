@@ -377,12 +377,12 @@ def test_a_forked_worker_does_not_keep_its_parents_lock(release):
 
 
 def test_models_list_on_a_terminal_is_an_aligned_table_with_a_header(cli, monkeypatch):
-    from seqtool.cli import models as models_cli
+    from seqtool.core import console
 
     store = ModelStore()
     save_np_model(store, "tri", 1.0)
     (store.checkpoint_dir("tri") / "checkpoint.pt").write_bytes(b"x" * 3000)
-    monkeypatch.setattr(models_cli, "_stdout_is_tty", lambda: True)
+    monkeypatch.setattr(console, "stdout_is_tty", lambda: True)
     lines = cli("models", "list").stdout.splitlines()
     assert lines[0].split() == ["name", "kind", "default", "created", "size", "checkpoint", "status"]
     assert lines[1].split()[:3] == ["tri", "ngram", "default"] and "2.9 KB" in lines[1]

@@ -22,7 +22,10 @@ import re
 from pathlib import Path
 
 from ..core.errors import InputError, UsageError
-from ..core.io import HashedSource, Source, expand_inputs, iter_source_lines, json_records, read_text, sha256_of
+from ..core.digest import HashedSource, sha256_of
+from ..core.jsonlines import json_records
+from ..core.readers import iter_source_lines, read_text
+from ..core.sources import Source, expand_inputs
 from .columns import read_delimited, read_tsv
 from .dataset import FORMATS, LABEL_NAMES, LABEL_SEP, TEXT_NAMES, Dataset, ReadOptions, split_labels
 
@@ -157,7 +160,7 @@ def _pick(value: object, where: str, what: str) -> str:
 def _read_jsonl(lines, name: str, opts: ReadOptions) -> Dataset:
     data = Dataset(origin=name)
     text_key, label_key = opts.text_col, opts.label_col
-    for record in json_records(lines, name, text_key=None):  # the one JSON-lines reader (core/io)
+    for record in json_records(lines, name, text_key=None):  # the one JSON-lines reader (core/jsonlines)
         if record.error:
             raise InputError(record.error)
         obj, where = record.data, f"{name}: line {record.lineno}"

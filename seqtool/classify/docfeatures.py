@@ -41,7 +41,7 @@ class DocFeatures:
 
     def model(self):
         if self._model is None:
-            from ..core.io import sha256_of
+            from ..core.digest import sha256_of
             from ..core.store import ModelStore
             from ..vectors import doc2vec
 

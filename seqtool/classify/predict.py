@@ -16,7 +16,8 @@ from typing import Iterable, Iterator
 import torch
 
 from ..core.errors import InputError, UsageError
-from ..core.io import Source, iter_source_lines
+from ..core.readers import iter_source_lines
+from ..core.sources import Source
 from .logits import classifier_logits
 from .store import Classifier
 from .topk import ALL, check_k, select as select_top

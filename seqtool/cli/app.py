@@ -38,86 +38,10 @@ from ..core import console  # noqa: E402
 from ..core.errors import OutputError, SeqtoolError  # noqa: E402
 from .options import examples  # noqa: E402
 from .coercion import install as _plain_coercion  # noqa: E402
+from .process import (Interrupted, ReaderGone, forget_interrupt_in_eval, guard_standard_streams,  # noqa: E402
+                      sigterm_as_interrupt, silence_stdout)
 
 _plain_coercion()  # Typer's coercion, without importing Pydantic for plain values (cli/coercion.py)
-
-
-class _ReaderGone(Exception):
-    """stdout's reader went away; raised past Typer, which would turn EPIPE into exit 1."""
-
-
-class _Interrupted(Exception):
-    """Ctrl-C or SIGTERM; raised past Typer, which would turn it into a silent exit 130."""
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    # SIGTERM takes the path of Ctrl-C: every `finally` and `except BaseException`
-    # (store drafts, atomic_write temp files, batch state) runs, then exit 130.
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    try:
-        old_term = signal.signal(signal.SIGTERM, _terminate)
-        old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    except ValueError:  # not the main thread (an embedding application): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        signal.signal(signal.SIGINT, old_int)
-
-
-def _forget_interrupt_in_eval() -> None:
-    # CPython 3.11: a KeyboardInterrupt escaping an eval() of a string (typing resolves
-    # annotations that way while Typer reads the signatures) sets a flag that makes the
-    # interpreter end by re-raising SIGINT (exit -2) even though we caught it; the next
-    # eval() of a string clears it.
-    eval("None")
-
-
-class _ClosedStdout:
-    """Stands for a stdout that was closed (`>&-`): data written to it is one clear error."""
-
-    encoding = "utf-8"
-
-    @property
-    def buffer(self) -> "_ClosedStdout":
-        return self
-
-    def write(self, data: Any) -> int:
-        raise console.stdout_error()
-
-    def writelines(self, lines: Any) -> None:
-        raise console.stdout_error()
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        raise console.stdout_error()
-
-
-def _guard_standard_streams() -> None:
-    """A closed fd 0/1/2 would be reused by the next file opened (a lock file, a model)
-    and then written as if it were stdout: hold them with /dev/null instead."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            with contextlib.suppress(OSError):
-                got = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
-                if got != fd:
-                    os.dup2(got, fd)
-                    os.close(got)
-    if sys.stdout is None:
-        sys.stdout = _ClosedStdout()  # type: ignore[assignment]
 
 
 GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
@@ -147,15 +71,15 @@ class SeqtoolGroup(TyperGroup):
         try:
             return super().make_context(*args, **kwargs)
         except KeyboardInterrupt:
-            raise _Interrupted() from None
+            raise Interrupted() from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            raise _Interrupted() from None
+            raise Interrupted() from None
         except BrokenPipeError:
-            raise _ReaderGone() from None
+            raise ReaderGone() from None
         except EOFError as exc:
             # Typer reads EOFError as "user aborted a prompt"; from library code it is a bug.
             raise RuntimeError(f"unexpected end of data ({exc})") from exc
@@ -166,13 +90,13 @@ class SeqtoolGroup(TyperGroup):
         _accept_click_completion_names()
         debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
         console.configure(debug=debug)
-        _guard_standard_streams()
+        guard_standard_streams()
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 rv = super().main(args=argv, prog_name=prog_name or "seqtool", standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
             if code == 130:  # Typer's silent exit for an interrupt outside a command
-                _forget_interrupt_in_eval()
+                forget_interrupt_in_eval()
                 console.error_line("interrupted")
         except click_exc.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help())  # the help is the answer: no empty "error:" line after it
@@ -193,15 +117,15 @@ class SeqtoolGroup(TyperGroup):
             console.error_line(exc.message)
             code = exc.exit_code
             if code == 130:
-                _forget_interrupt_in_eval()
+                forget_interrupt_in_eval()
             if isinstance(exc, OutputError):
-                _silence_stdout()
-        except (KeyboardInterrupt, _Interrupted):
-            _forget_interrupt_in_eval()
+                silence_stdout()
+        except (KeyboardInterrupt, Interrupted):
+            forget_interrupt_in_eval()
             console.error_line("interrupted")
             code = 130
-        except (BrokenPipeError, _ReaderGone):
-            _silence_stdout()
+        except (BrokenPipeError, ReaderGone):
+            silence_stdout()
             code = 0
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if console.is_debug():
@@ -211,24 +135,14 @@ class SeqtoolGroup(TyperGroup):
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
         except OSError as exc:  # /dev/full, an I/O error: the data did not arrive
             console.error_line(console.stdout_error(exc).message)
-            _silence_stdout()
+            silence_stdout()
             code = code or 1
         except ValueError:
             pass
         sys.exit(code)
-
-
-def _silence_stdout() -> None:
-    # The reader went away (`seqtool sample | head -1`): stop quietly.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-    except OSError:
-        pass
 
 
 app = typer.Typer(

@@ -155,7 +155,7 @@ def predict(
     from ..classify.topk import check_k
     from ..core.device import resolve_device
     from ..core.threads import apply_threads
-    from ..core.io import expand_inputs
+    from ..core.sources import expand_inputs
 
     check_k(top_k, "--top-k")
     apply_threads(threads)

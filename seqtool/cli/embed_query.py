@@ -88,7 +88,7 @@ def _check_input(path: str, usage: str) -> None:
 
 
 def _origin(path: str) -> str:
-    from ..core.io import Source
+    from ..core.sources import Source
 
     return Source(path).name
 

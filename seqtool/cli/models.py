@@ -23,13 +23,6 @@ app = typer.Typer(
 COLUMNS = ("name", "kind", "default", "created", "size", "checkpoint", "status")
 
 
-def _stdout_is_tty() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _human(size: Optional[int]) -> str:
     if size is None:
         return "-"
@@ -82,7 +75,7 @@ def list_models(
         for row in rows:
             console.emit_json(row)
         return
-    tty = _stdout_is_tty()
+    tty = console.stdout_is_tty()
     table = []
     for row in rows:
         size = _human if tty else (lambda v: "" if v is None else str(v))

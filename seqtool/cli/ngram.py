@@ -182,8 +182,8 @@ def generate(
     from ..core.sampling import SamplingOptions
     from ..ngram import api
 
-    if num < 1:
-        raise UsageError(f"--num must be at least 1 (got {num})")
+    # --num is checked by api.generate (the library's callers get the same error); --max-len here,
+    # where the option's name is known (the api's `length` may be 0).
     if max_len is not None and max_len < 1:
         raise UsageError(f"--max-len must be at least 1 (got {max_len})")
     options = SamplingOptions(temperature=temp, top_k=top_k, top_p=top_p)

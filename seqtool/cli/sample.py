@@ -60,7 +60,7 @@ def sample(
     if num < 1:
         raise UsageError(f"--num must be at least 1 (got {num})")
     if output is not None:
-        from ..core.io import check_output_path
+        from ..core.outputs import check_output_path
 
         check_output_path(output, option="--output")
     import os
@@ -90,7 +90,7 @@ def sample(
     else:
         pieces = sample_text(gen, **kw)
     if output is not None:
-        from ..core.io import atomic_write
+        from ..core.atomic import atomic_write
 
         with atomic_write(output) as fh:  # a failure or Ctrl-C leaves an existing file as it was
             for piece in pieces:

@@ -91,7 +91,7 @@ def summarize(
         console.note(result.summary_line())  # also when stderr is a log file (cron)
         check_result(result)
         return
-    from ..core.io import expand_inputs
+    from ..core.sources import expand_inputs
 
     sources = expand_inputs(inputs)
     if jsonl:

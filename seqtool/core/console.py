@@ -30,11 +30,16 @@ def is_quiet() -> bool:
     return bool(_state["quiet"])
 
 
-def stderr_is_tty() -> bool:
+def _is_tty(stream: Any) -> bool:
+    # A replaced (None) or closed stream is not a terminal.
     try:
-        return sys.stderr.isatty()
+        return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def stderr_is_tty() -> bool:
+    return _is_tty(sys.stderr)
 
 
 def show_progress() -> bool:
@@ -109,10 +114,7 @@ def emit_json(obj: Any) -> None:
 
 
 def stdout_is_tty() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return _is_tty(sys.stdout)
 
 
 def emit_table(columns: list[str], rows: list[list[Any]], *, title: str | None = None) -> None:

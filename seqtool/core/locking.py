@@ -91,7 +91,7 @@ def die_with_parent() -> None:
     """Linux: have the kernel SIGKILL this process when its parent dies (PR_SET_PDEATHSIG).
 
     A worker killed this way may leave a temp file, which the next run removes (see
-    core.io.remove_stale_temps); it never holds a lock (release_inherited_locks)."""
+    core.atomic.remove_stale_temps); it never holds a lock (release_inherited_locks)."""
     import signal
     import sys
 

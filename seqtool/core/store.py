@@ -27,16 +27,14 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import ModelError, StoreError, UsageError
-from .io import atomic_write, fsync_dir
+from .atomic import atomic_write, fsync_dir
 from .locking import exclusive_lock
+# The config format and the name rules have their own modules; store keeps their names (callers import them here).
+from .modelconfig import (CONFIG_FILE, FORMAT_VERSION, KINDS, MAX_CONFIG_BYTES, MODEL_FORMAT,  # noqa: F401
+                          ModelInfo, StoreEntry, read_config)
+from .modelnames import NAME_PATTERN, name_from_inputs, validate_name  # noqa: F401
 from .version import __version__
 
-MODEL_FORMAT = "seqtool-model"
-FORMAT_VERSION = 1
-KINDS = ("lm", "ngram", "vectors", "classifier")
-CONFIG_FILE = "config.json"
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 KEEP_VERSIONS = 2  # the current one and the one before it (a reader may still be on it)
 
 
@@ -73,34 +71,6 @@ def dir_size(path: Path) -> int:
     return total
 
 
-def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".tmp", ".lock")):
-        raise UsageError(
-            f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (no '/', not starting with '.')"
-        )
-    return name
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def name_from_inputs(inputs: Iterable[str] | None, *, suffix: str = "", fallback: str) -> str:
-    """The default model name, one policy for every kind: the first input's stem
-    (ptb.train.txt -> 'ptb.train', news.txt.gz -> 'news', a folder -> its name) plus
-    the kind's `suffix`; `fallback` (plus suffix) for stdin or a name with nothing usable."""
-    first = next(iter(inputs or []), "-")
-    stem = ""
-    if first != "-":
-        path = Path(first.rstrip("/") or first)
-        stem = path.name
-        if not path.is_dir():
-            stem = path.stem if path.suffix != ".gz" else Path(path.stem).stem
-        stem = _UNSAFE.sub("-", stem).strip("-._")[:60]
-    if not stem or not stem[0].isalnum():
-        stem = fallback
-    return validate_name(stem + suffix)
-
-
 def _a(kind: str) -> str:
     """'an ngram', 'a vectors', 'an lm': the article as the kind's name is read aloud."""
     return ("an " if kind[0] in "aeioun" or kind == "lm" else "a ") + kind
@@ -112,35 +82,6 @@ def _now() -> str:
 
 def _version() -> str:
     return __version__
-
-
-@dataclass
-class ModelInfo:
-    """A stored model: where its files are and what its config.json says."""
-
-    name: str
-    path: Path
-    config: dict
-
-    @property
-    def kind(self) -> str:
-        return self.config["kind"]
-
-    def file(self, relative: str) -> Path:
-        return self.path / relative
-
-
-@dataclass
-class StoreEntry:
-    """What `models/NAME` holds: a loadable model (`info`), or why it is broken."""
-
-    name: str
-    info: ModelInfo | None
-    problem: str = ""
-
-    @property
-    def broken(self) -> bool:
-        return self.info is None
 
 
 @dataclass
@@ -179,7 +120,7 @@ class ModelStore:
         folder = self.root / "checkpoints"
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and _NAME.match(p.name))
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and NAME_PATTERN.match(p.name))
 
     def exists(self, name: str) -> bool:
         return (self.models / validate_name(name)).exists()
@@ -330,7 +271,7 @@ class ModelStore:
         found = [(v.get("time", 0), v.get("name")) for k, v in data.items()
                  if k in kinds and isinstance(v, dict)]
         for _, name in sorted(found, reverse=True):
-            if isinstance(name, str) and _NAME.match(name) and (self.models / name).exists():
+            if isinstance(name, str) and NAME_PATTERN.match(name) and (self.models / name).exists():
                 return name
         return None
 
@@ -370,7 +311,7 @@ class ModelStore:
         for entry in sorted(self.models.iterdir()):
             if entry.name.startswith("."):
                 continue
-            if not _NAME.match(entry.name):
+            if not NAME_PATTERN.match(entry.name):
                 out.append(StoreEntry(entry.name, None, "not a valid model name"))
                 continue
             if entry.is_symlink() and not entry.exists():
@@ -405,25 +346,3 @@ class ModelStore:
                     del data[kind]
 
 
-def read_config(path: Path, origin: str) -> dict:
-    """Read and validate a model's config.json (size, JSON, format, version, kind)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ModelError(f"{origin}: config.json is {size >> 20} MiB; refusing to read it")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{origin}: config.json is missing (not a seqtool model?)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{origin}: config.json is corrupted (not valid JSON)") from None
-    except OSError as exc:
-        raise ModelError(f"{origin}: cannot read config.json ({exc.strerror})") from None
-    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-        raise ModelError(f"{origin}: config.json is not a seqtool model config")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelError(f"{origin}: model format version {version!r} is not supported "
-                         f"(this seqtool reads version {FORMAT_VERSION}; upgrade seqtool or retrain)")
-    if data.get("kind") not in KINDS:
-        raise ModelError(f"{origin}: unknown model kind {data.get('kind')!r}")
-    return data

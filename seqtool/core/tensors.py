@@ -118,7 +118,7 @@ def map_tensors(path: str | os.PathLike, origin: str | None = None) -> dict:
 def save_tensors(tensors: dict, path: str | os.PathLike, framework: str = "pt",
                  metadata: dict | None = None) -> None:
     """Write tensors (into a store draft directory, or atomically elsewhere)."""
-    from .io import atomic_write
+    from .atomic import atomic_write
 
     if framework == "np":
         from safetensors.numpy import save

@@ -63,7 +63,8 @@ class StoreRun:
 def check_outputs(opts: TrainOptions) -> None:
     """Before any work: the inputs exist, and --plot can be written in the format its suffix names
     without replacing an input."""
-    from ..core.io import check_output_path, expand_inputs
+    from ..core.outputs import check_output_path
+    from ..core.sources import expand_inputs
     from ..core.plotting import plot_suffixes
 
     inputs = expand_inputs(opts.corpus) + expand_inputs([p for p in (opts.valid, opts.test) if p])

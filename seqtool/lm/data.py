@@ -15,7 +15,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..core.errors import InputError, UsageError
-from ..core.io import Source, expand_inputs, iter_lines
+from ..core.readers import iter_lines
+from ..core.sources import Source, expand_inputs
 from ..core.vocab import EOS, EOS_ID, UNK_ID, Vocab
 
 LEVELS = ("word", "char")

@@ -24,7 +24,8 @@ import torch
 
 from ..core.device import resolve_device
 from ..core.errors import UsageError
-from ..core.io import HashedSource, expand_inputs
+from ..core.digest import HashedSource
+from ..core.sources import expand_inputs
 from ..core.vocab import Vocab
 from ..layers import auto_softmax
 from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication

@@ -21,7 +21,10 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import UsageError
-from ..core.io import Digest, check_output_path, expand_inputs, iter_lines, iter_source_lines
+from ..core.digest import Digest
+from ..core.outputs import check_output_path
+from ..core.readers import iter_lines, iter_source_lines
+from ..core.sources import expand_inputs
 from ..core.sampling import SamplingOptions
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer

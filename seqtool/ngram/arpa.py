@@ -25,7 +25,7 @@ from typing import Iterator
 import numpy as np
 
 from ..core.errors import ModelError
-from ..core.io import MAX_GZIP_RATIO
+from ..core.binary import MAX_GZIP_RATIO
 from ..core.text import Tokenizer
 from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, split_keys
 from .model import NgramModel
@@ -66,7 +66,7 @@ def _fmt_all(values: np.ndarray) -> list[str]:
 
 def write_arpa(model: NgramModel, path: str | Path) -> None:
     """Write `model` as ARPA text; `.gz` paths are gzip-compressed. Atomic."""
-    from ..core.io import atomic_write
+    from ..core.atomic import atomic_write
 
     path = Path(path)
     with atomic_write(path, "wb") as raw:
@@ -121,8 +121,9 @@ def write_arpa_stream(model: NgramModel, raw, *, gz: bool = False) -> None:
 
 def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
     """Load an ARPA file (from seqtool, KenLM, SRILM, ...) as an NgramModel.
-    Opened through core/io's opener, so a .gz file gets its gzip-bomb guard."""
-    from ..core.io import Source, open_binary
+    Opened through core/binary's opener, so a .gz file gets its gzip-bomb guard."""
+    from ..core.binary import open_binary
+    from ..core.sources import Source
 
     origin = str(path)
     try:
@@ -139,9 +140,9 @@ def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
 def _text_lines(fh, origin: str) -> Iterator[str]:
     """The lines of a binary reader as UTF-8 text (line ends kept), each at most
     MAX_LINE_BYTES long, so a file that is not ARPA text cannot fill the memory."""
-    from ..core import io as core_io
+    from ..core import readers
 
-    limit = core_io.MAX_LINE_BYTES
+    limit = readers.MAX_LINE_BYTES
     offset = 0
     for raw in iter(functools.partial(fh.readline, limit + 1), b""):
         if len(raw) > limit:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..core.errors import ModelError
-from ..core.io import write_bytes_atomic
+from ..core.atomic import write_bytes_atomic
 
 from .publish import CHECKPOINT_FILE
 CHECKPOINT_VERSION = 2  # 2: seqtool.training.loop's LoopState + the task's state

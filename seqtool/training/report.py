@@ -28,7 +28,7 @@ from typing import Any, Iterator, Sequence
 from ..core import console
 from ..core.errors import UsageError
 from ..core.plotting import check_plot_available
-from ..core.io import atomic_write
+from ..core.atomic import atomic_write
 
 
 @dataclass(frozen=True)

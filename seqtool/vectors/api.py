@@ -20,7 +20,10 @@ from typing import IO, Optional
 
 from ..core import console
 from ..core.errors import UsageError
-from ..core.io import Digest, Source, atomic_write, check_output_path, expand_inputs
+from ..core.atomic import atomic_write
+from ..core.digest import Digest
+from ..core.outputs import check_output_path
+from ..core.sources import Source, expand_inputs
 from ..core.store import ModelStore, name_from_inputs, validate_name
 from .load import load_vectors
 from .lookup import (AnalogyAnswer, Neighbors, NeighborsResult, analogy, analogy_methods, doesnt_match,

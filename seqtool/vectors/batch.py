@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from ..core.errors import InputError, SeqtoolError
-from ..core.io import Source, iter_source_lines
+from ..core.readers import iter_source_lines
+from ..core.sources import Source
 from .load import load_vectors
 from .lookup import analogy_methods, check_top
 from .model import Vectors

@@ -1,4 +1,4 @@
-"""Opening a word-vector file (plain or .gz, through core/io's guarded opener) and telling its
+"""Opening a word-vector file (plain or .gz, through core/binary's guarded opener) and telling its
 format from its first bytes: word2vec binary or text, GloVe text, or a fastText .bin model."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import io
 import os
 from typing import Iterator
 
-from ..core import console
-from ..core import io as seqio
+from ..core import binary, console
 from ..core.errors import InputError
-from ..core.io import Source, open_binary
+from ..core.binary import open_binary
+from ..core.sources import Source
 
 FORMATS = ("word2vec-binary", "word2vec-text", "glove", "fasttext-bin")
 BLOCK_BYTES = 1 << 20
@@ -21,7 +21,7 @@ _PROBE_BYTES = 1 << 16
 # ---------------------------------------------------------------- opening
 @contextlib.contextmanager
 def open_vectors(path: str) -> Iterator:
-    """The (decompressed) bytes of a vector file, through core/io's opener: the file
+    """The (decompressed) bytes of a vector file, through core/binary's opener: the file
     itself, or a gzip reader with the gzip-bomb guard (which offers readline only;
     read_bytes() reads through either)."""
     if not os.path.exists(path):
@@ -39,7 +39,7 @@ def is_gzip(fh) -> bool:
 
 
 def read_bytes(fh, n: int, path: str) -> bytes:
-    """Up to `n` bytes (all that is left for n < 0). core/io's gzip reader has only
+    """Up to `n` bytes (all that is left for n < 0). core/binary's gzip reader has only
     readline(limit) today, so its bytes are gathered line by line (binary .gz vectors
     load ~1.6x slower than with a read(); the plain files and text .gz are not affected)."""
     try:
@@ -62,7 +62,7 @@ def check_claim(path: str, fh, rows: int, row_bytes: int, what: str) -> None:
     (`row_bytes`: the fewest bytes one row takes)."""
     size = os.fstat(fh.fileno()).st_size if not is_gzip(fh) else None
     if size is None:  # gzip: at most what the guard lets through
-        size = max(seqio.GZIP_RATIO_FLOOR, os.path.getsize(path) * seqio.MAX_GZIP_RATIO)
+        size = max(binary.GZIP_RATIO_FLOOR, os.path.getsize(path) * binary.MAX_GZIP_RATIO)
     if rows * row_bytes > size:
         raise InputError(f"{path}: header claims {rows:,} vectors of dimension {what}, more than a "
                          f"{_size(size)} file can hold; the header is wrong or the file truncated")

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from ..core.errors import SeqtoolError, UsageError
-from ..core.io import write_bytes_atomic
+from ..core.atomic import write_bytes_atomic
 from ..core.plotting import plot_suffixes
 from .model import Vectors
 from .queries import neighbors, resolve

@@ -20,7 +20,9 @@ import numpy as np
 
 from ..core import console
 from ..core.errors import InputError
-from ..core.io import Digest, Source, iter_source_lines, sha256_of
+from ..core.digest import Digest, sha256_of
+from ..core.readers import iter_source_lines
+from ..core.sources import Source
 from .model import Vectors
 from .options import TrainConfig
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ...core.errors import InputError, UsageError
-from ...core.io import Source, expand_inputs, iter_json_records, iter_source_lines, read_text
+from ...core.jsonlines import iter_json_records
+from ...core.readers import iter_source_lines, read_text
+from ...core.sources import Source, expand_inputs
 
 LAYOUTS = ("auto", "lines", "files", "jsonl")
 
