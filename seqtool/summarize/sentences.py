@@ -65,24 +65,47 @@ def tokenizer(language: str = "english"):
 # Every place Punkt could break (a superset: Punkt needs . ? ! followed by
 # whitespace or one of a few punctuation marks, never by a letter or digit).
 _ANY_END = re.compile(r"[.?!](?!\w)")
-# A clean candidate in whitespace-normalised text: a word P (no possible break
-# inside it, ending in a letter, digit or %), a period, one space and the next
-# token N (a word, or a word after an opening quote). Punkt's context for it is
-# exactly "P. N", so Punkt's own classifier can decide it in isolation.
-_PERIOD_SPACE = re.compile(r'\. (?="?[A-Za-z])')
-_P_END = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%")
+# Closing quotes and brackets: the characters both of Punkt's word tokenizer's
+# non-word class and of its realignment pattern, so a run of them right after
+# a break is the whole of that candidate's after-token (its first character)
+# and moves back onto the sentence it closes.
+_CLOSERS = "\"')]}\u2019\u201d\u00ab\u00bb"
+# A decidable candidate in whitespace-normalised text: a word P (no possible
+# break inside it, ending in a letter, digit or %), . ? or !, closers, one
+# space and the next token N, which starts with neither a possible end nor a
+# closer (a closer then a letter or digit is fine: realignment needs a space
+# or "--" after its closers, and an opening quote before a word is the
+# commonest N after a break).
+_CANDIDATE = re.compile(r"[.?!]([" + re.escape(_CLOSERS) + r"]*) (?=[^\s.?!" + re.escape(_CLOSERS)
+                        + r"]|[" + re.escape(_CLOSERS) + r"][^\W_])")
+_P_END = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%" + _CLOSERS)
 
 
-def _clean_candidates(text: str):
-    """(period index, P, N) for each clean candidate."""
-    for m in _PERIOD_SPACE.finditer(text):
+def _candidates(text: str):
+    """(punctuation index, closers, Punkt's context) for each decidable candidate.
+
+    The context is the string Punkt's boundary detector builds: P, the mark,
+    then its after-token, the first closer when there are closers (the
+    lookahead's non-word branch wins) and else the space and N up to the next
+    space."""
+    for m in _CANDIDATE.finditer(text):
         i = m.start()
         p = text[text.rfind(" ", 0, i) + 1:i]
-        if not p or p[-1] not in _P_END or _ANY_END.search(p) is not None:
+        # An ellipsis's periods before the last are inside a run: no candidates.
+        core = p.rstrip(".") if text[i] == "." else p
+        if not core or core[-1] not in _P_END or _ANY_END.search(core) is not None:
             continue
-        stop = text.find(" ", i + 2)
-        yield i, p, text[i + 2:] if stop < 0 else text[i + 2:stop]
+        closers = m[1]
+        if closers:
+            yield i, closers, f"{p}{text[i]}{closers[0]}"
+        else:
+            stop = text.find(" ", i + 2)
+            yield i, "", f"{p}{text[i:] if stop < 0 else text[i:stop]}"
 
+
+# A paragraph's closing mark and closers: break or not, Punkt gives the same sentence
+# (realignment moves a closers-only last span back onto the one before).
+_TRAILING = re.compile(r"[.?!][" + re.escape(_CLOSERS) + r"]+$")
 
 # Punkt decides a clean candidate from its context string alone (its model is fixed per
 # language), so a batch asks once per distinct "P. N": news text repeats most of them
@@ -94,13 +117,16 @@ _decision_caches: dict = {}  # language -> {context: is a break}
 def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
     """Sentences of one paragraph (line breaks are spaces), exactly as Punkt splits it.
 
-    The paragraph is first cut at its clean candidates that Punkt's own
+    The paragraph is first cut at its decidable candidates that Punkt's own
     classifier accepts; only pieces that still hold a possible break go
     through the whole of Punkt (its per-call set-up costs more than the
-    classification). This is exact: Punkt decides each candidate from the
-    word before it and the token after it, and a clean break has a plain word
-    on each side, so no other candidate's context, realignment or punctuation
-    run changes.
+    classification). This is exact: Punkt decides each candidate from its
+    context alone, and a decidable break has a plain word before it and
+    after its closers a space and a token that is no end, so every other
+    candidate keeps its context and its side of the cut, the closers are
+    realigned onto the sentence before (as Punkt's realignment does; a piece
+    that goes through Punkt keeps them and realigns them itself), and no
+    punctuation-only span can form across the cut.
     """
     paragraph = " ".join(paragraph.split())
     if not paragraph:
@@ -109,24 +135,36 @@ def split_paragraph(paragraph: str, language: str = "english") -> list[str]:
     decided = _decision_caches.setdefault(language, {})
     out: list[str] = []
     start = 0
-    for i, p, n in _clean_candidates(paragraph):
-        context = f"{p}. {n}"
-        brk = decided.get(context)
-        if brk is None:
-            if len(decided) >= _DECISIONS_MAX:
-                decided.clear()
-            brk = decided[context] = tok._context_has_sentbreak(context)
+    held: list[int] = []  # candidates since `start` that Punkt's classifier rejects
+    for i, closers, context in _candidates(paragraph):
+        if paragraph[i] != ".":
+            # "?" and "!" are tokens of their own that the first pass marks as breaks and
+            # the second pass never revisits; the context holds a token after them.
+            brk = True
+        else:
+            brk = decided.get(context)
+            if brk is None:
+                if len(decided) >= _DECISIONS_MAX:
+                    decided.clear()
+                brk = decided[context] = tok._context_has_sentbreak(context)
         if brk:
-            _split_piece(paragraph[start:i + 1], tok, out)
-            start = i + 2
-    _split_piece(paragraph[start:], tok, out)
+            end = i + 1 + len(closers)
+            _split_piece(paragraph, start, i, end, held, tok, out)
+            start = end + 1
+            held = []
+        else:
+            held.append(i)
+    m = _TRAILING.search(paragraph, start) if paragraph[-1] in _CLOSERS else None
+    _split_piece(paragraph, start, len(paragraph) - 1 if m is None else m.start(), len(paragraph), held, tok, out)
     return out
 
 
-def _split_piece(piece: str, tok, out: list[str]) -> None:
-    # Only the last character can never be a candidate ("end.) ." has one before it).
-    if _ANY_END.search(piece, 0, len(piece) - 1) is None:
-        if piece:
-            out.append(piece)
-        return
-    out.extend(s.strip() for s in tok.tokenize(piece) if s.strip())
+def _split_piece(text: str, start: int, last: int, end: int, held: list, tok, out: list[str]) -> None:
+    """Sentences of text[start:end], whose possible breaks before `last` (its closing
+    mark, or the last character, which nothing follows) are all in `held`: rejected
+    candidates, whose contexts are Punkt's own, so the piece is one sentence."""
+    for m in _ANY_END.finditer(text, start, last):
+        if m.start() not in held:
+            out.extend(s.strip() for s in tok.tokenize(text[start:end]) if s.strip())
+            return
+    out.append(text[start:end])
