@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..summarize.pipeline import SummaryOptions
+from ..summarize.options import SummaryOptions
 from .options import EncodingOpt, ErrorsOpt, Given, JsonOpt, check_errors_mode, examples, with_options
 
 COMMAND = dict(

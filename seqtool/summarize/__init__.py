@@ -1,4 +1,5 @@
-"""Extractive summaries: one document (pipeline), folders (batch), JSON lines
+"""Extractive summaries: one document (pipeline: options, document splitting, words),
+folders (batch: inputs, outdir, commit), JSON lines
 (jsonl) and ROUGE evaluation (evaluate), all called through api.
 
 Sentences are scored by SummaryOptions.method (`--method`): textrank (the
@@ -10,8 +11,10 @@ and `--language` (languages.py: `seqtool summarize a.txt --language de`) picks
 the sentence splitter, stop words and stemmer.
 """
 
-from .pipeline import (DEFAULT_SENTENCES, SPLITS, Summary, SummaryOptions, load_stopwords, sentence_terms,
-                   split_document, summarize_sentences, summarize_text)
+from .document import split_document
+from .options import DEFAULT_SENTENCES, SPLITS, Summary, SummaryOptions
+from .pipeline import summarize_sentences, summarize_text
+from .words import load_stopwords, sentence_terms
 
 __all__ = ["DEFAULT_SENTENCES", "SPLITS", "Summary", "SummaryOptions", "load_stopwords", "sentence_terms",
            "split_document", "summarize_sentences", "summarize_text"]

@@ -18,7 +18,8 @@ from typing import Iterable, Iterator, Optional
 
 from ..core.io import Digest, Source, read_text
 from .batch import BatchResult, run_batch
-from .pipeline import Summary, SummaryOptions, summarize_text
+from .options import Summary, SummaryOptions
+from .pipeline import summarize_text
 
 
 @dataclass

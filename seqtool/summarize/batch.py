@@ -11,42 +11,32 @@ caller gets the count.
 Nothing escapes OUT: every output path is checked to stay inside it, and a
 symbolic link anywhere in the output tree is refused. Each input is read once,
 streamed with the same line limit as plain mode, and hashed while it is read.
+
+Which inputs and their names: inputs.py; OUT's lock, state and safety checks: outdir.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 from ..core import console
-from ..core.errors import InputError, SeqtoolError, StoreError, UsageError
-from ..core.io import (Digest, Source, atomic_write, directory_files, display_name, expand_inputs, read_text,
-                       remove_stale_temps)
+from ..core.errors import InputError, SeqtoolError, UsageError
+from ..core.io import Digest, Source, display_name, read_text
 from .commit import GroupCommit
-from .pipeline import SummaryOptions, summarize_text
+from .inputs import Job, collect_jobs, in_shard, parse_shard  # noqa: F401  (Job, collect_jobs: this module's API)
+from .outdir import (LOCK_FILE, STATE_FILE, STATE_VERSION, _check_unique, _inside, _options_key,  # noqa: F401
+                     check_output_tree, clean_stale_temps, load_state, out_dir_lock, save_state)
 from .parallel import ordered_map, worker_state
+from .options import SummaryOptions
+from .pipeline import summarize_text
 
-LOCK_FILE = ".seqtool-summarize.lock"
-STATE_FILE = ".seqtool-summarize-state.json"
-STATE_VERSION = 1
 SAVE_EVERY_S = 10.0
-
-
-@dataclass
-class Job:
-    path: str
-    rel: str
-
-    def output(self, as_json: bool) -> str:
-        """The summary's path relative to OUT: the input's, or with --json its .json twin."""
-        return str(Path(self.rel).with_suffix(".json")) if as_json else self.rel
 
 
 @dataclass
@@ -67,165 +57,6 @@ class BatchResult:
         if self.inside_out_dir:
             parts.append(f"{len(self.inside_out_dir)} skipped inside the output folder")
         return f"summarize: {', '.join(parts)} of {self.total} in {self.seconds:.1f} s"
-
-
-def parse_shard(spec: Optional[str]) -> Optional[tuple[int, int]]:
-    """'K/N' -> (K, N), 1 <= K <= N."""
-    if spec is None:
-        return None
-    try:
-        k, n = (int(x) for x in spec.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard must look like K/N, e.g. 2/8 (got {spec!r})") from None
-    if not (n >= 1 and 1 <= k <= n):
-        raise UsageError(f"--shard {spec}: need 1 <= K <= N")
-    return k, n
-
-
-def in_shard(key: str, shard: Optional[tuple[int, int]]) -> bool:
-    """Stable across machines and runs: a hash of the item's name, not its position."""
-    if shard is None:
-        return True
-    k, n = shard
-    # surrogateescape: a file name that is not UTF-8 hashes by its bytes, like any other
-    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % n == k - 1
-
-
-def _base_of(spec: str) -> Path:
-    """The directory a glob's matches are named relative to: its part before the first wildcard."""
-    parts = Path(spec).parts
-    base = []
-    for part in parts:
-        if any(ch in part for ch in "*?["):
-            break
-        base.append(part)
-    return Path(*base) if base else Path(".")
-
-
-def collect_jobs(specs: list[str], out_dir: Path, skipped: list | None = None) -> list[Job]:
-    """Inputs with their names relative to the directory (or glob base) they came from.
-
-    Inputs inside OUT (OUT within an input folder) are left out, never summarized
-    again; their paths are appended to `skipped` when given."""
-    if any(spec == "-" for spec in specs):
-        raise UsageError("--out-dir needs files or directories, not '-' (stdin)")
-    out_real = os.path.realpath(out_dir)
-    out_prefix = out_real.rstrip(os.sep) + os.sep
-    real_dirs: dict[str, str] = {}
-    jobs: list[Job] = []
-    seen: dict[str, str] = {}
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            base = path
-            found = directory_files(path)
-            if not found:
-                raise InputError(f"{spec}: directory contains no files")
-            # (path, name relative to the folder): what expand_inputs and os.path.relpath give
-            pairs = [(str(path / rel), os.path.normpath(rel)) for rel in found]
-        else:
-            if path.exists():
-                base = path.parent
-            elif any(ch in spec for ch in "*?["):
-                base = _base_of(spec)
-            else:
-                base = path.parent
-            pairs = [(source.path, os.path.relpath(source.path, base))
-                     for source in expand_inputs([spec], allow_stdin=False)]
-        for source_path, rel in pairs:
-            real = _real_path(source_path, real_dirs)
-            if real == out_real or real.startswith(out_prefix):
-                if skipped is not None:  # OUT inside an input folder: never summarize our own summaries
-                    skipped.append(source_path)
-                continue
-            if rel.startswith(".."):
-                rel = Path(source_path).name
-            if rel in seen and seen[rel] != source_path:
-                raise UsageError(f"{display_name(source_path)} and {display_name(seen[rel])} would both be "
-                                 f"written to {display_name(str(out_dir / rel))}")
-            seen[rel] = source_path
-            jobs.append(Job(source_path, rel))
-    return jobs
-
-
-def _real_path(path: str, real_dirs: dict) -> str:
-    """os.path.realpath(path), its folder's resolved once per folder: a file that is no
-    link is its resolved folder plus its name (one lstat, not one per path component)."""
-    folder, name = os.path.split(path)
-    if not name or name in (".", "..") or os.path.islink(path):
-        return os.path.realpath(path)
-    real = real_dirs.get(folder)
-    if real is None:
-        real = real_dirs[folder] = os.path.realpath(folder or ".")
-    return os.path.join(real, name)
-
-
-@contextlib.contextmanager
-def out_dir_lock(out_dir: Path) -> Iterator[None]:
-    """Exclusive lock on OUT; a second run fails at once with who holds it."""
-    from ..core.locking import exclusive_lock
-
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
-    with exclusive_lock(out_dir / LOCK_FILE, lambda pid: f"{out_dir} is being written by another seqtool "
-                                                        f"summarize (pid {pid}); this run stops without touching it"):
-        yield
-
-
-def _options_key(options: SummaryOptions, extra: dict) -> str:
-    blob = json.dumps({**options.to_dict(), **extra}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def load_state(out_dir: Path) -> dict:
-    try:
-        data = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        console.warn(f"{out_dir / STATE_FILE}: unreadable state file; every input will be summarized again")
-        return {}
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION or not isinstance(data.get("files"), dict):
-        return {}
-    return data["files"]
-
-
-def save_state(out_dir: Path, files: dict) -> None:
-    with atomic_write(out_dir / STATE_FILE) as fh:
-        json.dump({"version": STATE_VERSION, "files": files}, fh, sort_keys=True)
-
-
-def clean_stale_temps(out_dir: Path, outputs: list[str]) -> int:
-    """Remove atomic_write temp files (.seqtool-tmp-*) a killed run left in OUT and in
-    the folders this run writes to; we hold OUT's lock. Nothing else is touched."""
-    folders = {out_dir} | {out_dir / Path(rel).parent for rel in outputs}
-    return sum(remove_stale_temps(folder) for folder in sorted(folders))
-
-
-def check_output_tree(out_dir: Path, outputs: list[str]) -> None:
-    """Refuse, before any write, a symbolic link on the way to an output (it would let a
-    write land outside OUT) or an output path that leaves OUT."""
-    checked: set[Path] = set()
-    for rel in outputs:
-        if Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise UsageError(f"{display_name(rel)}: an output path outside {out_dir}; refusing to write it")
-        path = out_dir
-        for part in Path(rel).parts:
-            path = path / part
-            if path in checked:
-                continue
-            checked.add(path)
-            if path.is_symlink():
-                raise StoreError(f"{display_name(str(path))}: a symbolic link inside the output folder; "
-                                 f"refusing to write through it (remove it or choose another --out-dir)")
-
-
-def _inside(out_real: str, path: str) -> bool:
-    """Whether the folder of `path`, links resolved, is OUT or below it."""
-    real = os.path.realpath(os.path.dirname(path))
-    return real == out_real or real.startswith(out_real.rstrip(os.sep) + os.sep)
 
 
 def format_summary(summary, as_json: bool, name: str) -> str:
@@ -355,16 +186,6 @@ def run_batch(specs: list[str], out_dir: str | os.PathLike, options: SummaryOpti
             save_state(out, files)
             result.seconds = time.monotonic() - start
     return result
-
-
-def _check_unique(jobs: list[Job], outputs: list[str], out: Path) -> None:
-    """With --json, a.txt and a.md would both become a.json: refuse before writing."""
-    seen: dict[str, str] = {}
-    for job, rel in zip(jobs, outputs):
-        if rel in seen:
-            raise UsageError(f"{display_name(job.path)} and {display_name(seen[rel])} would both be "
-                             f"written to {display_name(str(out / rel))}")
-        seen[rel] = job.path
 
 
 def check_result(result: BatchResult) -> None:

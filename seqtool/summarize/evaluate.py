@@ -10,8 +10,10 @@ from typing import Iterator, Optional
 
 from ..core.errors import InputError, SeqtoolError, UsageError
 from ..core.io import Source, read_text
-from .batch import collect_jobs
-from .pipeline import SummaryOptions, split_document, summarize_text
+from .inputs import collect_jobs
+from .document import split_document
+from .options import SummaryOptions
+from .pipeline import summarize_text
 
 METRICS = ("rouge1", "rouge2", "rougeL")
 # Some references glue sentences together ("$10.9bn.For the full-year", BBC

@@ -8,8 +8,9 @@ from typing import Iterable, Iterator, Optional
 
 from ..core.errors import InputError, SeqtoolError
 from ..core.io import Source, iter_json_records
-from .batch import in_shard, parse_shard
-from .pipeline import SummaryOptions, summarize_text
+from .inputs import in_shard, parse_shard
+from .options import SummaryOptions
+from .pipeline import summarize_text
 from .parallel import ordered_map, worker_state
 
 
