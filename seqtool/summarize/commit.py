@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..core.errors import StoreError
-from ..core.io import TEMP_PREFIX, TEMP_SUFFIX, display_name, fsync_dir
+from ..core.atomic import TEMP_PREFIX, TEMP_SUFFIX, fsync_dir, unlink_quietly
+from ..core.sources import display_name
 
 # files per commit; SEQTOOL_COMMIT_FILES=1 gives atomic_write's one-file-at-a-time durability
 GROUP_FILES = max(1, int(os.environ.get("SEQTOOL_COMMIT_FILES", "512") or 512))
@@ -209,9 +210,5 @@ def _mode(path: Path, new: int) -> int:
 
 
 def _unlink(path: Optional[str]) -> None:
-    if path is None:
-        return
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    if path is not None:  # None: the temp file was never made
+        unlink_quietly(path)
