@@ -9,7 +9,7 @@ import gzip
 import pytest
 import torch
 
-from seqtool.core import io as sio
+from seqtool.core import binary, readers
 from seqtool.core.store import ModelStore
 
 torch.set_num_threads(1)
@@ -98,8 +98,8 @@ def assert_no_partial_model(home) -> None:
 @pytest.mark.parametrize("kind", BAD_KINDS)
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_bad_input(cli, home_with_models, tmp_path, monkeypatch, command, kind):
-    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1024 * 1024)
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1024 * 1024)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(binary, "GZIP_RATIO_FLOOR", 1024 * 1024)
     argv, good = COMMANDS[command]
     path, stdin = make_input(kind, tmp_path, good)
     result = cli(*[path if a == "INPUT" else a for a in argv], input=stdin)

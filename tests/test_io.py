@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seqtool.core import binary, readers
 from seqtool.core import io as sio
 from seqtool.core.errors import InputError, StoreError
 from seqtool.core.io import Source, atomic_write, expand_inputs, iter_lines, iter_source_lines, read_text
@@ -37,7 +38,7 @@ def test_truncated_gzip_is_a_clear_error(tmp_path):
 
 
 def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    monkeypatch.setattr(binary, "GZIP_RATIO_FLOOR", 1 << 20)
     p = tmp_path / "bomb.gz"
     p.write_bytes(gzip.compress(b"a b c d\n" * (2 << 20)))
     with pytest.raises(InputError, match="gzip bomb"):
@@ -260,7 +261,7 @@ def test_json_records_one_reader(tmp_path):
 def test_gzip_read_counts_bytes_against_the_bomb_limit(tmp_path, monkeypatch):
     from seqtool.core.io import open_binary
 
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    monkeypatch.setattr(binary, "GZIP_RATIO_FLOOR", 1 << 20)
     p = tmp_path / "bomb.gz"
     p.write_bytes(gzip.compress(b"\x01" * (4 << 20)))  # 4 MiB from ~4 KiB: over 1 MiB and 200x
     with open_binary(Source(str(p))) as fh:
@@ -315,12 +316,13 @@ def test_read_text_of_a_small_file_equals_the_line_reader(tmp_path_factory, data
     assert fast == lines
 
 
-# The names seqtool.core.io had before it was split by concern (issue 16), each the object of its home.
+# The functions and classes seqtool.core.io had before it was split by concern (issue 16), each
+# the object of its home; the limits live in their homes only (one value each).
 OLD_NAMES = {
     "sources": ["STDIN", "Source", "directory_files", "display_name", "expand_inputs"],
     "digest": ["Digest", "HashedSource", "sha256_of"],
-    "binary": ["open_binary", "MAX_GZIP_RATIO", "GZIP_RATIO_FLOOR"],
-    "readers": ["iter_lines", "iter_source_lines", "read_text", "MAX_LINE_BYTES", "SMALL_FILE_BYTES"],
+    "binary": ["open_binary"],
+    "readers": ["iter_lines", "iter_source_lines", "read_text"],
     "jsonlines": ["JsonRecord", "iter_json_records", "json_records"],
     "atomic": ["TEMP_PREFIX", "TEMP_SUFFIX", "atomic_write", "fsync_dir", "is_seqtool_temp", "remove_stale_temps",
                "write_bytes_atomic", "write_text_atomic"],
@@ -328,7 +330,7 @@ OLD_NAMES = {
 }
 
 
-def test_core_io_keeps_every_name_it_had_as_the_object_of_its_new_home():
+def test_core_io_keeps_every_function_it_had_as_the_object_of_its_new_home():
     import importlib
 
     for module, names in OLD_NAMES.items():
@@ -336,22 +338,16 @@ def test_core_io_keeps_every_name_it_had_as_the_object_of_its_new_home():
         for name in names:
             assert getattr(sio, name) is getattr(home, name), name
     assert sorted(sio.__all__) == sorted(n for names in OLD_NAMES.values() for n in names)
-    exec("from seqtool.core.io import MAX_LINE_BYTES, GZIP_RATIO_FLOOR", {})  # from-imports of the limits work
+    assert not hasattr(sio, "MAX_LINE_BYTES")  # no second copy of a limit to set by mistake
 
 
-def test_a_limit_set_through_core_io_is_the_one_the_readers_apply(tmp_path, monkeypatch):
-    from seqtool.core import binary, readers
-
-    default = readers.MAX_LINE_BYTES
-    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1 << 20)
-    assert readers.MAX_LINE_BYTES == 1 << 20 and "MAX_LINE_BYTES" not in vars(sio)
+def test_a_limit_set_at_its_home_is_the_one_every_reader_applies(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1 << 20)
     p = tmp_path / "long.txt"
     p.write_bytes(b"x" * ((1 << 20) + 10) + b"\n")
     with pytest.raises(InputError, match="line 1 is longer than 1 MiB"):
         lines_of(p)
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 2 << 20)  # and one set at its home reads back here
-    assert sio.MAX_LINE_BYTES == 2 << 20 and len(lines_of(p)[0]) == (1 << 20) + 10
-    monkeypatch.undo()
-    assert readers.MAX_LINE_BYTES == sio.MAX_LINE_BYTES == default
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 12345)
-    assert binary.GZIP_RATIO_FLOOR == 12345
+    with pytest.raises(InputError, match="longer than 1 MiB"):
+        read_text(Source(str(p)))
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 2 << 20)
+    assert len(lines_of(p)[0]) == (1 << 20) + 10

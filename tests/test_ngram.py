@@ -366,14 +366,14 @@ def test_vocab_limit_keeps_the_full_corpus_discounts(small_corpus):
 def test_gzip_arpa_goes_through_the_guarded_opener(tmp_path, monkeypatch, small_corpus):
     import gzip
 
-    from seqtool.core import io as sio
+    from seqtool.core import binary
     from seqtool.core.errors import InputError
 
     model = train_ngram(small_corpus, order=2)
     write_arpa(model, tmp_path / "m.arpa.gz")
     assert read_arpa(tmp_path / "m.arpa.gz").sizes() == model.sizes()
     write_arpa(model, tmp_path / "m.arpa")
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    monkeypatch.setattr(binary, "GZIP_RATIO_FLOOR", 1 << 20)
     bomb = tmp_path / "bomb.arpa.gz"  # 8 MiB of comments before \data\, ~1000x compressed
     bomb.write_bytes(gzip.compress(b"# padding\n" * (800 * 1024) + (tmp_path / "m.arpa").read_bytes()))
     with pytest.raises(InputError, match="gzip bomb"):
@@ -381,10 +381,10 @@ def test_gzip_arpa_goes_through_the_guarded_opener(tmp_path, monkeypatch, small_
 
 
 def test_a_file_with_a_giant_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
-    from seqtool.core import io as sio
+    from seqtool.core import readers
     from seqtool.core.errors import ModelError
 
-    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1 << 20)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1 << 20)
     path = tmp_path / "sparse.txt"
     with open(path, "wb") as fh:
         fh.truncate(8 << 20)  # like a sparse file: NULs, no line end

@@ -373,9 +373,9 @@ def test_batch_reads_each_input_once_so_a_fifo_works(cli, tmp_path):
 
 
 def test_batch_line_limit_is_the_plain_mode_one(cli, tmp_path, monkeypatch):
-    from seqtool.core import io as sio
+    from seqtool.core import readers
 
-    monkeypatch.setattr(sio, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1000)
     big = tmp_path / "in" / "big.txt"
     big.parent.mkdir()
     big.write_text("word " * 1000)

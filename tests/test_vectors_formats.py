@@ -220,7 +220,7 @@ def test_a_header_claiming_more_than_the_file_holds_is_one_error_before_allocati
 
 
 def test_gzip_vector_files_go_through_the_guarded_opener(tmp_path, monkeypatch):
-    from seqtool.core import io as sio
+    from seqtool.core import binary
 
     vecs = _sample(50, 4)
     buf = io.BytesIO()
@@ -228,7 +228,7 @@ def test_gzip_vector_files_go_through_the_guarded_opener(tmp_path, monkeypatch):
     path = tmp_path / "v.txt.gz"
     path.write_bytes(gzip.compress(buf.getvalue()))
     assert load_vectors(str(path)).words == vecs.words
-    monkeypatch.setattr(sio, "GZIP_RATIO_FLOOR", 1 << 20)
+    monkeypatch.setattr(binary, "GZIP_RATIO_FLOOR", 1 << 20)
     bomb = tmp_path / "bomb.txt.gz"  # 8 MiB of one repeated row, ~1000x compressed
     bomb.write_bytes(gzip.compress(b"w 0 0 0 0\n" * (800 * 1024)))
     with pytest.raises(InputError, match="gzip bomb"):

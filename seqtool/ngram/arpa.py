@@ -25,7 +25,6 @@ from typing import Iterator
 import numpy as np
 
 from ..core.errors import ModelError
-from ..core.binary import MAX_GZIP_RATIO
 from ..core.text import Tokenizer
 from .counts import BOS_ID, EOS_ID, SHIFT, SPECIALS, UNK_ID, split_keys
 from .model import NgramModel
@@ -122,6 +121,7 @@ def write_arpa_stream(model: NgramModel, raw, *, gz: bool = False) -> None:
 def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
     """Load an ARPA file (from seqtool, KenLM, SRILM, ...) as an NgramModel.
     Opened through core/binary's opener, so a .gz file gets its gzip-bomb guard."""
+    from ..core import binary
     from ..core.binary import open_binary
     from ..core.sources import Source
 
@@ -131,7 +131,7 @@ def read_arpa(path: str | Path, *, level: str | None = None) -> NgramModel:
         with open_binary(Source(origin if origin != "-" else "./-")) as fh:
             # open_binary yields the file itself, or a guarded gzip reader whose text may be
             # up to MAX_GZIP_RATIO times the file's size.
-            max_bytes = size if isinstance(fh, io.BufferedIOBase) else size * MAX_GZIP_RATIO
+            max_bytes = size if isinstance(fh, io.BufferedIOBase) else size * binary.MAX_GZIP_RATIO
             return _parse(_text_lines(fh, origin), origin, level, max_bytes)
     except (OSError, EOFError) as exc:
         raise ModelError(f"{origin}: unreadable ARPA file ({exc.strerror or exc})") from None
