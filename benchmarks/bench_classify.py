@@ -251,6 +251,18 @@ def run_cv(name: str, path: str, read_args: list[str], texts, labels, tmp: Path,
             "train_seconds_per_fold": statistics.mean(r["seconds"] for r in fold_rows), "cv_wall_seconds": wall}
 
 
+def train_and_eval(name: str, tr: str, te: str, dev: str | None, seed: int, home: str) -> tuple[dict, dict]:
+    """seqtool classify train (no tuning flags) then eval on the test file: (done row, eval report)."""
+    model = f"bench-{name}" if seed == 0 else f"bench-{name}-seed{seed}"
+    args = ["classify", "train", tr, "--name", model, "--json", "--device", "cpu", "--seed", str(seed)]
+    if dev is not None:
+        args += ["--valid", dev]
+    print(f"[{name}] seqtool {' '.join(args[:3])} {'--valid DEV' if dev else ''} --seed {seed}", flush=True)
+    rows, _ = seqtool(*args, home=home)
+    (report,), _ = seqtool("classify", "eval", te, "--model", model, "--json", "--device", "cpu", home=home)
+    return rows[-1], report
+
+
 def run_split(name: str, tmp: Path, home: str, train, test, dev=None, seeds: tuple[int, ...] = (0,)) -> dict:
     """Seed 0 is the benchmark's figure; further seeds (seqtool's --seed, fastText's seed, its
     configuration as chosen for seed 0) show how much of a gap is seed noise on a small test set."""

@@ -1,6 +1,5 @@
 """Batch (--out-dir), JSON lines, sharding and ROUGE evaluation."""
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -170,7 +169,7 @@ def test_out_dir_inside_the_input_folder_is_not_summarized_again(inbox):
 def test_shards_split_the_inputs_exactly(inbox, tmp_path):
     names = []
     for k in (1, 2, 3):
-        result = run([inbox], tmp_path / f"out{k}", shard=f"{k}/3")
+        run([inbox], tmp_path / f"out{k}", shard=f"{k}/3")
         names += [p.name for p in (tmp_path / f"out{k}").rglob("*.txt")]
     assert sorted(names) == ["a.txt", "b.txt", "c.txt"]
     with pytest.raises(Exception, match="K/N"):

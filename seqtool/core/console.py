@@ -10,7 +10,10 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:  # errors is imported when an error is made, not at start-up
+    from .errors import OutputError
 
 _state = {"quiet": False, "debug": False, "force_progress": None}
 
@@ -83,7 +86,7 @@ def error_line(message: str) -> None:
         pass
 
 
-def stdout_error(exc: OSError | None = None) -> "OutputError":
+def stdout_error(exc: OSError | None = None) -> OutputError:
     from .errors import OutputError
 
     if exc is None:
