@@ -148,3 +148,37 @@ def test_an_interrupted_estimate_removes_its_files(exc, tmp_path, monkeypatch):
     with pytest.raises(type(exc)):
         train_ngram(zipf_corpus(3000, vocab=2000), NgramConfig(order=3, memory="1M", temp_dir=str(tmp_path)))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_streamed_build_holds_one_order_and_a_block_not_the_tables(tmp_path):
+    """numpy's allocations (tracemalloc sees them) while estimating and saving from disk: the
+    bound estimate_bytes gives plus the blocks' share of the budget and the copy buffer."""
+    import tracemalloc
+
+    from seqtool.ngram.external import estimate_bytes
+    from seqtool.ngram.store import COPY_BYTES
+
+    lines = zipf_corpus(20000, vocab=5000, seed=3)
+    memory = 2 << 20
+    runs, folder = tmp_path / "runs", tmp_path / "model"
+    runs.mkdir()
+    folder.mkdir()
+    with count_corpus(lines, 5, TOK, external=True, memory=memory, temp_dir=str(runs), on_disk=True) as counts:
+        sizes = counts.sizes()
+        tracemalloc.start()
+        try:
+            save_model(build_model(counts, NgramConfig(order=5), TOK), folder)
+            streamed_peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    bound = estimate_bytes(sizes, streamed=True) + memory // streamed.BLOCK_SHARE + COPY_BYTES + (512 << 10)
+    assert streamed_peak < bound < 24 * sum(sizes)  # below what the tables read back alone would take
+    tracemalloc.start()
+    try:
+        counts = count_corpus(lines, 5, TOK)
+        tracemalloc.reset_peak()
+        build_model(counts, NgramConfig(order=5), TOK)
+        in_memory_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert in_memory_peak > 5 * streamed_peak

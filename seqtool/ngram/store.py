@@ -76,7 +76,7 @@ def publish(model: NgramModel, name: str, *, training: dict, store, force: bool 
 # is JSON without spaces, padded with spaces to a multiple of 8 bytes.
 _DTYPE_RANK = {"I64": 3, "F32": 2, "I32": 1}
 _DTYPE_NAME = {np.dtype(np.int64): "I64", np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
-COPY_BYTES = 1 << 24
+COPY_BYTES = 1 << 20  # the copy buffer of a save from files
 HASH_BUILD_SHARE = 0.75  # of the budget, for a hash table's build (the rest: the interpreter, the vocabulary)
 
 
