@@ -55,7 +55,7 @@ def save_model(model: NgramModel, directory: str | os.PathLike, info=None) -> No
     from ..core.tensors import save_tensors
 
     directory = Path(directory)
-    if getattr(model, "tensor_files", None):
+    if model.tensor_files:
         _save_from_files(model, directory / TENSORS_FILE, info)
     else:
         save_tensors(model_tensors(model), directory / TENSORS_FILE, framework="np")
@@ -94,7 +94,7 @@ def _save_from_files(model: NgramModel, path: Path, info=None) -> None:
         if not 0 < n <= STORED_HASH_MAX_KEYS:
             continue
         need = hash_build_bytes(n)
-        if need > model.memory * HASH_BUILD_SHARE:
+        if need > model.build_memory * HASH_BUILD_SHARE:
             if info is not None:
                 info(f"order {k}'s hash table ({n:,} keys) is not stored: building it needs about "
                      f"{need / 2**20:,.0f} MiB, more than --memory allows (scoring builds it on first use)")

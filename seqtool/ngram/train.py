@@ -120,8 +120,7 @@ def _build_on_disk(counts: DiskCounts, config: NgramConfig, tokenizer: Tokenizer
     keys = [None, None] + [mapped(f"keys.{k}", np.int64, sizes[k - 1]) for k in range(2, n + 1)]
     model = NgramModel(counts.words, logp, bow, keys, tokenizer=tokenizer,
                        info=_model_info(config, est.discounts, counts), check=False)
-    model.tensor_files = dict(est.files)  # store.save_model: the tensors' bytes, as files
-    model.memory = counts.memory
+    model.tensor_files, model.build_memory = dict(est.files), counts.memory
     return model
 
 
