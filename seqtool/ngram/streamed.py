@@ -69,7 +69,7 @@ class StreamedEstimate:
 
     def estimate(self) -> "StreamedEstimate":
         bos = np.arange(len(self.counts.words)) == BOS_ID  # per n-gram of order k: starts with <s>
-        lower = None  # float64 log10 p of order k-1
+        lower = None  # float64 log10 p of order 1 (the higher orders': in files, see _interpolate)
         for k in range(1, self.n + 1):
             kn = self.smoothing != "wb" and k < self.n
             work = (self.sizes[k] if kn else 0) + self.sizes[k - 1] * (1 if k == 1 or self.smoothing == "wb" else 2)
@@ -140,7 +140,10 @@ class StreamedEstimate:
         self.files["logp.1"] = self._path("logp.1")
         return p
 
-    def _interpolate(self, k: int, d, lower: np.ndarray | None, advance) -> np.ndarray | None:
+    def _interpolate(self, k: int, d, lower: np.ndarray | None, advance) -> None:
+        """Pass B of order k >= 2: its keys, log-probs and the backoffs of order k-1 to their files;
+        `lower`: order k-1's float64 log-probs, or None to read them from logp{k-1}.f64 (held
+        only during this pass: the next order's are written to a file for the next one)."""
         if lower is None:  # order k-1's float64 log-probs, written by the last pass
             lower = np.fromfile(self._path(f"logp{k - 1}.f64"), np.float64)
             self._path(f"logp{k - 1}.f64").unlink()
