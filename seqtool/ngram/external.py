@@ -161,7 +161,7 @@ class BudgetCounter(NgramCounter):
 def estimate_bytes(sizes: list[int], *, streamed: bool = False) -> int:
     """About what the estimate and the model built from counts of these sizes hold at their
     peak: in memory (Counts), or `streamed` from DiskCounts (streamed.py), whose block buffers
-    take a share of the budget on top (STREAMED_BLOCK_SHARE)."""
+    take a share of the budget on top (streamed.BLOCK_SHARE)."""
     if not streamed:
         return ESTIMATE_BYTES_PER_NGRAM * sum(sizes)
     return STREAMED_BYTES_PER_NGRAM * max(sizes[:-1] or [0])
