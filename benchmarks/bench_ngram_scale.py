@@ -140,6 +140,20 @@ def make_corpus(work: Path, tokens: int, test_tokens: int, seed: int) -> tuple[P
     return train, test, info
 
 
+def make_corpus_apart(work: Path, tokens: int, test_tokens: int, seed: int) -> tuple[Path, Path, dict]:
+    """make_corpus in a process of its own. Sampling 100 M tokens takes GBs; done here, that peak
+    would be every later child's ru_maxrss too: Linux starts a child (vfork + exec) with its
+    parent's high-water mark of resident memory, so the builds' peaks would read as the sampler's."""
+    import multiprocessing
+
+    proc = multiprocessing.get_context("spawn").Process(target=make_corpus, args=(work, tokens, test_tokens, seed))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        raise SystemExit(f"sampling the corpus failed (exit status {proc.exitcode})")
+    return make_corpus(work, tokens, test_tokens, seed)  # made now: read from its stamp
+
+
 # ----------------------------------------------------------------- runs
 def run(cmd: list[str], *, stdin=None, stdout=None, env=None) -> dict:
     """Wall time and peak RSS of one child process (ru_maxrss of that child alone)."""
@@ -203,7 +217,7 @@ def main() -> None:
     try:
         print(f"load average {os.getloadavg()[0]:.2f} (CPUs {os.cpu_count()}); threads 1; budget {args.memory} = "
               f"{mb(budget)}", flush=True)
-        train, test, info = make_corpus(work, args.tokens, args.test_tokens, args.seed)
+        train, test, info = make_corpus_apart(work, args.tokens, args.test_tokens, args.seed)
         print(f"corpus: {info['train_tokens']:,} tokens ({info['train_bytes'] / 2**20:,.0f} MB), test "
               f"{info['test_tokens']:,} tokens; sampled in {info['seconds']} s", flush=True)
         n = str(args.order)

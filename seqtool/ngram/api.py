@@ -30,6 +30,7 @@ from ..core.store import ModelStore, name_from_inputs, validate_name
 from ..core.text import Tokenizer
 from .arpa import write_arpa, write_arpa_stream
 from .external import estimate_bytes
+from .streamed import not_streamed
 from .model import NgramModel, ScoreResult
 from .store import load_ngram, publish
 from .train import NgramConfig, build_model, count_corpus
@@ -103,21 +104,29 @@ def train(corpus: list[str], config: NgramConfig, *, name: str | None = None, ar
 
         counts = count_corpus(lines, config.order, tokenizer, on_progress=lambda n: bar.advance(task, n),
                               memory=config.memory_bytes, temp_dir=config.temp_dir, stage=stage,
-                              info=console.info)
-        if counts.tokens == 0:
-            raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
-        console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
-        need = estimate_bytes(counts.sizes())
-        if need > config.memory_bytes:
-            # The counting kept to the budget; the estimate holds the tables and the model whole.
-            console.warn(f"the estimate of {sum(counts.sizes()):,} n-grams needs about {need / 2**20:,.0f} MiB, "
-                         f"more than --memory {config.memory}: the model is built in memory")
-        model = build_model(counts, config, tokenizer, warn=console.warn)
-        tokens, sentences = counts.tokens, counts.sentences
-        del counts  # its counts and suffix rows (16 bytes an n-gram) are not needed to publish
-        training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
-                    "seconds": round(time.perf_counter() - start, 3)}
-        publish(model, name, training=training, store=store, force=force)
+                              info=console.info, on_disk=True)
+        # Beyond memory the counts stay on disk (DiskCounts, a folder) until the model is stored.
+        on_disk = counts if counts.external else None
+        try:
+            if counts.tokens == 0:
+                raise UsageError(f"{', '.join(s.name for s in sources)}: no tokens to train on (every line is blank)")
+            console.info(f"counted {counts.tokens:,} tokens in {counts.sentences:,} sentences; estimating")
+            streamed = counts.external and not_streamed(config) is None
+            need = estimate_bytes(counts.sizes(), streamed=streamed)
+            if need > config.memory_bytes:
+                # The counting kept to the budget; the estimate holds (some of) the tables whole.
+                console.warn(f"the estimate of {sum(counts.sizes()):,} n-grams needs about {need / 2**20:,.0f} MiB, "
+                             f"more than --memory {config.memory}: " +
+                             ("its arrays over one order are held whole" if streamed else "the model is built in memory"))
+            model = build_model(counts, config, tokenizer, warn=console.warn, info=console.info, stage=stage)
+            tokens, sentences = counts.tokens, counts.sentences
+            del counts  # in memory, its counts and suffix rows (16 bytes an n-gram) are not needed to publish
+            training = {"corpus": [{"path": s.name, "sha256": d.hexdigest()} for s, d in zip(sources, digests)],
+                        "seconds": round(time.perf_counter() - start, 3)}
+            publish(model, name, training=training, store=store, force=force, info=console.info)
+        finally:
+            if on_disk is not None:
+                on_disk.close()
     if arpa == STDOUT:
         sys.stdout.flush()
         write_arpa_stream(model, sys.stdout.buffer)

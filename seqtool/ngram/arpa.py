@@ -73,6 +73,23 @@ def write_arpa(model: NgramModel, path: str | Path) -> None:
 
 
 ARPA_CHUNK = 1 << 16  # n-grams formatted per write: memory stays flat whatever the model's size
+RELEASE_ROWS = 1 << 22  # n-grams written between two releases of a mapped model's pages
+
+
+def release_pages(arrays) -> None:
+    """Drop from this process the pages of memory-mapped `arrays` (a model built beyond memory,
+    or opened from the store) that it has touched: they stay in the page cache and come back
+    when read, but no longer count as its resident memory, so a pass over a mapped model keeps
+    to the --memory it was built within. Arrays in memory are left alone."""
+    import mmap
+
+    done = set()
+    for a in arrays:
+        while a is not None and not isinstance(a, mmap.mmap):
+            a = getattr(a, "_mmap", None) or getattr(a, "base", None)
+        if a is not None and id(a) not in done and not a.closed:
+            done.add(id(a))
+            a.madvise(mmap.MADV_DONTNEED)
 
 
 def _gram_words(model: NgramModel, k: int, rows: np.ndarray) -> list[np.ndarray]:
@@ -99,9 +116,12 @@ def write_arpa_stream(model: NgramModel, raw, *, gz: bool = False) -> None:
     sizes = model.sizes()
     for k, size in enumerate(sizes, start=1):
         out.write(f"ngram {k}={size}\n")
+    tables = [x for x in model.logp + model.bow + model.keys if x is not None]
     for k in range(1, model.order + 1):
         out.write(f"\n\\{k}-grams:\n")
         for lo in range(0, sizes[k - 1], ARPA_CHUNK):
+            if lo % RELEASE_ROWS == 0:
+                release_pages(tables)
             rows = np.arange(lo, min(lo + ARPA_CHUNK, sizes[k - 1]), dtype=np.int64)
             cols = [names[ids].tolist() for ids in _gram_words(model, k, rows)]
             strings = cols[0] if k == 1 else list(map(" ".join, zip(*cols)))

@@ -95,6 +95,18 @@ class Counts:
     def sizes(self) -> list[int]:
         return [len(self.words)] + [len(self.keys[k]) for k in range(2, self.order + 1)]
 
+    # As ondisk.DiskCounts, which holds a folder: `with count_corpus(..) as counts` suits both.
+    external = False
+
+    def close(self) -> None:
+        """Nothing to release: the tables are in memory."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class NgramCounter:
     """Feed sentences (lists of tokens); memory follows distinct n-grams."""

@@ -56,7 +56,11 @@ def count_of_counts(a: np.ndarray) -> list[int]:
 
 def mkn_discounts(a: np.ndarray) -> tuple[list[float], str | None]:
     """Chen & Goodman eq. 26, as lmplz: D(c) for c = 1, 2, 3+ from count-of-counts."""
-    n = count_of_counts(a)
+    return mkn_discounts_of(count_of_counts(a))
+
+
+def mkn_discounts_of(n: list[int]) -> tuple[list[float], str | None]:
+    """mkn_discounts from the count-of-counts n[0..4] (streamed.py sums them block by block)."""
     if min(n[1], n[2], n[3]) == 0:
         return list(FALLBACK_MKN), f"count-of-counts n1..n3 = {n[1]}, {n[2]}, {n[3]}"
     y = n[1] / (n[1] + 2.0 * n[2])
@@ -67,7 +71,10 @@ def mkn_discounts(a: np.ndarray) -> tuple[list[float], str | None]:
 
 
 def kn_discount(a: np.ndarray) -> tuple[float, str | None]:
-    n = count_of_counts(a)
+    return kn_discount_of(count_of_counts(a))
+
+
+def kn_discount_of(n: list[int]) -> tuple[float, str | None]:
     if n[1] == 0:
         return FALLBACK_KN, f"no singletons (n1 = 0, n2 = {n[2]})"
     return n[1] / (n[1] + 2.0 * n[2]), None
@@ -204,10 +211,14 @@ def _interpolated(counts: Counts, smoothing: str, thr: list[int], lmplz_compat: 
             est.bow[kk - 1] = _log10(gamma)
             est.keep[kk] = kept
     if bad:
-        fb = "D1, D2, D3+ = 0.5, 1, 1.5" if smoothing == "mkn" else "D = 0.5"
-        est.warnings.append(f"Kneser-Ney discounts could not be estimated for {'; '.join(bad)}; "
-                            f"using the fallback {fb} (a corpus this small gives a poor model)")
+        est.warnings.append(fallback_warning(smoothing, bad))
     return est
+
+
+def fallback_warning(smoothing: str, bad: list[str]) -> str:
+    fb = "D1, D2, D3+ = 0.5, 1, 1.5" if smoothing == "mkn" else "D = 0.5"
+    return (f"Kneser-Ney discounts could not be estimated for {'; '.join(bad)}; "
+            f"using the fallback {fb} (a corpus this small gives a poor model)")
 
 
 def _lmplz_last_counts(counts: Counts) -> dict:

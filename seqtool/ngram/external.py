@@ -13,12 +13,13 @@ order k = 2..n is counted in one pass over that spool:
 
 Since the prefix and suffix rows are final rows from the start, the tables come out
 exactly as NgramCounter.finish() renumbers them: the same Counts, bit for bit. Memory
-holds one chunk, one block per run and the vocabulary; the final tables of each order
-go to disk and are read back at the end (the estimate needs them whole: about 64 bytes
-an n-gram at its peak, see estimate_bytes).
+holds one chunk, one block per run and the vocabulary; the final table of each order
+stays on disk (ondisk.DiskCounts): `finish(on_disk=True)` hands it over for the streamed
+estimate (streamed.py), plain `finish()` reads it back whole into Counts.
 
-The folder is removed when the counter closes, whatever ends the build (an exception,
-Ctrl-C, SIGTERM: the CLI turns it into KeyboardInterrupt so every `finally` runs).
+The folder is removed when the counter (or the DiskCounts it handed over) closes, whatever
+ends the build (an exception, Ctrl-C, SIGTERM: the CLI turns it into KeyboardInterrupt so
+every `finally` runs).
 """
 
 from __future__ import annotations
@@ -33,17 +34,20 @@ import numpy as np
 
 from ..core.errors import OutputError, UsageError
 from .counts import CHUNK_TOKENS, SHIFT, Counts, NgramCounter, _unique, sentence_positions
+from .ondisk import MIN_BLOCK, ROW, DiskCounts, path_size
 from .options import parse_memory
 
 # Bytes of working arrays per token of a chunk (ids, positions, keys, sort order, inverse,
 # rows: about a dozen int64 arrays); a chunk gets a quarter of the budget.
 BYTES_PER_CHUNK_TOKEN = 128
 MIN_CHUNK_TOKENS = 1024
-MIN_BLOCK = 1024  # entries read from a run at a time, at least
-# Peak bytes of the estimate per distinct n-gram, past the counting (measured: the tables read
-# back, 24; the top order's arithmetic and the float32 model; the allocator's slack).
+# Peak bytes of the in-memory estimate per distinct n-gram, past the counting (measured: the
+# tables read back, 24; the top order's arithmetic and the float32 model; the allocator's slack).
 ESTIMATE_BYTES_PER_NGRAM = 64
-ROW = 3  # a run or table entry: key, count, suffix row (int64 each)
+# The streamed estimate (streamed.py) holds whole only arrays over one order below the top:
+# continuation counts (8 bytes), <s> flags (1) and the float64 log-probs of the order below (8),
+# never all at once; the rest goes block by block.
+STREAMED_BYTES_PER_NGRAM = 10
 # Rows, ranks and inverses on disk are int32: a trie key keeps a row in its upper 31 bits.
 MAX_ROWS = (1 << 31) - 1
 
@@ -128,7 +132,9 @@ class BudgetCounter(NgramCounter):
         for k in range(len(self._tables)):
             self._tables[k] = type(self._tables[k])()
 
-    def finish(self) -> Counts:
+    def finish(self, *, on_disk: bool = False) -> Counts | DiskCounts:
+        """The counts, in memory; with `on_disk`, a build that went to disk gives DiskCounts
+        instead: the tables stay in their files, the caller closes them (the folder goes then)."""
         self.flush()
         if not self._external:
             self.close()  # the corpus fitted: no spool needed
@@ -136,9 +142,14 @@ class BudgetCounter(NgramCounter):
             return super().finish()
         try:
             with self._disk():
-                keys, counts, suffix = self._spool.count(self.order, self.memory, self._stage)
-            return Counts(self.order, list(self.words), self._unigrams(), keys, counts, suffix,
-                          self.tokens, self.sentences)
+                sizes = self._spool.count(self.order, self.memory, self._stage)
+            disk = DiskCounts(self.order, list(self.words), self._unigrams(), self._spool.root, sizes,
+                              self.tokens, self.sentences, self.memory)
+            if on_disk:
+                self._spool = None  # the folder is the DiskCounts' now
+                return disk
+            with self._disk():
+                return disk.load()
         finally:
             self.close()
 
@@ -147,9 +158,13 @@ class BudgetCounter(NgramCounter):
             self._spool.remove()
 
 
-def estimate_bytes(sizes: list[int]) -> int:
-    """About what the estimate and the model built from counts of these sizes hold at their peak."""
-    return ESTIMATE_BYTES_PER_NGRAM * sum(sizes)
+def estimate_bytes(sizes: list[int], *, streamed: bool = False) -> int:
+    """About what the estimate and the model built from counts of these sizes hold at their
+    peak: in memory (Counts), or `streamed` from DiskCounts (streamed.py), whose block buffers
+    take a share of the budget on top (streamed.BLOCK_SHARE)."""
+    if not streamed:
+        return ESTIMATE_BYTES_PER_NGRAM * sum(sizes)
+    return STREAMED_BYTES_PER_NGRAM * max(sizes[:-1] or [0])
 
 
 class _Spool:
@@ -177,11 +192,9 @@ class _Spool:
         dtype = np.dtype(dtype)
         return np.fromfile(self.root / name, dtype=dtype, count=n, offset=start * dtype.itemsize).astype(np.int64)
 
-    def count(self, order: int, memory: int, stage: Stage | None) -> tuple[list, list, list]:
+    def count(self, order: int, memory: int, stage: Stage | None) -> list[int]:
+        """Count orders 2..n into table{k}.bin (see ondisk.py); returns their sizes."""
         self._ids.close()
-        keys: list = [None, None]
-        counts: list = [None, None]
-        suffix: list = [None, None]
         for k in range(2, order + 1):
             runs = self._sort_runs(k, stage)
             self._merge_runs(k, runs, memory, stage)
@@ -193,23 +206,8 @@ class _Spool:
                     (self.root / f"rank{k}-{c}.bin").unlink()
             if k > 2:
                 (self.root / f"rows{k - 1}.bin").unlink()
-        # Every order is on disk now; read the final tables back a block at a time (a mapped
-        # file's pages would count as resident memory, the whole table at once).
-        for k in range(2, order + 1):
-            path = self.root / f"table{k}.bin"
-            n = path.stat().st_size // (ROW * 8)
-            cols = [np.empty(n, np.int64) for _ in range(ROW)]
-            block = max(MIN_BLOCK, memory // 4 // (ROW * 8))
-            with open(path, "rb") as f:
-                for start in range(0, n, block):
-                    part = np.fromfile(f, dtype=np.int64, count=min(block, n - start) * ROW).reshape(-1, ROW)
-                    for col, values in zip(cols, part.T):
-                        col[start: start + part.shape[0]] = values
-            keys.append(cols[0])
-            counts.append(cols[1])
-            suffix.append(cols[2])
-            path.unlink()
-        return keys, counts, suffix
+        (self.root / "ids.bin").unlink()
+        return [path_size(self.root / f"table{k}.bin") for k in range(2, order + 1)]
 
     def _sort_runs(self, k: int, stage: Stage | None) -> list[Path]:
         """One sorted, counted run of order-k keys per chunk; the inverse (which run entry

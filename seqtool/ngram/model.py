@@ -26,6 +26,12 @@ from .results import ScoreResult, WordScore
 
 
 class NgramModel:
+    # A model built beyond memory (train._build_on_disk) has its tables mapped from files:
+    # tensor name -> the file of its bytes, which store.save_model copies, and the --memory
+    # it was built within (which hash tables saving may build).
+    tensor_files: dict | None = None
+    build_memory: int | None = None
+
     def __init__(self, words: Sequence[str], logp: list, bow: list, keys: list, *,
                  tokenizer: Tokenizer | None = None, info: dict | None = None, check: bool = True,
                  hashes: dict | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,14 @@ VOCAB_FORMAT = "seqtool-ngram-vocab"
 STORED_HASH_MAX_KEYS = 1 << 22
 
 
+def hash_build_bytes(n: int) -> int:
+    """About the peak of lookup.build_rows for n keys, the keys read in included (measured
+    with tracemalloc: ~31 bytes a key and ~44 a bucket, 2n to 4n buckets; rounded up)."""
+    from .lookup import hash_bits
+
+    return 40 * n + 48 * (1 << hash_bits(n))
+
+
 def model_tensors(model: NgramModel) -> dict:
     """logp.k (N_k,) float32, bow.k (N_k,) float32 for k < n, keys.k (N_k,) int64 for k >= 2,
     and hash.k (H_k,) int32 for k >= 2: the lookup's hash table (lookup.py), so that a
@@ -39,22 +48,77 @@ def model_tensors(model: NgramModel) -> dict:
     return out
 
 
-def save_model(model: NgramModel, directory: str | os.PathLike) -> None:
+def save_model(model: NgramModel, directory: str | os.PathLike, info=None) -> None:
+    """model.safetensors and vocab.json in `directory`. A model built on disk (train.py's
+    _build_on_disk: `tensor_files`) is copied from its files, never held whole in memory
+    (info: told which hash tables are left out to keep to the build's --memory)."""
     from ..core.tensors import save_tensors
 
     directory = Path(directory)
-    save_tensors(model_tensors(model), directory / TENSORS_FILE, framework="np")
+    if model.tensor_files:
+        _save_from_files(model, directory / TENSORS_FILE, info)
+    else:
+        save_tensors(model_tensors(model), directory / TENSORS_FILE, framework="np")
     with open(directory / VOCAB_FILE, "w", encoding="utf-8") as fh:
         json.dump({"format": VOCAB_FORMAT, "version": 1, "tokens": model.words}, fh, ensure_ascii=True)
 
 
-def publish(model: NgramModel, name: str, *, training: dict, store, force: bool = False) -> None:
+def publish(model: NgramModel, name: str, *, training: dict, store, force: bool = False, info=None) -> None:
     """Store `model` as n-gram model `name` (a new version, made the default n-gram model;
     `force` replaces a model of another kind). The caller holds the store lock on `name`."""
     with store.writer(name, "ngram", force=force) as draft:
-        save_model(model, draft.path)
+        save_model(model, draft.path, info)
         draft.config.update(model.config())
         draft.config["training"] = training
+
+
+# safetensors writes its tensors by dtype (this rank, highest first), then by name; its header
+# is JSON without spaces, padded with spaces to a multiple of 8 bytes.
+_DTYPE_RANK = {"I64": 3, "F32": 2, "I32": 1}
+_DTYPE_NAME = {np.dtype(np.int64): "I64", np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
+COPY_BYTES = 1 << 20  # the copy buffer of a save from files
+HASH_BUILD_SHARE = 0.75  # of the budget, for a hash table's build (the rest: the interpreter, the vocabulary)
+
+
+def _save_from_files(model: NgramModel, path: Path, info=None) -> None:
+    """model_tensors(model) as safetensors.numpy.save writes them, byte for byte, with each
+    tensor copied from its file (hash tables built one at a time, when they fit the budget)."""
+    from ..core.atomic import atomic_write
+    from .lookup import build_rows, hash_bits
+
+    files = dict(model.tensor_files)
+    dtypes = {name: "I64" if name.startswith("keys.") else "F32" for name in files}
+    sizes = {name: os.path.getsize(f) // (8 if dtypes[name] == "I64" else 4) for name, f in files.items()}
+    for k in range(2, model.order + 1):
+        n = model.keys[k].size
+        if not 0 < n <= STORED_HASH_MAX_KEYS:
+            continue
+        need = hash_build_bytes(n)
+        if need > model.build_memory * HASH_BUILD_SHARE:
+            if info is not None:
+                info(f"order {k}'s hash table ({n:,} keys) is not stored: building it needs about "
+                     f"{need / 2**20:,.0f} MiB, more than --memory allows (scoring builds it on first use)")
+            continue
+        rows = build_rows(np.fromfile(files[f"keys.{k}"], np.int64), hash_bits(n))
+        name = f"hash.{k}"
+        files[name] = files[f"keys.{k}"].with_name(name)
+        rows.tofile(files[name])
+        dtypes[name], sizes[name] = _DTYPE_NAME[rows.dtype], rows.size
+        del rows
+    names = sorted(files, key=lambda name: (-_DTYPE_RANK[dtypes[name]], name))
+    header, offset = {}, 0
+    for name in names:
+        end = offset + sizes[name] * (8 if dtypes[name] == "I64" else 4)
+        header[name] = {"dtype": dtypes[name], "shape": [sizes[name]], "data_offsets": [offset, end]}
+        offset = end
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with atomic_write(path, "wb") as out:
+        out.write(len(text).to_bytes(8, "little"))
+        out.write(text)
+        for name in names:  # read through the page cache: nothing of it stays in this process
+            with open(files[name], "rb") as src:
+                shutil.copyfileobj(src, out, COPY_BYTES)
 
 
 def load_model_dir(directory: str | os.PathLike, config: dict, origin: str) -> NgramModel:

@@ -12,6 +12,8 @@ from ..core.text import Tokenizer
 from .counts import Counts, limit_vocab, split_keys
 from .estimate import estimate
 from .external import BudgetCounter, Stage
+from .ondisk import DiskCounts
+from .streamed import StreamedEstimate, not_streamed
 from .model import NgramModel
 from .options import MAX_ORDER, NgramConfig  # noqa: F401 - re-exported: NgramConfig was defined here
 
@@ -19,10 +21,12 @@ from .options import MAX_ORDER, NgramConfig  # noqa: F401 - re-exported: NgramCo
 def count_corpus(lines: Iterable[str], order: int, tokenizer: Tokenizer,
                  on_progress: Callable[[int], None] | None = None, *, memory: int | str | None = None,
                  temp_dir: str | None = None, external: bool = False, stage: Stage | None = None,
-                 info: Callable[[str], None] | None = None, chunk_tokens: int | None = None) -> Counts:
+                 info: Callable[[str], None] | None = None, chunk_tokens: int | None = None,
+                 on_disk: bool = False) -> Counts | DiskCounts:
     """Count the n-grams of every non-blank line (a sentence, wrapped in <s> .. </s>) within
     `memory` bytes (default: 80% of the machine's; see external.py); the counts are the same
-    whichever way they were made."""
+    whichever way they were made. With `on_disk`, a build beyond memory gives DiskCounts (its
+    tables left in their files for build_model to stream; close it, or use `with`)."""
     with BudgetCounter(order, memory, temp_dir, external=external, stage=stage, info=info,
                        chunk_tokens=chunk_tokens) as counter:
         add = counter.add
@@ -36,11 +40,22 @@ def count_corpus(lines: Iterable[str], order: int, tokenizer: Tokenizer,
                 on_progress(20000)
         if on_progress is not None:
             on_progress(n % 20000)
-        return counter.finish()
+        return counter.finish(on_disk=on_disk)
 
 
-def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
-                warn: Callable[[str], None] | None = None) -> NgramModel:
+def build_model(counts: Counts | DiskCounts, config: NgramConfig, tokenizer: Tokenizer,
+                warn: Callable[[str], None] | None = None, *, info: Callable[[str], None] | None = None,
+                stage: Stage | None = None) -> NgramModel:
+    """The model of `counts`. DiskCounts are estimated a block at a time (streamed.py) into a
+    model whose tables are mapped from their files; what streamed.py does not stream (see
+    not_streamed) reads the tables back and is estimated in memory, as Counts are."""
+    if counts.external:
+        why = not_streamed(config)
+        if why is None:
+            return _build_on_disk(counts, config, tokenizer, warn, stage)
+        if info is not None:
+            info(f"{why}: the estimate is not streamed, the n-gram tables are read back into memory")
+        counts = counts.load()
     full = None
     if config.vocab_size is not None or config.min_freq > 1:
         full, counts = counts, limit_vocab(counts, min_freq=config.min_freq, max_size=config.vocab_size)
@@ -70,8 +85,13 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
         keys.append(key)
         logp.append(lp)
         bow.append(bw)
+    return NgramModel(counts.words, logp, bow[: counts.order] + [None], keys, tokenizer=tokenizer,
+                      info=_model_info(config, est.discounts, counts), check=False)
+
+
+def _model_info(config: NgramConfig, discounts: dict, counts) -> dict:
     info = {"smoothing": config.smoothing, "level": config.level,
-            "discounts": {str(k): v for k, v in est.discounts.items()},
+            "discounts": {str(k): v for k, v in discounts.items()},
             "train_tokens": counts.tokens, "train_sentences": counts.sentences}
     if config.smoothing == "addk":
         info["k"] = config.k
@@ -79,8 +99,29 @@ def build_model(counts: Counts, config: NgramConfig, tokenizer: Tokenizer,
         info["prune"] = list(config.prune)
     if config.vocab_size is not None or config.min_freq > 1:
         info.update(vocab_size=config.vocab_size, min_freq=config.min_freq)
-    return NgramModel(counts.words, logp, bow[: counts.order] + [None], keys, tokenizer=tokenizer, info=info,
-                      check=False)
+    return info
+
+
+def _build_on_disk(counts: DiskCounts, config: NgramConfig, tokenizer: Tokenizer,
+                   warn: Callable[[str], None] | None, stage: Stage | None) -> NgramModel:
+    """The streamed estimate's model: its tables memory-mapped from the files in counts.root
+    (pages are read when touched; store.save_model copies the files themselves)."""
+    est = StreamedEstimate(counts, config.smoothing, stage).estimate()
+    for message in est.warnings:
+        if warn is not None:
+            warn(message)
+    sizes, n = counts.sizes(), counts.order
+
+    def mapped(name: str, dtype, size: int) -> np.ndarray:
+        return np.memmap(est.files[name], dtype=dtype, mode="r", shape=(size,)) if size else np.zeros(0, dtype)
+
+    logp = [None] + [mapped(f"logp.{k}", np.float32, sizes[k - 1]) for k in range(1, n + 1)]
+    bow = [None] + [mapped(f"bow.{k}", np.float32, sizes[k - 1]) for k in range(1, n)] + [None]
+    keys = [None, None] + [mapped(f"keys.{k}", np.int64, sizes[k - 1]) for k in range(2, n + 1)]
+    model = NgramModel(counts.words, logp, bow, keys, tokenizer=tokenizer,
+                       info=_model_info(config, est.discounts, counts), check=False)
+    model.tensor_files, model.build_memory = dict(est.files), counts.memory
+    return model
 
 
 def _single(arrays: list, k: int) -> np.ndarray:
@@ -99,8 +140,10 @@ def train_ngram(lines: Iterable[str], config: NgramConfig | None = None, *,
     elif overrides:
         config = NgramConfig(**{**asdict(config), **overrides})
     tokenizer = Tokenizer(level=config.level)
-    counts = count_corpus(lines, config.order, tokenizer, on_progress, memory=config.memory_bytes,
-                          temp_dir=config.temp_dir)
-    if counts.tokens == 0:
-        raise UsageError("the corpus has no tokens to train on (every line is blank)")
-    return build_model(counts, config, tokenizer, warn)
+    # A build beyond memory leaves the model's tables mapped from files in the counts' folder:
+    # the folder goes at the end, the mapped files live on until the model does.
+    with count_corpus(lines, config.order, tokenizer, on_progress, memory=config.memory_bytes,
+                      temp_dir=config.temp_dir, on_disk=True) as counts:
+        if counts.tokens == 0:
+            raise UsageError("the corpus has no tokens to train on (every line is blank)")
+        return build_model(counts, config, tokenizer, warn)
