@@ -156,7 +156,8 @@ def make_corpus_apart(work: Path, tokens: int, test_tokens: int, seed: int) -> t
 
 # ----------------------------------------------------------------- runs
 def run(cmd: list[str], *, stdin=None, stdout=None, env=None) -> dict:
-    """Wall time and peak RSS of one child process (ru_maxrss of that child alone)."""
+    """Wall time, CPU time (user + system, every thread: the fair figure on a busy machine) and
+    peak RSS of one child process (ru_maxrss of that child alone)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, **ONE_THREAD, **(env or {})})
@@ -166,7 +167,8 @@ def run(cmd: list[str], *, stdin=None, stdout=None, env=None) -> dict:
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{' '.join(cmd[:6])} ... failed (status {status}):\n{err.decode(errors='replace')[-2000:]}")
-    return {"seconds": wall, "rss": usage.ru_maxrss * 1024, "stdout": out.decode(), "stderr": err.decode()}
+    return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss * 1024,
+            "stdout": out.decode(), "stderr": err.decode()}
 
 
 def seqtool(*args: str, home: Path) -> dict:
@@ -229,7 +231,7 @@ def main() -> None:
         assert "sorted runs" in ext["stderr"], "the budget did not force the external path"
         ext_ppl = seqtool_ppl("ext", test, home)
         leftover = list(temp.iterdir())
-        print(f"seqtool --memory {args.memory}: {ext['seconds']:.1f} s, peak RSS {mb(ext['rss'])}, n-grams "
+        print(f"seqtool --memory {args.memory}: {ext['seconds']:.1f} s ({ext['cpu']:.1f} CPU-s), peak RSS {mb(ext['rss'])}, n-grams "
               f"{summary['ngrams']}, test ppl {ext_ppl:.4f}; temp files left: {len(leftover)}", flush=True)
         rows.append(("seqtool --memory", ext))
 
@@ -249,10 +251,10 @@ def main() -> None:
             with open(train, "rb") as src, open(arpa, "wb") as dst:
                 lm = run([lmplz, "-o", n, "-S", args.memory, "-T", str(temp)], stdin=src, stdout=dst)
             lm_ppl, how = kenlm_ppl(arpa, test, home)
-            print(f"lmplz -S {args.memory}: {lm['seconds']:.1f} s, peak RSS {mb(lm['rss'])}, test ppl "
+            print(f"lmplz -S {args.memory}: {lm['seconds']:.1f} s ({lm['cpu']:.1f} CPU-s), peak RSS {mb(lm['rss'])}, test ppl "
                   f"{lm_ppl:.4f} ({how})", flush=True)
             rel = abs(ext_ppl - lm_ppl) / lm_ppl
-            print(f"ratio seqtool --memory / lmplz: time {ext['seconds'] / lm['seconds']:.2f}x, peak RSS "
+            print(f"ratio seqtool --memory / lmplz: time {ext['seconds'] / lm['seconds']:.2f}x (CPU time {ext['cpu'] / lm['cpu']:.2f}x), peak RSS "
                   f"{ext['rss'] / lm['rss']:.2f}x; perplexity differs by {rel * 100:.4f}% "
                   f"({'within' if rel <= 1e-4 else 'NOT within'} 0.01%)", flush=True)
             rows.append(("lmplz -S", lm))
