@@ -249,7 +249,10 @@ def main() -> None:
         else:
             arpa = work / "lmplz.arpa"
             with open(train, "rb") as src, open(arpa, "wb") as dst:
-                lm = run([lmplz, "-o", n, "-S", args.memory, "-T", str(temp)], stdin=src, stdout=dst)
+                # --discount_fallback: a sampled corpus this large has no unigram of adjusted count 1,
+                # where lmplz stops; seqtool then uses the same fallback (0.5, 1, 1.5) and says so.
+                lm = run([lmplz, "-o", n, "-S", args.memory, "-T", str(temp), "--discount_fallback"],
+                         stdin=src, stdout=dst)
             lm_ppl, how = kenlm_ppl(arpa, test, home)
             print(f"lmplz -S {args.memory}: {lm['seconds']:.1f} s ({lm['cpu']:.1f} CPU-s), peak RSS {mb(lm['rss'])}, test ppl "
                   f"{lm_ppl:.4f} ({how})", flush=True)
