@@ -75,6 +75,7 @@ def publish(model: NgramModel, name: str, *, training: dict, store, force: bool 
 # safetensors writes its tensors by dtype (this rank, highest first), then by name; its header
 # is JSON without spaces, padded with spaces to a multiple of 8 bytes.
 _DTYPE_RANK = {"I64": 3, "F32": 2, "I32": 1}
+_ITEMSIZE = {"I64": 8, "F32": 4, "I32": 4}
 _DTYPE_NAME = {np.dtype(np.int64): "I64", np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
 COPY_BYTES = 1 << 20  # the copy buffer of a save from files
 HASH_BUILD_SHARE = 0.75  # of the budget, for a hash table's build (the rest: the interpreter, the vocabulary)
@@ -88,7 +89,7 @@ def _save_from_files(model: NgramModel, path: Path, info=None) -> None:
 
     files = dict(model.tensor_files)
     dtypes = {name: "I64" if name.startswith("keys.") else "F32" for name in files}
-    sizes = {name: os.path.getsize(f) // (8 if dtypes[name] == "I64" else 4) for name, f in files.items()}
+    sizes = {name: os.path.getsize(f) // _ITEMSIZE[dtypes[name]] for name, f in files.items()}
     for k in range(2, model.order + 1):
         n = model.keys[k].size
         if not 0 < n <= STORED_HASH_MAX_KEYS:
@@ -108,7 +109,7 @@ def _save_from_files(model: NgramModel, path: Path, info=None) -> None:
     names = sorted(files, key=lambda name: (-_DTYPE_RANK[dtypes[name]], name))
     header, offset = {}, 0
     for name in names:
-        end = offset + sizes[name] * (8 if dtypes[name] == "I64" else 4)
+        end = offset + sizes[name] * _ITEMSIZE[dtypes[name]]
         header[name] = {"dtype": dtypes[name], "shape": [sizes[name]], "data_offsets": [offset, end]}
         offset = end
     text = json.dumps(header, separators=(",", ":")).encode()
