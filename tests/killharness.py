@@ -6,6 +6,7 @@ SEQTOOL_KILL_TRIALS (200) of them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KILL_TRIALS = int(os.environ.get("SEQTOOL_KILL_TRIALS", "3"))
+ORPHAN_TIMEOUT = 120  # seconds a signalled run (and every process it started) may take to end
 
 
 @dataclass
@@ -42,8 +44,10 @@ def kill_trials(args, env, *, trials: int, max_delay: float, check, seed: int = 
     report = KillReport()
     for _ in range(trials):
         delay = rng.uniform(min_delay, max_delay)
+        # Its own session: a worker that outlived it can be found and killed (below).
         proc = subprocess.Popen([sys.executable, "-m", "seqtool", *map(str, args)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         time.sleep(delay)
         signalled = proc.poll() is None
         if signalled:
@@ -51,7 +55,15 @@ def kill_trials(args, env, *, trials: int, max_delay: float, check, seed: int = 
             report.killed += 1
         else:
             report.finished += 1
-        err = proc.communicate()[1]
+        try:
+            err = proc.communicate(timeout=ORPHAN_TIMEOUT)[1]
+        except subprocess.TimeoutExpired:
+            # stderr stays open while any process of the run lives: a worker outlived the kill.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AssertionError(f"seqtool {' '.join(map(str, args[:2]))}: a process of the run was still "
+                                 f"alive {ORPHAN_TIMEOUT} s after {signal.Signals(sig).name} at {delay:.2f} s")
         if signalled and sig == signal.SIGTERM:
             report.codes.append(proc.returncode)
             # -SIGTERM only where no Python handler runs: the interpreter starting (seqtool not

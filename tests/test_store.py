@@ -1,6 +1,7 @@
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -388,3 +389,26 @@ def test_models_list_on_a_terminal_is_an_aligned_table_with_a_header(cli, monkey
     assert lines[1].split()[:3] == ["tri", "ngram", "default"] and "2.9 KB" in lines[1]
     assert "\t" not in "".join(lines)
     assert lines[-1].startswith("checkpoints: 2.9 KB in all")
+
+
+def _worker_of(parent: int) -> None:
+    from seqtool.core.locking import die_with_parent
+
+    die_with_parent(parent)
+    os._exit(0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("parent_alive", [True, False])
+def test_a_worker_whose_parent_already_died_exits_at_once(parent_alive):
+    """The race behind a hung kill trial: the parent is SIGKILLed between the fork and the
+    worker's prctl, so the worker already belongs to init. The worker compares its parent
+    with the pid the parent gave it before the fork, never with what getppid() says then."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    given = os.getpid() if parent_alive else os.getpid() + 2 ** 22 + 1  # a pid that is not our own
+    child = ctx.Process(target=_worker_of, args=(given,))
+    child.start()
+    child.join(20)
+    assert child.exitcode == (0 if parent_alive else 1)

@@ -87,8 +87,12 @@ def release_inherited_locks() -> None:
                 os.close(fd)
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int) -> None:
     """Linux: have the kernel SIGKILL this process when its parent dies (PR_SET_PDEATHSIG).
+
+    `parent`: the parent's pid, taken by the parent before it started this process. Reading
+    it here with getppid() would race: a parent killed between the fork and this call has
+    already left us to init, getppid() names init, and the check below would pass.
 
     A worker killed this way may leave a temp file, which the next run removes (see
     core.atomic.remove_stale_temps); it never holds a lock (release_inherited_locks)."""
@@ -97,7 +101,6 @@ def die_with_parent() -> None:
 
     if not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
     try:
         import ctypes
 

@@ -11,11 +11,11 @@ from ..core.locking import die_with_parent, release_inherited_locks
 _state: dict[str, Any] = {}
 
 
-def _init_worker(state: dict) -> None:
+def _init_worker(state: dict, parent: int) -> None:
     # A worker must neither outlive its parent nor keep the parent's lock alive
     # (a forked child shares the lock's open file); Ctrl-C is the parent's to handle.
     release_inherited_locks()
-    die_with_parent()
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _init(state)
 
@@ -60,7 +60,7 @@ def ordered_map(fn: Callable, items: Iterable, *, jobs: int, state: dict, chunk:
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(state,)) as pool:
+                             initargs=(state, os.getpid())) as pool:
         batch: list = []
         try:
             for item in items:
