@@ -29,8 +29,9 @@ PRESETS: dict[str, dict] = {
     # model size: measured tokens per CPU-second of one thread (PTB's 10k words, adaptive,
     # 40 steps, load 4-7): 2x200 3,929, 2x400 1,777, 2x650 757; two idle cores give 1.6-1.9x
     # one. So an hour is ~25M tokens at 2x200 (25 PTB epochs: a 200-unit model saturates,
-    # ptb-small reached test 89.5 after 18), ~11M at 2x400 (12 PTB epochs, 4-5 of a 2-3M-word
-    # corpus) and ~5M at 2x650 (5 epochs, where Zaremba's medium model needed 39): 2x400, tied
+    # ptb-small reached test 89.5 after 18), ~11M at 2x400 (12 PTB epochs at that load, 28 on
+    # two idle cores; 4-5 of a 2-3M-word corpus) and ~5M at 2x650 (5 epochs, where Zaremba's
+    # medium model needed 39): 2x400, tied
     # (Press & Wolf 2017: tying helps most as the model grows). Regularization: AWD-LSTM's
     # values (dropouti 0.65, dropouth 0.3, dropout 0.4, dropoute 0.1, wdrop 0.5; Merity et
     # al. 2017) are for 1150 units and hundreds of epochs; about two thirds of them here. The
