@@ -4,6 +4,7 @@ for exact resume, distributed (torchrun) set-up, and Ctrl-C handling."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import random
 import signal
@@ -99,10 +100,15 @@ def distributed_session(device: str) -> Iterator[Distributed]:
     dist.init_process_group(backend=backend)
     try:
         yield dist_info
+        # A DistributedDataParallel wrapper left in a reference cycle (the loop's callbacks
+        # hold the trainer) is freed only by the collector: let that happen while its group
+        # exists, not at interpreter shutdown, where gloo's threads can abort the process.
+        gc.collect()
         # Rank 0 still writes the model while the others are done; a rank that tears its
         # connections down first can make gloo abort a peer that has not (SIGABRT).
         dist.barrier()
     finally:
+        gc.collect()
         dist.destroy_process_group()
 
 
