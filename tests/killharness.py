@@ -62,8 +62,9 @@ def kill_trials(args, env, *, trials: int, max_delay: float, check, seed: int = 
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
+            moment = f"{signal.Signals(sig).name} at {delay:.2f} s" if signalled else "its own exit"
             raise AssertionError(f"seqtool {' '.join(map(str, args[:2]))}: a process of the run was still "
-                                 f"alive {ORPHAN_TIMEOUT} s after {signal.Signals(sig).name} at {delay:.2f} s")
+                                 f"alive {ORPHAN_TIMEOUT} s after {moment}")
         if signalled and sig == signal.SIGTERM:
             report.codes.append(proc.returncode)
             # -SIGTERM only where no Python handler runs: the interpreter starting (seqtool not

@@ -407,7 +407,7 @@ def test_a_worker_whose_parent_already_died_exits_at_once(parent_alive):
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    given = os.getpid() if parent_alive else os.getpid() + 2 ** 22 + 1  # a pid that is not our own
+    given = os.getpid() if parent_alive else 2 ** 22 + 1  # above Linux's largest pid_max: no process has it
     child = ctx.Process(target=_worker_of, args=(given,))
     child.start()
     child.join(20)

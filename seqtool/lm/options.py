@@ -31,10 +31,10 @@ PRESETS: dict[str, dict] = {
     # one. So an hour is ~25M tokens at 2x200 (25 PTB epochs: a 200-unit model saturates,
     # ptb-small reached test 89.5 after 18), ~11M at 2x400 (12 PTB epochs at that load, 28 on
     # two idle cores; 4-5 of a 2-3M-word corpus) and ~5M at 2x650 (5 epochs, where Zaremba's
-    # medium model needed 39): 2x400, tied
-    # (Press & Wolf 2017: tying helps most as the model grows). Regularization: AWD-LSTM's
-    # values (dropouti 0.65, dropouth 0.3, dropout 0.4, dropoute 0.1, wdrop 0.5; Merity et
-    # al. 2017) are for 1150 units and hundreds of epochs; about two thirds of them here. The
+    # medium model needed 39): 2x400, tied (Press & Wolf 2017: tying helps most as the model
+    # grows). Regularization: AWD-LSTM's values (dropouti 0.65, dropouth 0.3, dropout 0.4,
+    # dropoute 0.1, wdrop 0.5; Merity et al. 2017) are for 1150 units and hundreds of
+    # epochs; about two thirds of them here. The
     # first cut (half of them: 0.3/0.3/0.2/0.3, wdrop 0.2) overfit within the hour, train/valid
     # ppl 50/94 on PTB and 146/459 on BBC. SGD lr 20, clip 0.25 (pytorch/examples;
     # AWD uses SGD too): after 2 epochs of 8k PTB lines SGD 20 gave valid ppl 322 where Adam

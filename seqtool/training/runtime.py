@@ -98,17 +98,19 @@ def distributed_session(device: str) -> Iterator[Distributed]:
     if backend == "nccl":
         torch.cuda.set_device(dist_info.local_rank)
     dist.init_process_group(backend=backend)
+    finished = False
     try:
         yield dist_info
+        finished = True
+    finally:
         # A DistributedDataParallel wrapper left in a reference cycle (the loop's callbacks
         # hold the trainer) is freed only by the collector: let that happen while its group
         # exists, not at interpreter shutdown, where gloo's threads can abort the process.
         gc.collect()
-        # Rank 0 still writes the model while the others are done; a rank that tears its
-        # connections down first can make gloo abort a peer that has not (SIGABRT).
-        dist.barrier()
-    finally:
-        gc.collect()
+        if finished:
+            # Rank 0 still writes the model while the others are done; a rank that tears its
+            # connections down first can make gloo abort a peer that has not (SIGABRT).
+            dist.barrier()
         dist.destroy_process_group()
 
 
