@@ -6,7 +6,7 @@
     python benchmarks/bench_classify_arch.py --report a.jsonl b.jsonl              # the tables, from the rows
     python benchmarks/bench_classify_arch.py --speed --configs rnn,cnn             # predict sentences/s on MR
 
-Configs (what a user types): `rnn`, `cnn`, `cnn-rnn` are `classify train --arch X` with every other
+Configs (what a user types): `rnn`, `cnn`, `cnn-rnn`, `rnn+cnn` are `classify train --arch X` with every other
 option at its default (so they are the candidates for the default architecture); `kim` is Kim 2014's
 CNN-rand recipe, `--arch cnn --emb 300 --batch-size 50 --ngrams 0 --lr 1e-3` (dropout 0.5, widths
 3,4,5 x 100, max-norm 3 are the defaults; Adam where Kim used Adadelta).
@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -49,7 +48,7 @@ from bench_classify import (DATA, FT_GRID, LR_GRID, _accuracy, fasttext_fit, nbs
                             read_mr, tfidf_lr_fit)
 
 KIM_CNN_RAND = {"trec": 91.2, "sst2": 82.7, "mr": 76.1}
-CONFIGS = {"rnn": {}, "cnn": {"arch": "cnn"}, "cnn-rnn": {"arch": "cnn-rnn"},
+CONFIGS = {"rnn": {}, "cnn": {"arch": "cnn"}, "cnn-rnn": {"arch": "cnn-rnn"}, "rnn+cnn": {"arch": "rnn+cnn"},
            "kim": {"arch": "cnn", "emb": 300, "batch_size": 50, "ngrams": 0, "lr": 1e-3, "dropout": 0.5}}
 PEERS = ("tfidf_lr", "fasttext", "nbsvm")
 FOLDS = 10
@@ -83,6 +82,7 @@ def splits(name: str):
 # ----------------------------------------------------------------------------- units of work
 def run_seqtool(config: str, seed: int, train, valid, test, refit_data) -> dict:
     from seqtool.classify.api import predict_labels, refit_epochs
+    from seqtool.classify.holdout import early_stop_summary, refit_options
     from seqtool.classify.options import TrainOptions
     from seqtool.classify.train import fit
 
@@ -92,7 +92,7 @@ def run_seqtool(config: str, seed: int, train, valid, test, refit_data) -> dict:
     trained, epochs = early, 0
     if refit_data is not None:
         epochs = refit_epochs(early)
-        trained = fit(refit_data, None, replace(opts, epochs=epochs, patience=epochs + 1))
+        trained = fit(refit_data, None, refit_options(opts, early_stop_summary(early)))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"test_accuracy": round(_accuracy(predict_labels(trained, test.texts), test.labels), 5),
             "valid_accuracy": round(early.best_valid_accuracy, 5), "best_epoch": early.best_epoch,
@@ -215,9 +215,10 @@ def speed(args) -> None:
         one.write_text(texts[0] + "\n", encoding="utf-8")
         for config in args.configs.split(","):
             trained = fit(rest, None, TrainOptions(**CONFIGS[config], epochs=1, device="cpu"))
-            store.save(ModelStore(), config, trained.model, trained.featurizer, trained.labels, training={},
+            name = config.replace("+", "-and-")  # a store name has no "+"
+            store.save(ModelStore(), name, trained.model, trained.featurizer, trained.labels, training={},
                        metrics={}, force=True)
-            clf = store.load(config)
+            clf = store.load(name)
             predict_mod.predict_texts(clf, texts[:2000])  # warm-up
             started, cpu = time.perf_counter(), time.process_time()
             predict_mod.predict_texts(clf, texts)
@@ -227,7 +228,7 @@ def speed(args) -> None:
             for label, path in (("one", one), ("big", big)):
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "seqtool", "classify", "predict", "--model", config, str(path)],
+                subprocess.run([sys.executable, "-m", "seqtool", "classify", "predict", "--model", name, str(path)],
                                env=env, check=True, stdout=subprocess.DEVNULL)
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 runs[label] = (time.perf_counter() - started,

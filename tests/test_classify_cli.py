@@ -20,7 +20,7 @@ from .test_classify_model import separable
 
 torch.set_num_threads(1)
 
-TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
+TINY = dict(arch="rnn", hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
 
 
 @pytest.fixture
@@ -46,10 +46,13 @@ def test_train_cli_json_lines_and_store_entry(cli, tiny_tsv):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     done = rows[-1]
     assert done["event"] == "done" and done["model"] == "t" and done["classes"] == 2
-    # Two early-stopping epochs, then the refit on all 48 examples for the best epoch count.
-    assert [(r["event"], r.get("refit", False)) for r in rows[:-1]] == \
-        [("epoch", False)] * 2 + [("epoch", True)] * done["refit_epochs"]
-    assert done["refit_epochs"] >= done["best_epoch"] >= 1
+    # The default rnn+cnn: two early-stopping epochs of each member, then each member's refit on
+    # all 48 examples for its own best epoch count (the done line gives the longer).
+    early = [(r["event"], r["member"]) for r in rows[:-1] if not r.get("refit")]
+    assert early == [("epoch", "rnn")] * 2 + [("epoch", "cnn")] * 2
+    refits = [r["member"] for r in rows[:-1] if r.get("refit")]
+    assert refits == sorted(refits, reverse=True) and set(refits) == {"rnn", "cnn"}
+    assert max(refits.count("rnn"), refits.count("cnn")) == done["refit_epochs"] >= done["best_epoch"] >= 1
     info = ModelStore().open("t", ("classifier",))
     assert info.config["training"]["data"]["examples"] + info.config["training"]["valid"]["examples"] == 48
     assert {p.name for p in info.path.iterdir()} >= {"model.safetensors", "vocab.json", "ngrams.json",
@@ -200,7 +203,7 @@ def test_train_without_name_derives_it_from_the_data_and_says_so(cli, tiny_tsv):
 def test_json_figures_have_one_rounding(cli, tiny_tsv):
     # issue 18 item 20: the epoch line and the done line round alike
     result = cli("classify", "train", tiny_tsv, "--epochs", "2", "--hidden", "4", "--emb", "4", "--device", "cpu",
-                 "--name", "r", "--json", "--valid-split", "0.3")
+                 "--name", "r", "--json", "--valid-split", "0.3", "--arch", "rnn")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     floats = [v for row in rows for v in row.values() if isinstance(v, float)]
     assert floats and all(v == float(f"{v:.5g}") for v in floats)

@@ -25,7 +25,7 @@ POS = ["great", "lovely", "superb", "fine"]
 NEG = ["awful", "dull", "poor", "bad"]
 FILLER = ["the", "film", "plot", "was", "and", "actors", "story", "a"]
 SMALL = dict(vector_size=8, min_count=1, workers=1, epochs=10, sample=0, dm=False)
-TINY = dict(hidden=6, emb=6, batch_size=8, lr=0.02, device="cpu", seed=2, epochs=4, patience=4, refit=False)
+TINY = dict(arch="rnn", hidden=6, emb=6, batch_size=8, lr=0.02, device="cpu", seed=2, epochs=4, patience=4, refit=False)
 
 
 def reviews(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -58,19 +58,19 @@ def test_doc2vec_features_train_predict_and_refuse_a_replaced_model(cli, d2v, tm
     clf = saved.load("d2v-clf")
     conf = clf.info["config"]
     assert conf["model"]["doc_dim"] == 8 and conf["features"]["doc2vec"]["model"] == "reviews-d2v"
-    net = clf.model
-    # the path was trained, and its standardisation is the training texts' inferred vectors'
-    assert net.doc.weight.abs().sum() > 0
     texts = [text for _, text in reviews(80)]
     vectors = torch.from_numpy(doc2vec.infer(model, texts))  # (N, 8): what the classifier saw
-    assert torch.allclose(net.doc_mean, vectors.mean(0), atol=1e-5)
-    # predictions: the network's logits plus W_d (v - mean) / sd + b_d of the vector inferred now
-    enc = clf.featurizer.encode(["the film was great and superb"])
-    with_docs = classifier_logits(net, enc)
-    enc.docs = None
-    without = classifier_logits(net, enc)
     v = torch.from_numpy(doc2vec.infer(model, ["the film was great and superb"]))
-    assert torch.allclose(with_docs - without, net.doc((v - net.doc_mean) * net.doc_scale), atol=1e-5)
+    for net in clf.model.members:  # the default rnn+cnn: each member has its own document-vector path
+        # the path was trained, and its standardisation is the training texts' inferred vectors'
+        assert net.doc.weight.abs().sum() > 0
+        assert torch.allclose(net.doc_mean, vectors.mean(0), atol=1e-5)
+        # the member's logits: the network's plus W_d (v - mean) / sd + b_d of the vector inferred now
+        enc = clf.featurizer.encode(["the film was great and superb"])
+        with_docs = classifier_logits(net, enc)
+        enc.docs = None
+        without = classifier_logits(net, enc)
+        assert torch.allclose(with_docs - without, net.doc((v - net.doc_mean) * net.doc_scale), atol=1e-5)
     result = cli("classify", "predict", "--model", "d2v-clf", input="the film was great and superb\nawful dull plot\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["pos", "neg"]
@@ -84,7 +84,7 @@ def test_doc2vec_features_train_predict_and_refuse_a_replaced_model(cli, d2v, tm
     path = ModelStore().open("d2v-clf", ("classifier",)).path / "config.json"
     good = json.loads(path.read_text())
     for change, message in ((lambda c: c["config"]["features"].pop("doc2vec"), "names no doc2vec model"),
-                            (lambda c: c["config"]["model"].update(doc_dim=10**12), "config.json says doc[._a-z]* is \\(1000000000000"),
+                            (lambda c: c["config"]["model"].update(doc_dim=10**12), "config.json says (members.0.)?doc[._a-z]* is \\(1000000000000"),
                             (lambda c: c["config"]["model"].update(doc_dim=-1), "doc_dim must be")):
         bad = json.loads(json.dumps(good))
         change(bad)

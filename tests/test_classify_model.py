@@ -36,7 +36,7 @@ def separable(n: int, seed: int = 1) -> Dataset:
     return data
 
 
-TINY = dict(hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
+TINY = dict(arch="rnn", hidden=12, emb=12, batch_size=8, lr=0.02, device="cpu", seed=3)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])

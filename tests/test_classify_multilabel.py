@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 TOPIC_WORDS = {"sports": ["goal", "match", "team"], "politics": ["vote", "law", "party"],
                "tech": ["code", "chip", "app"]}
 FILLER = ["the", "a", "today", "news", "big", "new", "report", "story"]
-TINY = dict(hidden=8, emb=8, batch_size=8, lr=0.03, device="cpu", seed=1)
+TINY = dict(arch="rnn", hidden=8, emb=8, batch_size=8, lr=0.03, device="cpu", seed=1)
 
 
 def topics(n: int, seed: int = 0) -> list[tuple[list[str], str]]:
@@ -217,7 +217,7 @@ def test_max_time_stops_the_run_keeps_the_best_model_and_skips_the_refit(cli, tm
     path = tmp_path / "single.tsv"
     path.write_text("".join(f"{labels[0]}\t{text}\n" for labels, text in topics(200)))
     result = cli("classify", "train", path, "--name", "quick", "--max-time", "1ms", "--epochs", "5",
-                 "--hidden", "4", "--emb", "4", "--batch-size", "4", "--device", "cpu", "--json")
+                 "--hidden", "4", "--emb", "4", "--batch-size", "4", "--device", "cpu", "--json", "--arch", "rnn")
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     done = rows[-1]

@@ -109,7 +109,9 @@ def test_classify_embeddings_take_the_subword_vectors(cli, corpus, ft, tmp_path)
     assert result.exit_code == 0, result.stderr
     assert "(4) more from their character n-grams" in result.stderr
     clf = load("clf-ft")
-    vocab, weight = clf.featurizer.vocab, clf.model.embedding.weight.detach().numpy()
-    for word in ["talk7", *RARE]:
-        assert word in vocab
-        np.testing.assert_allclose(weight[vocab.id(word)], ref[word], rtol=1e-6, atol=1e-7)
+    vocab = clf.featurizer.vocab
+    for net in clf.model.members:  # the default rnn+cnn: both members start from the vectors
+        weight = net.embedding.weight.detach().numpy()
+        for word in ["talk7", *RARE]:
+            assert word in vocab
+            np.testing.assert_allclose(weight[vocab.id(word)], ref[word], rtol=1e-6, atol=1e-7)

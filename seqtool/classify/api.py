@@ -14,7 +14,7 @@ from ..core.store import ModelStore, name_from_inputs
 from ..core.threads import apply_threads
 from .data import Dataset, ReadOptions, check_trainable, read_dataset
 from .evaluation import CVSummary, cross_validate, evaluate_model, predict_labels
-from .holdout import early_stop_summary, hold_out, refit_epochs
+from .holdout import early_stop_summary, hold_out, refit_epochs, refit_options
 from .train import Hooks, TrainOptions, Trained, fit
 
 __all__ = ["TrainSummary", "default_name", "train_model", "evaluate_model", "cross_validate", "CVSummary",
@@ -191,7 +191,7 @@ def train_model(path: str, *, read: ReadOptions | None = None, opts: TrainOption
                         published.append(ok)
                         return ok
 
-                    result = fit(data, None, replace(opts, epochs=epochs, patience=epochs + 1),
+                    result = fit(data, None, refit_options(opts, stopped),
                                  hooks=Hooks(None, lambda st: checkpoint({**st, "early_stop": stopped}), flag,
                                              offer_refit, hint),
                                  resume_state=state, dist=dist, device=device, report=report,

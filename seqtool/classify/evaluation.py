@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Callable
 
 from ..core import console
 from ..core.errors import InputError, ModelError
 from ..core.threads import apply_threads
 from .data import ReadOptions, check_trainable, read_dataset
-from .holdout import hold_out, refit_epochs
+from .holdout import early_stop_summary, hold_out, refit_options
 from .metrics import Report, evaluate
 from .options import TrainOptions
 from .split import kfold
@@ -95,8 +95,7 @@ def cross_validate(path: str, *, folds: int = 10, read: ReadOptions | None = Non
         result = fit(train, valid, opts, device=device, started=fold_start)
         best_epoch = result.best_epoch
         if opts.refit and valid_fixed is None and result.status != "time-limit":
-            epochs = refit_epochs(result)
-            result = fit(rest, None, replace(opts, epochs=epochs, patience=epochs + 1), device=device,
+            result = fit(rest, None, refit_options(opts, early_stop_summary(result)), device=device,
                          started=fold_start)
         test = data.subset(test_idx)
         if result.config.multi_label:

@@ -16,16 +16,18 @@ M, T = "Model", "Training"
 class TrainOptions:
     """The defaults are the recipe: no tuning flags needed for sentence classification."""
 
-    arch: str = option("rnn", "rnn (recurrent), cnn (Kim 2014 CNN-rand: widths 3,4,5 x 100 maps, max over time) "
-                       "or cnn-rnn (convolution and pooling, then the recurrent stack).",
-                       choices=("rnn", "cnn", "cnn-rnn"), panel=M)
-    widths: str = option("3,4,5", "cnn, cnn-rnn: convolution filter widths.", panel=M)
-    maps: int = option(100, "cnn, cnn-rnn: feature maps per filter width.", minimum=1, panel=M)
-    max_norm: float = option(3.0, "cnn: l2 bound on each output-layer row after every update (0 = off).",
+    arch: str = option("rnn+cnn", "rnn+cnn (the rnn and the cnn model, each trained as alone, their probabilities "
+                       "averaged: the most accurate, at the two models' cost), rnn (recurrent), cnn (Kim 2014 "
+                       "CNN-rand: widths 3,4,5 x 100 maps, max over time) or cnn-rnn (convolution and pooling, "
+                       "then the recurrent stack).",
+                       choices=("rnn", "cnn", "cnn-rnn", "rnn+cnn"), panel=M)
+    widths: str = option("3,4,5", "cnn, cnn-rnn, rnn+cnn: convolution filter widths.", panel=M)
+    maps: int = option(100, "cnn, cnn-rnn, rnn+cnn: feature maps per filter width.", minimum=1, panel=M)
+    max_norm: float = option(3.0, "cnn, cnn-rnn, rnn+cnn: l2 bound on each output-layer row after every update (0 = off).",
                              minimum=0.0, panel=M)
     pool: int = option(2, "cnn-rnn: max-pool size and stride over time before the RNN (1 = none).", minimum=1,
                        panel=M)
-    cell: str = option("gru", "Recurrent cell: lstm, gru, rnn, lstm-peephole or cifg.",
+    cell: str = option("gru", "Recurrent cell (rnn, rnn+cnn, cnn-rnn): lstm, gru, rnn, lstm-peephole or cifg.",
                        choices=("lstm", "gru", "rnn", "lstm-peephole", "cifg"), panel=M)
     bidirectional: bool = option(True, "Read the text both ways.", flag="--bidirectional/--unidirectional", panel=M)
     layers: int = option(1, "Stacked recurrent layers.", minimum=1, panel=M)
@@ -76,6 +78,8 @@ class TrainOptions:
     max_time: float | None = option(None, "Stop after this long (90s, 10m, 1h30m), keeping the best model "
                                     "(no refit then; --resume continues).", parse="duration", above=0.0,
                                     role=RUN, panel=T)
+    # rnn+cnn's refit: each member's own epoch count (set by the early-stopping phase, not by users)
+    member_epochs: list | None = option(None, "Refit epochs per member of an rnn+cnn ensemble.", cli=False)
     tokenizer: dict = option(help="Tokenizer settings.", cli=False,
                              default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
 
@@ -112,7 +116,7 @@ class TrainOptions:
     # Options that change the model or the batches (a resume must use the same ones).
     def fingerprint(self) -> dict:
         d = self.to_dict()
-        for key in ("device", "threads", "epochs", "patience", "max_time"):
+        for key in ("device", "threads", "epochs", "patience", "max_time", "member_epochs"):
             d.pop(key)
         return d
 

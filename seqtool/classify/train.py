@@ -56,6 +56,7 @@ class Trained:
     best_valid_accuracy: float
     embedding_coverage: float | None = None
     status: str = "finished"  # the loop's: finished, early-stopped, time-limit, stopped
+    members: list["Trained"] | None = None  # rnn+cnn: the rnn's and the cnn's own (classify/ensemble_fit.py)
 
 
 def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
@@ -73,8 +74,10 @@ def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> 
 class ClassifierTask:
     """The classifier's part of the training loop (seqtool.training.loop.Task)."""
 
-    def __init__(self, train: Dataset, valid: Dataset | None, opts: TrainOptions, device: str, dist: Distributed):
+    def __init__(self, train: Dataset, valid: Dataset | None, opts: TrainOptions, device: str, dist: Distributed,
+                 member: str | None = None):
         self.opts, self.device, self.dist = opts, device, dist
+        self.member = member  # an rnn+cnn member: its records say which
         self.rank, self.world = (dist.rank, dist.world_size) if dist.enabled else (0, 1)
         feat, labels, cfg, model, coverage = build(train, opts)
         # the share of words given a pretrained vector (fastText: their n-grams' included)
@@ -173,6 +176,8 @@ class ClassifierTask:
     def record(self, end: EpochEnd) -> dict:
         record = {"epoch": end.epoch, "train_loss": end.train_loss, "valid_accuracy": end.score,
                   "best": end.improved, "seconds": round(end.seconds, 2)}
+        if self.member is not None:
+            record = {"member": self.member, **record}
         if end.score is None:
             record["refit"] = True
         return record
@@ -192,17 +197,22 @@ class Hooks:
 
 def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
         resume_state: dict | None = None, dist=None, device: str = "cpu", report=None,
-        started: float | None = None) -> Trained:
+        started: float | None = None, member: str | None = None) -> Trained:
     """Train on `train`, early-stop on `valid` accuracy; returns the best epoch's model.
     With `valid` None it trains exactly `opts.epochs` epochs and returns the last (a refit).
     opts.max_time counts from `started` (time.monotonic(); default: now).
 
     `resume_state` is a checkpoint saved through hooks.save_checkpoint. `report` is a
     seqtool.training.report.TrainingReport (progress bars, one summary line or JSON line
-    per epoch); None trains silently."""
+    per epoch); None trains silently. `member` names an rnn+cnn member in its epoch records."""
     hooks = hooks or Hooks()
     dist = dist if dist is not None else Distributed()
-    task = ClassifierTask(train, valid, opts, device, dist)
+    if opts.arch == "rnn+cnn":  # member by member, each through this function
+        from .ensemble_fit import fit_ensemble
+
+        return fit_ensemble(train, valid, opts, hooks=hooks, resume_state=resume_state, dist=dist, device=device,
+                            report=report, started=started)
+    task = ClassifierTask(train, valid, opts, device, dist, member)
     seed_everything(opts.seed)  # after building: the batches' random stream starts at the seed
     state = None
     if resume_state is not None:
