@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from seqtool.classify.cnn import CNNClassifier, CNNRNNClassifier, ConvConfig, build_classifier, config_from_dict, max_norm_
+from seqtool.classify.cnn import CNNClassifier, CNNRNNClassifier, ConvConfig, config_from_dict, max_norm_
+from seqtool.classify.network import build_classifier
 from seqtool.classify.features import Encoded, Featurizer, collate
 from seqtool.classify.model import ClassifierConfig, RNNClassifier
 from seqtool.core.errors import UsageError

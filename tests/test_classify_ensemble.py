@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from seqtool.classify.api import train_model
-from seqtool.classify.cnn import ConvConfig, build_classifier
+from seqtool.classify.cnn import ConvConfig
+from seqtool.classify.network import build_classifier
 from seqtool.classify.ensemble import EnsembleClassifier, combine, member_configs
 from seqtool.classify.features import collate
 from seqtool.classify.logits import classifier_logits

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..core.text import Tokenizer
-from .cnn import ConvConfig, build_classifier
+from .cnn import ConvConfig
+from .network import build_classifier
 from .data import Dataset, check_trainable
 from .docfeatures import DocFeatures
 from .features import Encoded, Featurizer

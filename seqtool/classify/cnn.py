@@ -79,16 +79,6 @@ def config_from_dict(d: dict) -> ClassifierConfig:
         raise ValueError(str(exc)) from None
 
 
-def build_classifier(cfg: ClassifierConfig) -> nn.Module:
-    """The network for a config: RNNClassifier, CNNClassifier, CNNRNNClassifier or EnsembleClassifier."""
-    arch = getattr(cfg, "arch", "rnn")
-    if arch == "rnn+cnn":
-        from .ensemble import EnsembleClassifier  # it builds on this module's CNNClassifier
-
-        return EnsembleClassifier(cfg)
-    return {"rnn": RNNClassifier, "cnn": CNNClassifier, "cnn-rnn": CNNRNNClassifier}[arch](cfg)
-
-
 @torch.no_grad()
 def max_norm_(weight: torch.Tensor, bound: float) -> None:
     """w_c <- w_c * min(1, bound / ||w_c||_2) for each row w_c of weight (C, F), in place

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from functools import partial
+from typing import Callable
 
 from ..training.report import notice
 from ..training.runtime import Distributed
@@ -26,7 +27,9 @@ from .build import build
 from .cnn import ConvConfig
 from .data import Dataset
 from .ensemble import EnsembleClassifier
+from .validation import accuracy
 from .options import TrainOptions
+from .trained import Hooks, Trained
 
 MEMBERS = ("rnn", "cnn")
 
@@ -42,10 +45,9 @@ def member_options(opts: TrainOptions, i: int) -> TrainOptions:
     return member
 
 
-def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks, resume_state: dict | None,
-                 dist: Distributed, device: str, report, started: float | None):
-    from .train import Hooks, fit
-
+def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit: Callable, *, hooks: Hooks,
+                 resume_state: dict | None, dist: Distributed, device: str, report, started: float | None) -> Trained:
+    """`fit` (classify.train.fit) trains each member; the other arguments are fit's own."""
     started = time.monotonic() if started is None else started
     position = (resume_state or {}).get("ensemble") or {"member": 0, "done": []}
     done = [_restore(train, member_options(opts, i), d, device) for i, d in enumerate(position["done"])]
@@ -72,11 +74,9 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, h
     return assemble(done, valid, device)
 
 
-def assemble(members: list, valid: Dataset | None, device: str):
+def assemble(members: list[Trained], valid: Dataset | None, device: str) -> Trained:
     """The ensemble's Trained from its members' (rnn first): weights, featurizer and labels are
     theirs; the validation accuracy is the ensemble's own; the history is both, marked by member."""
-    from .train import Trained, accuracy
-
     rnn, cnn = members
     cfg = replace(cnn.config, arch="rnn+cnn")
     assert isinstance(cfg, ConvConfig) and rnn.labels == cnn.labels
@@ -95,21 +95,20 @@ def assemble(members: list, valid: Dataset | None, device: str):
                    rnn.embedding_coverage, status, members=list(members))
 
 
-def _publish_ensemble(publish, finished: list, valid: Dataset | None, device: str, trained, offer) -> bool:
+def _publish_ensemble(publish: Callable, finished: list[Trained], valid: Dataset | None, device: str,
+                      trained: Trained, offer) -> bool:
     """The last member's offer, as the whole ensemble's."""
     return publish(assemble(finished + [trained], valid, device), offer)
 
 
-def _summary(trained) -> dict:
+def _summary(trained: Trained) -> dict:
     return {"weights": trained.model.state_dict(), "history": trained.history, "best_epoch": trained.best_epoch,
             "best_valid_accuracy": trained.best_valid_accuracy, "status": trained.status,
             "embedding_coverage": trained.embedding_coverage}
 
 
-def _restore(train: Dataset, opts: TrainOptions, summary: dict, device: str):
+def _restore(train: Dataset, opts: TrainOptions, summary: dict, device: str) -> Trained:
     """A finished member from the checkpoint: built as fit builds it, then given its weights."""
-    from .train import Trained
-
     feat, labels, cfg, model, _ = build(train, opts)
     model.load_state_dict(summary["weights"])
     return Trained(model.to(device).eval(), feat, labels, cfg, list(summary["history"]), summary["best_epoch"],

@@ -18,7 +18,8 @@ from ..core.tensors import check_module_shapes, check_safetensors, load_tensors,
 from ..core.text import Tokenizer
 from ..core.vocab import Vocab
 from .features import Featurizer
-from .cnn import build_classifier, config_from_dict
+from .cnn import config_from_dict
+from .network import build_classifier
 from .model import RNNClassifier
 
 KIND = "classifier"

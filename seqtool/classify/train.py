@@ -1,5 +1,6 @@
-"""Training a classifier: the step, validation accuracy (the model's building in classify/build.py,
-the batches and optimizers in classify/steps.py). The lifecycle
+"""Training a classifier: the step (the model's building in classify/build.py, the batches and
+optimizers in classify/steps.py, the validation accuracy in classify/validation.py, what fit returns
+in classify/trained.py, rnn+cnn member by member in classify/ensemble_fit.py). The lifecycle
 (early stopping, the best weights kept, checkpoints, exact resume, Ctrl-C, DDP) is the
 shared seqtool.training.loop; ClassifierTask is the classifier's part of it.
 
@@ -10,8 +11,6 @@ through its hooks); `seqtool.classify.api.train_model` wraps it with the model s
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -22,15 +21,17 @@ from ..training.loop import EpochEnd, Loop, LoopConfig, LoopState, Publication
 from ..training.report import Field, TrainingReport
 from ..training.runtime import Distributed, seed_everything
 from .build import build, nb_feature_scale
-from .cnn import build_classifier
+from .network import build_classifier
 from .data import Dataset
 from .docfeatures import standardise
-from .features import Encoded, Featurizer, collate
-from .logits import classifier_logits
-from .model import ClassifierConfig, RNNClassifier
-from .multilabel import decision_f1, multi_hot
+from .features import collate
+from .ensemble_fit import fit_ensemble
+from .validation import accuracy
+from .model import RNNClassifier
+from .multilabel import multi_hot
 from .options import TrainOptions
 from .steps import Optimizers, batches_for_epoch, unk_probabilities
+from .trained import Hooks, Trained
 
 __all__ = ["Trained", "ClassifierTask", "Hooks", "fit", "make_report", "accuracy", "build", "nb_feature_scale",
            "Optimizers", "batches_for_epoch", "unk_probabilities", "TrainOptions"]
@@ -43,32 +44,6 @@ CLASSIFIER_CURVES = (("valid_accuracy", "validation accuracy"),)
 def make_report(json_lines: bool = False, enabled: bool = True) -> TrainingReport:
     return TrainingReport(json_lines=json_lines, fields=CLASSIFIER_FIELDS, curves=CLASSIFIER_CURVES,
                           ylabel="accuracy", unit="ex", enabled=enabled)
-
-
-@dataclass
-class Trained:
-    model: RNNClassifier
-    featurizer: Featurizer
-    labels: list[str]
-    config: ClassifierConfig
-    history: list[dict]
-    best_epoch: int
-    best_valid_accuracy: float
-    embedding_coverage: float | None = None
-    status: str = "finished"  # the loop's: finished, early-stopped, time-limit, stopped
-    members: list["Trained"] | None = None  # rnn+cnn: the rnn's and the cnn's own (classify/ensemble_fit.py)
-
-
-def accuracy(model: RNNClassifier, enc: Encoded, targets: list, device: str) -> float:
-    """The validation figure early stopping watches: accuracy; for multi-label targets (a set of
-    label ids per example) the micro-F1 of the one-vs-all decisions (classify.multilabel)."""
-    if not targets:
-        return 0.0
-    logits = classifier_logits(model, enc, device)
-    if isinstance(targets[0], (set, frozenset)):
-        return decision_f1(logits, targets)
-    pred = logits.argmax(dim=1)
-    return float((pred == torch.tensor(targets)).float().mean())
 
 
 class ClassifierTask:
@@ -183,18 +158,6 @@ class ClassifierTask:
         return record
 
 
-@dataclass
-class Hooks:
-    """What the caller wants to hear about (all optional)."""
-
-    on_epoch: Callable[[dict, "Trained"], None] | None = None  # after each epoch; Trained holds the best so far
-    save_checkpoint: Callable[[dict], None] | None = None
-    stop: object | None = None  # anything with a .requested attribute (StopFlag)
-    # offered the best model at improved epoch ends, at the end and on a stop; returns whether it was stored
-    publish: Callable[["Trained", Publication], bool] | None = None
-    resume_hint: str = "continue with --resume"
-
-
 def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
         resume_state: dict | None = None, dist=None, device: str = "cpu", report=None,
         started: float | None = None, member: str | None = None) -> Trained:
@@ -208,10 +171,8 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
     hooks = hooks or Hooks()
     dist = dist if dist is not None else Distributed()
     if opts.arch == "rnn+cnn":  # member by member, each through this function
-        from .ensemble_fit import fit_ensemble
-
-        return fit_ensemble(train, valid, opts, hooks=hooks, resume_state=resume_state, dist=dist, device=device,
-                            report=report, started=started)
+        return fit_ensemble(train, valid, opts, fit, hooks=hooks, resume_state=resume_state, dist=dist,
+                            device=device, report=report, started=started)
     task = ClassifierTask(train, valid, opts, device, dist, member)
     seed_everything(opts.seed)  # after building: the batches' random stream starts at the seed
     state = None
