@@ -65,7 +65,8 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
         # a checkpoint written inside member i's loop resumes it; any other starts it afresh
         state = resume_state if position["member"] == i and resume_state and "task" in resume_state else None
         if report is not None and dist.is_main:
-            notice(f"rnn+cnn: member {i + 1} of {len(MEMBERS)}, --arch {MEMBERS[i]}")
+            notice(f"rnn+cnn: member {i + 1} of {len(MEMBERS)}, --arch {MEMBERS[i]}"
+                   + (" (refit)" if valid is None else ""))
         done.append(fit(train, valid, member_options(opts, i), hooks=member_hooks, resume_state=state, dist=dist,
                         device=device, report=report, started=started, member=MEMBERS[i]))
         if i + 1 < len(MEMBERS) and hooks.save_checkpoint is not None and dist.is_main:
