@@ -218,3 +218,38 @@ def test_train_model_resumes_an_ensemble_killed_in_any_member_or_phase(tmp_path)
         for (key, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
             assert torch.equal(x, y), (stop, key)
         assert strip(a.info["training"]["history"]) == strip(b.info["training"]["history"])
+
+
+def test_side_by_side_on_two_threads_trains_the_one_thread_models(tmp_path):
+    """With 2 threads the cnn member trains in a forked child, one thread each: the ensemble
+    equals the one-thread run bit for bit, epoch records included; Ctrl-C stops both, and the
+    checkpoint resumes (here on one thread) to the same model."""
+    from seqtool.core.errors import Interrupted
+    from seqtool.classify.ensemble_fit import side_by_side_possible
+    from seqtool.training.runtime import Distributed
+
+    from .test_classify_model import StopAfter
+
+    train, valid = separable(40), separable(12, seed=2)
+    opts = TrainOptions(epochs=3, patience=3, **TINY)
+    one = fit(train, valid, opts)
+    torch.set_num_threads(2)
+    try:
+        assert side_by_side_possible(Distributed(), "cpu")
+        two = fit(train, valid, opts)
+        saved_state = {}
+        with pytest.raises(Interrupted):
+            fit(train, valid, opts, hooks=Hooks(save_checkpoint=lambda st: saved_state.update(last=st),
+                                                stop=StopAfter(7)))
+        assert torch.get_num_threads() == 2  # given back after the members' one thread each
+    finally:
+        torch.set_num_threads(1)
+    for a, b in zip(one.model.state_dict().values(), two.model.state_dict().values()):
+        assert torch.equal(a, b)
+    untimed = [[{k: v for k, v in r.items() if k != "seconds"} for r in t.history] for t in (one, two)]
+    assert untimed[0] == untimed[1] and abs(one.best_valid_accuracy - two.best_valid_accuracy) < 1e-9
+    state = saved_state["last"]
+    assert state["ensemble"] == {"member": 0, "done": []}
+    resumed = fit(train, valid, opts, resume_state=state)
+    for a, b in zip(one.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)

@@ -12,15 +12,34 @@ tests can check it bit for bit. The lifecycle stays the shared loop's, member by
   offers carry the finished ones), never a member alone;
 - with --max-time the rnn member stops at half the budget, so the cnn member gets its share;
 - the refit trains each member for its own best epoch count (TrainOptions.member_epochs).
+
+Side by side: with 2 or more torch threads on a CPU (one process, not torchrun), a member
+barely gains from a second thread (MR: the rnn's fold takes as long on 2 as on 1), so the cnn
+trains in a forked child on one core while the rnn trains here on the other, one thread each:
+the same two models as `--threads 1` gives, in about the rnn's time. The child keeps no
+checkpoint (on a resume the cnn, the shorter member, trains again: the same seed gives the
+same model), is killed with the run (PR_SET_PDEATHSIG) and hands its member back as a
+safetensors file plus JSON; its epoch lines are reported once it is done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
 import time
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
+from ..core.errors import ModelError
+from ..core.tensors import load_tensors, save_tensors
+from ..training.loop import Publication
 from ..training.report import notice
 from ..training.runtime import Distributed
 from .build import build
@@ -34,13 +53,14 @@ from .trained import Hooks, Trained
 MEMBERS = ("rnn", "cnn")
 
 
-def member_options(opts: TrainOptions, i: int) -> TrainOptions:
-    """Member i's recipe: the ensemble's with its own arch (and, in a refit, its own epochs)."""
+def member_options(opts: TrainOptions, i: int, side_by_side: bool = False) -> TrainOptions:
+    """Member i's recipe: the ensemble's with its own arch (and, in a refit, its own epochs).
+    One after the other, --max-time gives the rnn half; side by side each gets all of it."""
     member = replace(opts, arch=MEMBERS[i], member_epochs=None)
     if opts.member_epochs:
         epochs = int(opts.member_epochs[i])
         member = replace(member, epochs=epochs, patience=epochs + 1)
-    if opts.max_time is not None and i < len(MEMBERS) - 1:
+    if opts.max_time is not None and i < len(MEMBERS) - 1 and not side_by_side:
         member = replace(member, max_time=opts.max_time * (i + 1) / len(MEMBERS))
     return member
 
@@ -50,6 +70,9 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
     """`fit` (classify.train.fit) trains each member; the other arguments are fit's own."""
     started = time.monotonic() if started is None else started
     position = (resume_state or {}).get("ensemble") or {"member": 0, "done": []}
+    if not position["done"] and side_by_side_possible(dist, device):
+        return _fit_side_by_side(train, valid, opts, fit, hooks=hooks, resume_state=resume_state, dist=dist,
+                                 device=device, report=report, started=started)
     done = [_restore(train, member_options(opts, i), d, device) for i, d in enumerate(position["done"])]
     for i in range(len(done), len(MEMBERS)):
         finished = [_summary(t) for t in done]
@@ -72,7 +95,108 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
         if i + 1 < len(MEMBERS) and hooks.save_checkpoint is not None and dist.is_main:
             # between members: a crash here resumes with the next member, not by retraining this one
             hooks.save_checkpoint({"ensemble": {"member": i + 1, "done": [_summary(t) for t in done]}})
-    return assemble(done, valid, device)
+    trained = assemble(done, valid, device)
+    if len(position["done"]) == len(MEMBERS) and dist.is_main:  # all restored: no loop offered it
+        _offer(hooks, trained, valid)
+    return trained
+
+
+def side_by_side_possible(dist: Distributed, device: str) -> bool:
+    import torch
+
+    return (hasattr(os, "fork") and not dist.enabled and str(device) == "cpu"
+            and torch.get_num_threads() >= len(MEMBERS))
+
+
+def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit: Callable, *, hooks: Hooks,
+                      resume_state: dict | None, dist: Distributed, device: str, report,
+                      started: float) -> Trained:
+    """The cnn member in a forked child, the rnn member here, one thread each (module docstring)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    folder = Path(tempfile.mkdtemp(prefix="seqtool-rnn-cnn-"))
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:
+        _train_cnn_in_child(folder, parent, train, valid, opts, fit, dist, device, started)  # never returns
+    try:
+        torch.set_num_threads(1)
+
+        def checkpoint(state: dict) -> None:
+            hooks.save_checkpoint({**state, "ensemble": {"member": 0, "done": []}})
+
+        member_hooks = Hooks(hooks.on_epoch, checkpoint if hooks.save_checkpoint is not None else None,
+                             hooks.stop, None, hooks.resume_hint)
+        state = resume_state if resume_state and "task" in resume_state else None
+        if report is not None:
+            notice("rnn+cnn: the members side by side, one core each: --arch rnn here, --arch cnn in a child"
+                   + (" (refit)" if valid is None else ""))
+        rnn = fit(train, valid, member_options(opts, 0, side_by_side=True), hooks=member_hooks, resume_state=state,
+                  dist=dist, device=device, report=report, started=started, member=MEMBERS[0])
+        _, status = os.waitpid(child, 0)
+        child = None
+        if status != 0:
+            raise ModelError(f"rnn+cnn: the process training the cnn member failed (wait status {status}); "
+                             f"its error is above; --threads 1 trains the members one after the other")
+        cnn = _read_member(folder, train, member_options(opts, 1, side_by_side=True), device)
+    finally:
+        if child is not None:  # Ctrl-C, SIGTERM or an error here: the child's work is lost with the run
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+        torch.set_num_threads(threads)
+        shutil.rmtree(folder, ignore_errors=True)
+    if report is not None:
+        for record in cnn.history:
+            report.epoch_end(record, member_options(opts, 1).epochs, mark="*best" if record.get("best") else "")
+    trained = assemble([rnn, cnn], valid, device)
+    if hooks.save_checkpoint is not None:  # both members: a resume only assembles them
+        hooks.save_checkpoint({"ensemble": {"member": len(MEMBERS), "done": [_summary(rnn), _summary(cnn)]},
+                               "finished": trained.status != "time-limit"})
+    _offer(hooks, trained, valid)
+    return trained
+
+
+def _offer(hooks: Hooks, trained: Trained, valid: Dataset | None) -> None:
+    """Offer an ensemble no member loop offered (side by side, or every member from the checkpoint)."""
+    if hooks.publish is not None:
+        hooks.publish(trained, Publication(trained.status, trained.status != "time-limit", None, None,
+                                           valid is not None))
+
+
+def _train_cnn_in_child(folder: Path, parent: int, train: Dataset, valid: Dataset | None, opts: TrainOptions,
+                        fit: Callable, dist: Distributed, device: str, started: float) -> None:
+    """The forked child: train the cnn member on one thread, write it to `folder`, exit."""
+    code = 1
+    try:
+        import torch
+
+        from ..core.locking import die_with_parent, release_inherited_locks
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        die_with_parent(parent)
+        release_inherited_locks()
+        torch.set_num_threads(1)
+        cnn = fit(train, valid, member_options(opts, 1, side_by_side=True), dist=dist, device=device,
+                  started=started, member=MEMBERS[1])
+        save_tensors({k: v.detach().cpu().contiguous() for k, v in cnn.model.state_dict().items()},
+                     folder / "cnn.safetensors")
+        summary = {k: v for k, v in _summary(cnn).items() if k != "weights"}
+        (folder / "cnn.json").write_text(json.dumps(summary), encoding="utf-8")
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 - reported in one line; the parent says what failed
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"seqtool: rnn+cnn: the cnn member failed: {type(exc).__name__}: {exc}\n")
+    finally:
+        os._exit(code)  # no atexit handlers, no flush of the parent's buffered output
+
+
+def _read_member(folder: Path, train: Dataset, opts: TrainOptions, device: str) -> Trained:
+    summary = json.loads((folder / "cnn.json").read_text(encoding="utf-8"))
+    summary["weights"] = load_tensors(folder / "cnn.safetensors", origin="the cnn member")
+    return _restore(train, opts, summary, device)
 
 
 def assemble(members: list[Trained], valid: Dataset | None, device: str) -> Trained:
