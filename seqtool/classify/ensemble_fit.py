@@ -15,8 +15,8 @@ tests can check it bit for bit. The lifecycle stays the shared loop's, member by
 
 Side by side: with 2 or more torch threads on a CPU (one process, not torchrun), a member
 barely gains from a second thread (MR: the rnn's fold takes as long on 2 as on 1), so the cnn
-trains in a forked child on one core while the rnn trains here on the other, one thread each:
-the same two models as `--threads 1` gives, in about the rnn's time. The child keeps no
+trains in a forked child while the rnn trains here, each on half the threads: on 2 threads the
+same two models as `--threads 1` gives, in about the rnn's time. The child keeps no
 checkpoint (on a resume the cnn, the shorter member, trains again: the same seed gives the
 same model), is killed with the run (PR_SET_PDEATHSIG) and hands its member back as a
 safetensors file plus JSON; its epoch lines are reported once it is done.
@@ -111,17 +111,18 @@ def side_by_side_possible(dist: Distributed, device: str) -> bool:
 def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit: Callable, *, hooks: Hooks,
                       resume_state: dict | None, dist: Distributed, device: str, report,
                       started: float) -> Trained:
-    """The cnn member in a forked child, the rnn member here, one thread each (module docstring)."""
+    """The cnn member in a forked child, the rnn member here, half the threads each (module docstring)."""
     import torch
 
     threads = torch.get_num_threads()
+    half = max(1, threads // len(MEMBERS))
     folder = Path(tempfile.mkdtemp(prefix="seqtool-rnn-cnn-"))
     parent = os.getpid()
     child = os.fork()
     if child == 0:
-        _train_cnn_in_child(folder, parent, train, valid, opts, fit, dist, device, started)  # never returns
+        _train_cnn_in_child(folder, parent, half, train, valid, opts, fit, dist, device, started)  # no return
     try:
-        torch.set_num_threads(1)
+        torch.set_num_threads(half)
 
         def checkpoint(state: dict) -> None:
             hooks.save_checkpoint({**state, "ensemble": {"member": 0, "done": []}})
@@ -130,7 +131,7 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
                              hooks.stop, None, hooks.resume_hint)
         state = resume_state if resume_state and "task" in resume_state else None
         if report is not None:
-            notice("rnn+cnn: the members side by side, one core each: --arch rnn here, --arch cnn in a child"
+            notice(f"rnn+cnn: the members side by side, {half} thread(s) each: --arch rnn here, --arch cnn in a child"
                    + (" (refit)" if valid is None else ""))
         rnn = fit(train, valid, member_options(opts, 0, side_by_side=True), hooks=member_hooks, resume_state=state,
                   dist=dist, device=device, report=report, started=started, member=MEMBERS[0])
@@ -165,9 +166,9 @@ def _offer(hooks: Hooks, trained: Trained, valid: Dataset | None) -> None:
                                            valid is not None))
 
 
-def _train_cnn_in_child(folder: Path, parent: int, train: Dataset, valid: Dataset | None, opts: TrainOptions,
-                        fit: Callable, dist: Distributed, device: str, started: float) -> None:
-    """The forked child: train the cnn member on one thread, write it to `folder`, exit."""
+def _train_cnn_in_child(folder: Path, parent: int, threads: int, train: Dataset, valid: Dataset | None,
+                        opts: TrainOptions, fit: Callable, dist: Distributed, device: str, started: float) -> None:
+    """The forked child: train the cnn member on `threads` threads, write it to `folder`, exit."""
     code = 1
     try:
         import torch
@@ -178,7 +179,7 @@ def _train_cnn_in_child(folder: Path, parent: int, train: Dataset, valid: Datase
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         die_with_parent(parent)
         release_inherited_locks()
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
         cnn = fit(train, valid, member_options(opts, 1, side_by_side=True), dist=dist, device=device,
                   started=started, member=MEMBERS[1])
         save_tensors({k: v.detach().cpu().contiguous() for k, v in cnn.model.state_dict().items()},
