@@ -75,16 +75,10 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
                                  device=device, report=report, started=started)
     done = [_restore(train, member_options(opts, i), d, device) for i, d in enumerate(position["done"])]
     for i in range(len(done), len(MEMBERS)):
-        finished = [_summary(t) for t in done]
-
-        def checkpoint(state: dict, i=i, finished=finished) -> None:
-            hooks.save_checkpoint({**state, "ensemble": {"member": i, "done": finished}})
-
         publish = None
         if hooks.publish is not None and i == len(MEMBERS) - 1:
             publish = partial(_publish_ensemble, hooks.publish, list(done), valid, device)
-        member_hooks = Hooks(hooks.on_epoch, checkpoint if hooks.save_checkpoint is not None else None,
-                             hooks.stop, publish, hooks.resume_hint)
+        member_hooks = _member_hooks(hooks, i, [_summary(t) for t in done], publish)
         # a checkpoint written inside member i's loop resumes it; any other starts it afresh
         state = resume_state if position["member"] == i and resume_state and "task" in resume_state else None
         if report is not None and dist.is_main:
@@ -99,6 +93,18 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
     if len(position["done"]) == len(MEMBERS) and dist.is_main:  # all restored: no loop offered it
         _offer(hooks, trained, valid)
     return trained
+
+
+def _member_hooks(hooks: Hooks, i: int, finished: list[dict], publish: Callable | None) -> Hooks:
+    """Member i's hooks: its checkpoints carry the ensemble's position (the finished members'
+    summaries); `publish` offers the whole ensemble, or None: the member is never offered alone."""
+    if hooks.save_checkpoint is None:
+        return replace(hooks, publish=publish)
+
+    def save(state: dict) -> None:
+        hooks.save_checkpoint({**state, "ensemble": {"member": i, "done": finished}})
+
+    return replace(hooks, save_checkpoint=save, publish=publish)
 
 
 def side_by_side_possible(dist: Distributed, device: str) -> bool:
@@ -123,12 +129,7 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
         _train_cnn_in_child(folder, parent, half, train, valid, opts, fit, dist, device, started)  # no return
     try:
         torch.set_num_threads(half)
-
-        def checkpoint(state: dict) -> None:
-            hooks.save_checkpoint({**state, "ensemble": {"member": 0, "done": []}})
-
-        member_hooks = Hooks(hooks.on_epoch, checkpoint if hooks.save_checkpoint is not None else None,
-                             hooks.stop, None, hooks.resume_hint)
+        member_hooks = _member_hooks(hooks, 0, [], None)
         state = resume_state if resume_state and "task" in resume_state else None
         if report is not None:
             notice(f"rnn+cnn: the members side by side, {half} thread(s) each: --arch rnn here, --arch cnn in a child"
