@@ -46,7 +46,7 @@ from .build import build
 from .cnn import ConvConfig
 from .data import Dataset
 from .ensemble import EnsembleClassifier
-from .validation import accuracy
+from .validation import accuracy, validation_targets
 from .options import TrainOptions
 from .trained import Hooks, Trained
 
@@ -210,12 +210,8 @@ def assemble(members: list[Trained], valid: Dataset | None, device: str) -> Trai
     model = EnsembleClassifier(cfg, members=[rnn.model, cnn.model]).eval()
     score = max(rnn.best_valid_accuracy, cnn.best_valid_accuracy)
     if valid is not None:
-        index = {label: i for i, label in enumerate(rnn.labels)}
-        if cfg.multi_label:
-            targets = [{index[x] for x in labels if x in index} for labels in valid.gold()]
-        else:
-            targets = [index.get(label, -1) for label in valid.labels]
-        score = accuracy(model, rnn.featurizer.encode(valid.texts), targets, device)
+        score = accuracy(model, rnn.featurizer.encode(valid.texts),
+                         validation_targets(valid, rnn.labels, cfg.multi_label), device)
     history = [r for m in members for r in m.history]  # each record names its member
     status = "time-limit" if "time-limit" in (rnn.status, cnn.status) else cnn.status
     return Trained(model, rnn.featurizer, rnn.labels, cfg, history, max(rnn.best_epoch, cnn.best_epoch), score,

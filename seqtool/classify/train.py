@@ -26,7 +26,7 @@ from .data import Dataset
 from .docfeatures import standardise
 from .features import collate
 from .ensemble_fit import fit_ensemble
-from .validation import accuracy
+from .validation import accuracy, validation_targets
 from .model import RNNClassifier
 from .multilabel import multi_hot
 from .options import TrainOptions
@@ -70,12 +70,11 @@ class ClassifierTask:
         self.enc_train = feat.encode(train.texts)
         self.y_train = torch.tensor([index[label] for label in train.labels])
         self.enc_valid = feat.encode(valid.texts) if valid is not None else None
-        self.y_valid = [index.get(label, -1) for label in valid.labels] if valid is not None else []
+        # multi-label: validation is the micro-F1 over each example's label set
+        self.y_valid = validation_targets(valid, labels, cfg.multi_label)
         self.multi = cfg.multi_label
-        if self.multi:  # one-vs-all: multi-hot targets; validation: micro-F1 over each example's label set
+        if self.multi:  # one-vs-all: multi-hot targets
             self.y_multi = multi_hot(train.gold(), index)  # (N, C)
-            if valid is not None:
-                self.y_valid = [{index[x] for x in labels if x in index} for labels in valid.gold()]
         if cfg.nb_scale:
             model.ngram_scale.copy_(nb_feature_scale(self.enc_train, self.y_train, cfg.num_ngrams, cfg.num_classes))
         if cfg.doc_dim:
