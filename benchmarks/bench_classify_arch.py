@@ -48,7 +48,8 @@ from bench_classify import (DATA, FT_GRID, LR_GRID, _accuracy, fasttext_fit, nbs
                             read_mr, tfidf_lr_fit)
 
 KIM_CNN_RAND = {"trec": 91.2, "sst2": 82.7, "mr": 76.1}
-CONFIGS = {"rnn": {}, "cnn": {"arch": "cnn"}, "cnn-rnn": {"arch": "cnn-rnn"}, "rnn+cnn": {"arch": "rnn+cnn"},
+CONFIGS = {"rnn": {"arch": "rnn"}, "cnn": {"arch": "cnn"}, "cnn-rnn": {"arch": "cnn-rnn"}, "linear": {"arch": "linear"},
+           "rnn+cnn": {"arch": "rnn+cnn"}, "rnn+cnn+linear": {"arch": "rnn+cnn+linear"},
            "kim": {"arch": "cnn", "emb": 300, "batch_size": 50, "ngrams": 0, "lr": 1e-3, "dropout": 0.5}}
 PEERS = ("tfidf_lr", "fasttext", "nbsvm")
 FOLDS = 10

@@ -46,13 +46,14 @@ def test_train_cli_json_lines_and_store_entry(cli, tiny_tsv):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     done = rows[-1]
     assert done["event"] == "done" and done["model"] == "t" and done["classes"] == 2
-    # The default rnn+cnn: two early-stopping epochs of each member, then each member's refit on
-    # all 48 examples for its own best epoch count (the done line gives the longer).
+    # The default rnn+cnn+linear: two early-stopping epochs of each member, then each member's
+    # refit on all 48 examples for its own best epoch count (the done line gives the longest).
+    members = ("rnn", "cnn", "linear")
     early = [(r["event"], r["member"]) for r in rows[:-1] if not r.get("refit")]
-    assert early == [("epoch", "rnn")] * 2 + [("epoch", "cnn")] * 2
+    assert early == [("epoch", m) for m in members for _ in range(2)]
     refits = [r["member"] for r in rows[:-1] if r.get("refit")]
-    assert refits == sorted(refits, reverse=True) and set(refits) == {"rnn", "cnn"}
-    assert max(refits.count("rnn"), refits.count("cnn")) == done["refit_epochs"] >= done["best_epoch"] >= 1
+    assert refits == [m for m in members for _ in range(refits.count(m))] and set(refits) == set(members)
+    assert max(map(refits.count, members)) == done["refit_epochs"] >= done["best_epoch"] >= 1
     info = ModelStore().open("t", ("classifier",))
     assert info.config["training"]["data"]["examples"] + info.config["training"]["valid"]["examples"] == 48
     assert {p.name for p in info.path.iterdir()} >= {"model.safetensors", "vocab.json", "ngrams.json",

@@ -61,7 +61,9 @@ def test_doc2vec_features_train_predict_and_refuse_a_replaced_model(cli, d2v, tm
     texts = [text for _, text in reviews(80)]
     vectors = torch.from_numpy(doc2vec.infer(model, texts))  # (N, 8): what the classifier saw
     v = torch.from_numpy(doc2vec.infer(model, ["the film was great and superb"]))
-    for net in clf.model.members:  # the default rnn+cnn: each member has its own document-vector path
+    rnn, cnn, linear = clf.model.members
+    assert getattr(linear, "doc", None) is None  # the linear member reads the n-grams only
+    for net in (rnn, cnn):  # the default ensemble: these members have their own document-vector path
         # the path was trained, and its standardisation is the training texts' inferred vectors'
         assert net.doc.weight.abs().sum() > 0
         assert torch.allclose(net.doc_mean, vectors.mean(0), atol=1e-5)

@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 def build(train: Dataset, opts: TrainOptions) -> tuple[Featurizer, list[str], ClassifierConfig, RNNClassifier, Coverage | None]:
     check_trainable(train)
     tokenizer = Tokenizer.from_dict(opts.tokenizer)
-    doc = DocFeatures.open(opts.doc2vec_model) if opts.doc2vec_model else None
+    reads_words = opts.arch != "linear"  # the linear model reads n-grams only: no vectors, no doc2vec path
+    doc = DocFeatures.open(opts.doc2vec_model) if opts.doc2vec_model and reads_words else None
     feat = Featurizer.build(train.texts, tokenizer, ngram_order=opts.ngrams, max_len=opts.max_len,
                             min_freq=opts.min_freq, doc=doc)
     labels = train.classes()
     vectors = None
     emb = opts.emb
-    if opts.embeddings:
+    if opts.embeddings and reads_words:
         from ..vectors import load_vectors
 
         from ..vectors.embedding import vectors_dim

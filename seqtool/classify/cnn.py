@@ -41,13 +41,13 @@ from ..core.errors import UsageError
 from .docfeatures import add_doc_path, doc_logits
 from .model import ClassifierConfig, RNNClassifier
 
-ARCHS = ("rnn", "cnn", "cnn-rnn", "rnn+cnn")  # rnn+cnn: seqtool.classify.ensemble
+ARCHS = ("rnn", "cnn", "cnn-rnn", "linear", "rnn+cnn", "rnn+cnn+linear")  # a+b: seqtool.classify.ensemble
 
 
 @dataclass
 class ConvConfig(ClassifierConfig):
     """ClassifierConfig plus the convolution; cell/bidirectional/layers/hidden/pooling are
-    read by cnn-rnn and by rnn+cnn's recurrent member."""
+    read by cnn-rnn and by an ensemble's recurrent member; linear reads none of them."""
 
     arch: str = "cnn"
     widths: tuple[int, ...] = (3, 4, 5)
@@ -59,7 +59,7 @@ class ConvConfig(ClassifierConfig):
         super().__post_init__()
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list back
         if self.arch not in ARCHS[1:]:
-            raise UsageError(f"unknown convolutional --arch {self.arch!r} (choose cnn, cnn-rnn or rnn+cnn)")
+            raise UsageError(f"unknown convolutional --arch {self.arch!r} (choose {', '.join(ARCHS[1:])})")
         if not self.widths or min(self.widths) < 1 or self.maps < 1 or self.pool < 1:
             raise UsageError("filter widths, --maps and --pool must be at least 1")
         if self.max_norm < 0:
@@ -67,7 +67,7 @@ class ConvConfig(ClassifierConfig):
 
 
 def config_from_dict(d: dict) -> ClassifierConfig:
-    """The config a stored model was saved with: arch "cnn", "cnn-rnn" or "rnn+cnn" -> ConvConfig; "rnn" or
+    """The config a stored model was saved with: any arch but "rnn" -> ConvConfig; "rnn" or
     no arch at all (every model saved before the CNNs) -> ClassifierConfig. A stored config that
     fails validation raises ValueError (the store reports it as a corrupted model, not a usage error)."""
     try:

@@ -1,18 +1,20 @@
-"""rnn+cnn: the recurrent classifier and Kim's CNN side by side, their probabilities averaged.
+"""Ensembles (`--arch rnn+cnn+linear`, `--arch rnn+cnn`): the members trained each as alone,
+their probabilities averaged.
 
-    p_rnn = softmax(f_rnn(x)),  p_cnn = softmax(f_cnn(x))      each member as `--arch rnn` / `--arch cnn`
-    p(y | x) = (p_rnn + p_cnn) / 2                              the ensemble's prediction
-    logits   = log p(y | x)                                     what predict, eval and early stopping read
+    p_m = softmax(f_m(x))       for each member m (rnn, cnn, linear), as `--arch m` makes it
+    p(y | x) = mean_m p_m        the ensemble's prediction
+    logits   = log p(y | x)      what predict, eval and early stopping read
     one-vs-all (multi-label) models average the members' sigmoids instead.
 
 The members share the featurizer (vocabulary, n-grams) and nothing else: each has its own
-embedding, n-gram path and doc2vec path. Each is trained exactly as `--arch rnn` and
-`--arch cnn` train it alone, with its own early stopping (classify/ensemble_fit.py), so the
-ensemble is the average of the two models those commands make.
+embedding, n-gram path and doc2vec path (the linear model reads the n-grams only). Each is
+trained exactly as `--arch m` trains it alone, with its own early stopping
+(classify/ensemble_fit.py), so the ensemble is the average of the models those commands make.
 
-Why: the recurrent model and the CNN make different errors (the CNN reads local windows of
-words, the GRU whole sentences), so their average beats each; docs/classify.md has the
-figures. It costs the two models' training and prediction time.
+Why: the members make different errors (the cnn reads local windows of words, the GRU whole
+sentences, the linear model which words occur, not their order or meaning), so their average
+beats each; docs/classify.md has the figures. It costs the members' training and prediction
+time, the linear model's being small.
 """
 
 from __future__ import annotations
@@ -24,23 +26,31 @@ import torch
 from torch import nn
 
 from .cnn import CNNClassifier, ConvConfig
+from .linear import LinearClassifier
 from .model import ClassifierConfig, RNNClassifier
 
 
+def member_names(arch: str) -> list[str]:
+    """"rnn+cnn+linear" -> ["rnn", "cnn", "linear"]."""
+    return arch.split("+")
+
+
 def member_configs(cfg: ConvConfig) -> list[ClassifierConfig]:
-    """The rnn member's config (the recurrent fields of cfg) and the cnn member's."""
+    """Each member's config: the rnn's is the recurrent fields of cfg, the others cfg with their arch."""
     rnn = ClassifierConfig(**{f.name: getattr(cfg, f.name) for f in fields(ClassifierConfig)})
-    return [rnn, replace(cfg, arch="cnn")]
+    return [rnn if name == "rnn" else replace(cfg, arch=name) for name in member_names(cfg.arch)]
+
+
+MEMBER_NETWORKS = {"rnn": RNNClassifier, "cnn": CNNClassifier, "linear": LinearClassifier}
 
 
 class EnsembleClassifier(nn.Module):
     def __init__(self, cfg: ConvConfig, members: list[nn.Module] | None = None):
-        """New members from cfg, or the trained ones (rnn, cnn)."""
+        """New members from cfg, or the trained ones (in cfg.arch's order)."""
         super().__init__()
         self.cfg = cfg
         if members is None:
-            rnn_cfg, cnn_cfg = member_configs(cfg)
-            members = [RNNClassifier(rnn_cfg), CNNClassifier(cnn_cfg)]
+            members = [MEMBER_NETWORKS[getattr(c, "arch", "rnn")](c) for c in member_configs(cfg)]
         self.members = nn.ModuleList(members)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None,

@@ -1,25 +1,27 @@
-"""Training `--arch rnn+cnn`: the rnn member exactly as `--arch rnn` trains it, then the cnn
-member exactly as `--arch cnn` does (same seed, data and options; each its own early stopping
-and its own refit epoch count), then the two as one EnsembleClassifier (classify/ensemble.py).
+"""Training an ensemble (`--arch rnn+cnn+linear`, `--arch rnn+cnn`): each member exactly as its
+own `--arch` trains it (same seed, data and options; each its own early stopping and its own
+refit epoch count), one after the other, then all as one EnsembleClassifier
+(classify/ensemble.py).
 
-So an ensemble is the average of the two models a user would get from the two commands, and
+So an ensemble is the average of the models a user would get from the members' commands, and
 tests can check it bit for bit. The lifecycle stays the shared loop's, member by member:
 
 - the checkpoint is the current member's loop state plus {"ensemble": {"member": i, "done":
-  [finished members' weights and summaries]}}, so Ctrl-C or SIGKILL in either member resumes
+  [finished members' weights and summaries]}}, so Ctrl-C or SIGKILL in any member resumes
   where it stopped;
 - the model is offered for publishing only once every member exists (the last member's
   offers carry the finished ones), never a member alone;
-- with --max-time the rnn member stops at half the budget, so the cnn member gets its share;
+- with --max-time each member stops at its share of the budget (the rnn and the cnn even
+  shares, the linear model, a few solves, a small one), so the later ones get theirs;
 - the refit trains each member for its own best epoch count (TrainOptions.member_epochs).
 
 Side by side: with 2 or more torch threads on a CPU (one process, not torchrun), a member
-barely gains from a second thread (MR: the rnn's fold takes as long on 2 as on 1), so the cnn
-trains in a forked child while the rnn trains here, each on half the threads: on 2 threads the
-same two models as `--threads 1` gives, in about the rnn's time. The child keeps no
-checkpoint (on a resume the cnn, the shorter member, trains again: the same seed gives the
-same model), is killed with the run (PR_SET_PDEATHSIG) and hands its member back as a
-safetensors file plus JSON; its epoch lines are reported once it is done.
+barely gains from a second thread (MR: the rnn's fold takes as long on 2 as on 1), so the
+members after the rnn train in a forked child while the rnn trains here, each process on half
+the threads: on 2 threads the same models as `--threads 1` gives, in about the rnn's time.
+The child keeps no checkpoint (on a resume its members, the shorter ones, train again: the
+same seed gives the same models), is killed with the run (PR_SET_PDEATHSIG) and hands its
+members back as safetensors files plus JSON; their epoch lines are reported once it is done.
 """
 
 from __future__ import annotations
@@ -45,23 +47,27 @@ from ..training.runtime import Distributed
 from .build import build
 from .cnn import ConvConfig
 from .data import Dataset
-from .ensemble import EnsembleClassifier
+from .ensemble import EnsembleClassifier, member_names
 from .validation import accuracy, validation_targets
 from .options import TrainOptions
 from .trained import Hooks, Trained
 
-MEMBERS = ("rnn", "cnn")
+TIME_SHARE = {"rnn": 1.0, "cnn": 1.0, "linear": 0.1}  # of --max-time, among members trained in turn
 
 
-def member_options(opts: TrainOptions, i: int, side_by_side: bool = False) -> TrainOptions:
+def member_options(opts: TrainOptions, i: int, group: list[int] | None = None) -> TrainOptions:
     """Member i's recipe: the ensemble's with its own arch (and, in a refit, its own epochs).
-    One after the other, --max-time gives the rnn half; side by side each gets all of it."""
-    member = replace(opts, arch=MEMBERS[i], member_epochs=None)
+    `group`: the members one process trains in turn (default: all); with --max-time each of
+    them stops at the end of its share, counted from the run's start."""
+    names = member_names(opts.arch)
+    member = replace(opts, arch=names[i], member_epochs=None)
     if opts.member_epochs:
         epochs = int(opts.member_epochs[i])
         member = replace(member, epochs=epochs, patience=epochs + 1)
-    if opts.max_time is not None and i < len(MEMBERS) - 1 and not side_by_side:
-        member = replace(member, max_time=opts.max_time * (i + 1) / len(MEMBERS))
+    group = list(range(len(names))) if group is None else group
+    if opts.max_time is not None and i != group[-1]:
+        shares = [TIME_SHARE[names[j]] for j in group]
+        member = replace(member, max_time=opts.max_time * sum(shares[:group.index(i) + 1]) / sum(shares))
     return member
 
 
@@ -69,28 +75,29 @@ def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit:
                  resume_state: dict | None, dist: Distributed, device: str, report, started: float | None) -> Trained:
     """`fit` (classify.train.fit) trains each member; the other arguments are fit's own."""
     started = time.monotonic() if started is None else started
+    names = member_names(opts.arch)
     position = (resume_state or {}).get("ensemble") or {"member": 0, "done": []}
     if not position["done"] and side_by_side_possible(dist, device):
         return _fit_side_by_side(train, valid, opts, fit, hooks=hooks, resume_state=resume_state, dist=dist,
                                  device=device, report=report, started=started)
     done = [_restore(train, member_options(opts, i), d, device) for i, d in enumerate(position["done"])]
-    for i in range(len(done), len(MEMBERS)):
+    for i in range(len(done), len(names)):
         publish = None
-        if hooks.publish is not None and i == len(MEMBERS) - 1:
+        if hooks.publish is not None and i == len(names) - 1:
             publish = partial(_publish_ensemble, hooks.publish, list(done), valid, device)
         member_hooks = _member_hooks(hooks, i, [_summary(t) for t in done], publish)
         # a checkpoint written inside member i's loop resumes it; any other starts it afresh
         state = resume_state if position["member"] == i and resume_state and "task" in resume_state else None
         if report is not None and dist.is_main:
-            notice(f"rnn+cnn: member {i + 1} of {len(MEMBERS)}, --arch {MEMBERS[i]}"
+            notice(f"{opts.arch}: member {i + 1} of {len(names)}, --arch {names[i]}"
                    + (" (refit)" if valid is None else ""))
         done.append(fit(train, valid, member_options(opts, i), hooks=member_hooks, resume_state=state, dist=dist,
-                        device=device, report=report, started=started, member=MEMBERS[i]))
-        if i + 1 < len(MEMBERS) and hooks.save_checkpoint is not None and dist.is_main:
+                        device=device, report=report, started=started, member=names[i]))
+        if i + 1 < len(names) and hooks.save_checkpoint is not None and dist.is_main:
             # between members: a crash here resumes with the next member, not by retraining this one
             hooks.save_checkpoint({"ensemble": {"member": i + 1, "done": [_summary(t) for t in done]}})
     trained = assemble(done, valid, device)
-    if len(position["done"]) == len(MEMBERS) and dist.is_main:  # all restored: no loop offered it
+    if len(position["done"]) == len(names) and dist.is_main:  # all restored: no loop offered it
         _offer(hooks, trained, valid)
     return trained
 
@@ -111,37 +118,40 @@ def side_by_side_possible(dist: Distributed, device: str) -> bool:
     import torch
 
     return (hasattr(os, "fork") and not dist.enabled and str(device) == "cpu"
-            and torch.get_num_threads() >= len(MEMBERS))
+            and torch.get_num_threads() >= 2)
 
 
 def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit: Callable, *, hooks: Hooks,
                       resume_state: dict | None, dist: Distributed, device: str, report,
                       started: float) -> Trained:
-    """The cnn member in a forked child, the rnn member here, half the threads each (module docstring)."""
+    """The members after the first in a forked child, the first (the rnn) here, half the
+    threads each (module docstring)."""
     import torch
 
+    names = member_names(opts.arch)
+    later = list(range(1, len(names)))  # the child's members, in turn
     threads = torch.get_num_threads()
-    half = max(1, threads // len(MEMBERS))
-    folder = Path(tempfile.mkdtemp(prefix="seqtool-rnn-cnn-"))
+    half = max(1, threads // 2)
+    folder = Path(tempfile.mkdtemp(prefix="seqtool-ensemble-"))
     parent = os.getpid()
     child = os.fork()
     if child == 0:
-        _train_cnn_in_child(folder, parent, half, train, valid, opts, fit, dist, device, started)  # no return
+        _train_in_child(folder, parent, half, later, train, valid, opts, fit, dist, device, started)  # no return
     try:
         torch.set_num_threads(half)
         member_hooks = _member_hooks(hooks, 0, [], None)
         state = resume_state if resume_state and "task" in resume_state else None
         if report is not None:
-            notice(f"rnn+cnn: the members side by side, {half} thread(s) each: --arch rnn here, --arch cnn in a child"
-                   + (" (refit)" if valid is None else ""))
-        rnn = fit(train, valid, member_options(opts, 0, side_by_side=True), hooks=member_hooks, resume_state=state,
-                  dist=dist, device=device, report=report, started=started, member=MEMBERS[0])
+            notice(f"{opts.arch}: the members side by side, {half} thread(s) each: --arch {names[0]} here, "
+                   f"--arch {', '.join(names[i] for i in later)} in a child" + (" (refit)" if valid is None else ""))
+        first = fit(train, valid, member_options(opts, 0, [0]), hooks=member_hooks, resume_state=state,
+                    dist=dist, device=device, report=report, started=started, member=names[0])
         _, status = os.waitpid(child, 0)
         child = None
         if status != 0:
-            raise ModelError(f"rnn+cnn: the process training the cnn member failed (wait status {status}); "
+            raise ModelError(f"{opts.arch}: the process training the other members failed (wait status {status}); "
                              f"its error is above; --threads 1 trains the members one after the other")
-        cnn = _read_member(folder, train, member_options(opts, 1, side_by_side=True), device)
+        rest = [_read_member(folder, i, train, member_options(opts, i, later), device) for i in later]
     finally:
         if child is not None:  # Ctrl-C, SIGTERM or an error here: the child's work is lost with the run
             with contextlib.suppress(OSError):
@@ -150,11 +160,14 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
         torch.set_num_threads(threads)
         shutil.rmtree(folder, ignore_errors=True)
     if report is not None:
-        for record in cnn.history:
-            report.epoch_end(record, member_options(opts, 1).epochs, mark="*best" if record.get("best") else "")
-    trained = assemble([rnn, cnn], valid, device)
-    if hooks.save_checkpoint is not None:  # both members: a resume only assembles them
-        hooks.save_checkpoint({"ensemble": {"member": len(MEMBERS), "done": [_summary(rnn), _summary(cnn)]},
+        for i, member in zip(later, rest):
+            for record in member.history:
+                report.epoch_end(record, member_options(opts, i, later).epochs,
+                                 mark="*best" if record.get("best") else "")
+    members = [first, *rest]
+    trained = assemble(members, valid, device)
+    if hooks.save_checkpoint is not None:  # every member: a resume only assembles them
+        hooks.save_checkpoint({"ensemble": {"member": len(names), "done": [_summary(m) for m in members]},
                                "finished": trained.status != "time-limit"})
     _offer(hooks, trained, valid)
     return trained
@@ -167,9 +180,10 @@ def _offer(hooks: Hooks, trained: Trained, valid: Dataset | None) -> None:
                                            valid is not None))
 
 
-def _train_cnn_in_child(folder: Path, parent: int, threads: int, train: Dataset, valid: Dataset | None,
-                        opts: TrainOptions, fit: Callable, dist: Distributed, device: str, started: float) -> None:
-    """The forked child: train the cnn member on `threads` threads, write it to `folder`, exit."""
+def _train_in_child(folder: Path, parent: int, threads: int, members: list[int], train: Dataset,
+                    valid: Dataset | None, opts: TrainOptions, fit: Callable, dist: Distributed, device: str,
+                    started: float) -> None:
+    """The forked child: train `members` in turn on `threads` threads, write each to `folder`, exit."""
     code = 1
     try:
         import torch
@@ -181,41 +195,46 @@ def _train_cnn_in_child(folder: Path, parent: int, threads: int, train: Dataset,
         die_with_parent(parent)
         release_inherited_locks()
         torch.set_num_threads(threads)
-        cnn = fit(train, valid, member_options(opts, 1, side_by_side=True), dist=dist, device=device,
-                  started=started, member=MEMBERS[1])
-        save_tensors({k: v.detach().cpu().contiguous() for k, v in cnn.model.state_dict().items()},
-                     folder / "cnn.safetensors")
-        summary = {k: v for k, v in _summary(cnn).items() if k != "weights"}
-        (folder / "cnn.json").write_text(json.dumps(summary), encoding="utf-8")
+        names = member_names(opts.arch)
+        for i in members:
+            trained = fit(train, valid, member_options(opts, i, members), dist=dist, device=device,
+                          started=started, member=names[i])
+            save_tensors({k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()},
+                         folder / f"member{i}.safetensors")
+            summary = {k: v for k, v in _summary(trained).items() if k != "weights"}
+            (folder / f"member{i}.json").write_text(json.dumps(summary), encoding="utf-8")
         code = 0
     except BaseException as exc:  # noqa: BLE001 - reported in one line; the parent says what failed
         with contextlib.suppress(Exception):
-            sys.stderr.write(f"seqtool: rnn+cnn: the cnn member failed: {type(exc).__name__}: {exc}\n")
+            sys.stderr.write(f"seqtool: {opts.arch}: a member failed: {type(exc).__name__}: {exc}\n")
     finally:
         os._exit(code)  # no atexit handlers, no flush of the parent's buffered output
 
 
-def _read_member(folder: Path, train: Dataset, opts: TrainOptions, device: str) -> Trained:
-    summary = json.loads((folder / "cnn.json").read_text(encoding="utf-8"))
-    summary["weights"] = load_tensors(folder / "cnn.safetensors", origin="the cnn member")
+def _read_member(folder: Path, i: int, train: Dataset, opts: TrainOptions, device: str) -> Trained:
+    summary = json.loads((folder / f"member{i}.json").read_text(encoding="utf-8"))
+    summary["weights"] = load_tensors(folder / f"member{i}.safetensors", origin=f"the {opts.arch} member")
     return _restore(train, opts, summary, device)
 
 
 def assemble(members: list[Trained], valid: Dataset | None, device: str) -> Trained:
-    """The ensemble's Trained from its members' (rnn first): weights, featurizer and labels are
-    theirs; the validation accuracy is the ensemble's own; the history is both, marked by member."""
-    rnn, cnn = members
-    cfg = replace(cnn.config, arch="rnn+cnn")
-    assert isinstance(cfg, ConvConfig) and rnn.labels == cnn.labels
-    model = EnsembleClassifier(cfg, members=[rnn.model, cnn.model]).eval()
-    score = max(rnn.best_valid_accuracy, cnn.best_valid_accuracy)
+    """The ensemble's Trained from its members' (in the arch's order): weights, featurizer and
+    labels are theirs; the validation accuracy is the ensemble's own; the history is all of
+    theirs, marked by member."""
+    names = [getattr(m.config, "arch", "rnn") for m in members]
+    conv = next(m.config for m in members if isinstance(m.config, ConvConfig))
+    cfg = replace(conv, arch="+".join(names), doc_dim=members[0].config.doc_dim)
+    assert all(m.labels == members[0].labels for m in members)
+    model = EnsembleClassifier(cfg, members=[m.model for m in members]).eval()
+    first = members[0]
+    score = max(m.best_valid_accuracy for m in members)
     if valid is not None:
-        score = accuracy(model, rnn.featurizer.encode(valid.texts),
-                         validation_targets(valid, rnn.labels, cfg.multi_label), device)
+        score = accuracy(model, first.featurizer.encode(valid.texts),
+                         validation_targets(valid, first.labels, cfg.multi_label), device)
     history = [r for m in members for r in m.history]  # each record names its member
-    status = "time-limit" if "time-limit" in (rnn.status, cnn.status) else cnn.status
-    return Trained(model, rnn.featurizer, rnn.labels, cfg, history, max(rnn.best_epoch, cnn.best_epoch), score,
-                   rnn.embedding_coverage, status, members=list(members))
+    status = "time-limit" if any(m.status == "time-limit" for m in members) else members[-1].status
+    return Trained(model, first.featurizer, first.labels, cfg, history, max(m.best_epoch for m in members), score,
+                   first.embedding_coverage, status, members=list(members))
 
 
 def _publish_ensemble(publish: Callable, finished: list[Trained], valid: Dataset | None, device: str,

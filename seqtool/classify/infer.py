@@ -23,6 +23,7 @@ import torch
 
 from .features import Encoded, collate
 from . import infer_cnn
+from .linear import LinearClassifier
 from .model import RNNClassifier
 
 GATES = {"gru": 3, "lstm": 4, "rnn": 1}
@@ -130,6 +131,8 @@ def _tanh_(x: torch.Tensor) -> torch.Tensor:
 def predict_logits(model: RNNClassifier, enc: Encoded, device: str = "cpu", batch_size: int = 256) -> torch.Tensor:
     """Logits (N, C) in input order; batches are length-sorted for speed."""
     model.eval()
+    if isinstance(model, LinearClassifier):  # a bag of n-grams: one EmbeddingBag call
+        return model.bag_logits(enc.ngrams)
     if infer_cnn.supported(model, device):
         return infer_cnn.predict_logits(model, enc)
     n = len(enc)

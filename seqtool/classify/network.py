@@ -6,12 +6,14 @@ from torch import nn
 
 from .cnn import CNNClassifier, CNNRNNClassifier
 from .ensemble import EnsembleClassifier
+from .linear import LinearClassifier
 from .model import ClassifierConfig, RNNClassifier
 
-NETWORKS = {"rnn": RNNClassifier, "cnn": CNNClassifier, "cnn-rnn": CNNRNNClassifier, "rnn+cnn": EnsembleClassifier}
+NETWORKS = {"rnn": RNNClassifier, "cnn": CNNClassifier, "cnn-rnn": CNNRNNClassifier, "linear": LinearClassifier,
+            "rnn+cnn": EnsembleClassifier, "rnn+cnn+linear": EnsembleClassifier}
 
 
 def build_classifier(cfg: ClassifierConfig) -> nn.Module:
-    """RNNClassifier, CNNClassifier, CNNRNNClassifier or EnsembleClassifier, by cfg.arch
+    """RNNClassifier, CNNClassifier, CNNRNNClassifier, LinearClassifier or EnsembleClassifier, by cfg.arch
     (a ClassifierConfig, which has no arch, is an rnn)."""
     return NETWORKS[getattr(cfg, "arch", "rnn")](cfg)

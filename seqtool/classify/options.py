@@ -16,18 +16,19 @@ M, T = "Model", "Training"
 class TrainOptions:
     """The defaults are the recipe: no tuning flags needed for sentence classification."""
 
-    arch: str = option("rnn+cnn", "rnn+cnn (the rnn and the cnn model, each trained as alone, their probabilities "
-                       "averaged: the most accurate, at the two models' cost), rnn (recurrent), cnn (Kim 2014 "
-                       "CNN-rand: widths 3,4,5 x 100 maps, max over time) or cnn-rnn (convolution and pooling, "
-                       "then the recurrent stack).",
-                       choices=("rnn", "cnn", "cnn-rnn", "rnn+cnn"), panel=M)
-    widths: str = option("3,4,5", "cnn, cnn-rnn, rnn+cnn: convolution filter widths.", panel=M)
-    maps: int = option(100, "cnn, cnn-rnn, rnn+cnn: feature maps per filter width.", minimum=1, panel=M)
-    max_norm: float = option(3.0, "cnn, cnn-rnn, rnn+cnn: l2 bound on each output-layer row after every update (0 = off).",
+    arch: str = option("rnn+cnn+linear", "rnn+cnn+linear (the rnn, the cnn and the linear model, each trained "
+                       "as alone, their probabilities averaged: the most accurate, at the rnn's and the cnn's "
+                       "cost), rnn+cnn, rnn (recurrent), cnn (Kim 2014 CNN-rand: widths 3,4,5 x 100 maps, max "
+                       "over time), cnn-rnn (convolution and pooling, then the recurrent stack) or linear "
+                       "(logistic regression on TF-IDF uni+bigrams; its epochs walk C = 1, 4, 16, 64, 256).",
+                       choices=("rnn+cnn+linear", "rnn+cnn", "rnn", "cnn", "cnn-rnn", "linear"), panel=M)
+    widths: str = option("3,4,5", "cnn, cnn-rnn and the ensembles: convolution filter widths.", panel=M)
+    maps: int = option(100, "cnn, cnn-rnn and the ensembles: feature maps per filter width.", minimum=1, panel=M)
+    max_norm: float = option(3.0, "cnn, cnn-rnn and the ensembles: l2 bound on each output-layer row after every update (0 = off).",
                              minimum=0.0, panel=M)
     pool: int = option(2, "cnn-rnn: max-pool size and stride over time before the RNN (1 = none).", minimum=1,
                        panel=M)
-    cell: str = option("gru", "Recurrent cell (rnn, rnn+cnn, cnn-rnn): lstm, gru, rnn, lstm-peephole or cifg.",
+    cell: str = option("gru", "Recurrent cell (rnn, cnn-rnn and the ensembles): lstm, gru, rnn, lstm-peephole or cifg.",
                        choices=("lstm", "gru", "rnn", "lstm-peephole", "cifg"), panel=M)
     bidirectional: bool = option(True, "Read the text both ways.", flag="--bidirectional/--unidirectional", panel=M)
     layers: int = option(1, "Stacked recurrent layers.", minimum=1, panel=M)
@@ -78,8 +79,8 @@ class TrainOptions:
     max_time: float | None = option(None, "Stop after this long (90s, 10m, 1h30m), keeping the best model "
                                     "(no refit then; --resume continues).", parse="duration", above=0.0,
                                     role=RUN, panel=T)
-    # rnn+cnn's refit: each member's own epoch count (set by the early-stopping phase, not by users)
-    member_epochs: list | None = option(None, "Refit epochs per member of an rnn+cnn ensemble.", cli=False)
+    # an ensemble's refit: each member's own epoch count (set by the early-stopping phase, not by users)
+    member_epochs: list | None = option(None, "Refit epochs per member of an ensemble.", cli=False)
     tokenizer: dict = option(help="Tokenizer settings.", cli=False,
                              default_factory=lambda: {"level": "word", "method": "regex", "lower": True})
 

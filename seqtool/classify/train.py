@@ -1,6 +1,7 @@
 """Training a classifier: the step (the model's building in classify/build.py, the batches and
 optimizers in classify/steps.py, the validation accuracy in classify/validation.py, what fit returns
-in classify/trained.py, rnn+cnn member by member in classify/ensemble_fit.py). The lifecycle
+in classify/trained.py, rnn+cnn member by member in classify/ensemble_fit.py, the linear model's solves in
+classify/linear_train.py). The lifecycle
 (early stopping, the best weights kept, checkpoints, exact resume, Ctrl-C, DDP) is the
 shared seqtool.training.loop; ClassifierTask is the classifier's part of it.
 
@@ -31,7 +32,8 @@ from .model import RNNClassifier
 from .multilabel import multi_hot
 from .options import TrainOptions
 from .steps import Optimizers, batches_for_epoch, unk_probabilities
-from .trained import Hooks, Trained
+from .linear_train import LinearTask, linear_options
+from .trained import Hooks, Trained, epoch_record
 
 __all__ = ["Trained", "ClassifierTask", "Hooks", "fit", "make_report", "accuracy", "build", "nb_feature_scale",
            "Optimizers", "batches_for_epoch", "unk_probabilities", "TrainOptions"]
@@ -52,7 +54,7 @@ class ClassifierTask:
     def __init__(self, train: Dataset, valid: Dataset | None, opts: TrainOptions, device: str, dist: Distributed,
                  member: str | None = None):
         self.opts, self.device, self.dist = opts, device, dist
-        self.member = member  # an rnn+cnn member: its records say which
+        self.member = member  # an ensemble member: its records say which
         self.rank, self.world = (dist.rank, dist.world_size) if dist.enabled else (0, 1)
         feat, labels, cfg, model, coverage = build(train, opts)
         # the share of words given a pretrained vector (fastText: their n-grams' included)
@@ -148,13 +150,7 @@ class ClassifierTask:
         self.optimizer.load_state_dict(state["optimizer"])
 
     def record(self, end: EpochEnd) -> dict:
-        record = {"epoch": end.epoch, "train_loss": end.train_loss, "valid_accuracy": end.score,
-                  "best": end.improved, "seconds": round(end.seconds, 2)}
-        if self.member is not None:
-            record = {"member": self.member, **record}
-        if end.score is None:
-            record["refit"] = True
-        return record
+        return epoch_record(end, self.member)
 
 
 def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hooks | None = None,
@@ -166,13 +162,17 @@ def fit(train: Dataset, valid: Dataset | None, opts: TrainOptions, *, hooks: Hoo
 
     `resume_state` is a checkpoint saved through hooks.save_checkpoint. `report` is a
     seqtool.training.report.TrainingReport (progress bars, one summary line or JSON line
-    per epoch); None trains silently. `member` names an rnn+cnn member in its epoch records."""
+    per epoch); None trains silently. `member` names an ensemble member in its epoch records."""
     hooks = hooks or Hooks()
     dist = dist if dist is not None else Distributed()
-    if opts.arch == "rnn+cnn":  # member by member, each through this function
+    if "+" in opts.arch:  # an ensemble: member by member, each through this function
         return fit_ensemble(train, valid, opts, fit, hooks=hooks, resume_state=resume_state, dist=dist,
                             device=device, report=report, started=started)
-    task = ClassifierTask(train, valid, opts, device, dist, member)
+    if opts.arch == "linear":  # its epochs walk the regularization path (classify/linear_train.py)
+        opts = linear_options(opts)
+        task = LinearTask(train, valid, opts, device, dist, member)
+    else:
+        task = ClassifierTask(train, valid, opts, device, dist, member)
     seed_everything(opts.seed)  # after building: the batches' random stream starts at the seed
     state = None
     if resume_state is not None:

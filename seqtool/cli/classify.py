@@ -86,7 +86,7 @@ recipe = with_options(TrainOptions)
 cv_recipe = with_options(TrainOptions, exclude=("force",))  # cv stores nothing
 
 
-@app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train reviews.tsv --arch rnn --valid dev.tsv", "seqtool classify train tags.ft --max-time 10m --threads 2", "seqtool classify train complaints.tsv --features doc2vec:complaints-d2v"))
+@app.command(epilog=examples("seqtool classify train reviews.tsv --name sentiment", "seqtool classify train questions.ft --arch cnn --seed 1", "seqtool classify train reviews.tsv --arch rnn --valid dev.tsv", "seqtool classify train reviews.tsv --arch linear", "seqtool classify train tags.ft --max-time 10m --threads 2", "seqtool classify train complaints.tsv --features doc2vec:complaints-d2v"))
 @recipe
 @reading
 def train(
