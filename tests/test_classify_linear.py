@@ -177,3 +177,13 @@ def test_cli_trains_stores_and_predicts_the_default(cli, tmp_path):
     assert lin.exit_code == 0, lin.stderr
     summary = train_model(str(path), opts=TrainOptions(arch="linear", **TINY), name="lin2")
     assert summary.published and load("lin2").info["config"]["model"]["arch"] == "linear"
+
+
+def test_max_time_shares_of_the_three_members():
+    from seqtool.classify.ensemble_fit import member_options
+
+    opts = TrainOptions(max_time=63.0, **TINY)  # the default arch: shares 1, 1 and 0.1 of the budget
+    assert [member_options(opts, i).max_time for i in range(3)] == pytest.approx([30.0, 60.0, 63.0])
+    # side by side the child trains the cnn, then the linear model: they share its budget
+    assert [member_options(opts, i, [1, 2]).max_time for i in (1, 2)] == pytest.approx([57.27, 63.0], abs=0.01)
+    assert member_options(opts, 0, [0]).max_time == 63.0
