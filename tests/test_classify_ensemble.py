@@ -253,3 +253,24 @@ def test_side_by_side_on_two_threads_trains_the_one_thread_models(tmp_path):
     resumed = fit(train, valid, opts, resume_state=state)
     for a, b in zip(one.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_killed_runs_hand_over_folder_is_removed_by_the_next(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import tempfile
+
+    from seqtool.classify.ensemble_fit import FOLDER_PREFIX, _hand_over_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that runs no process now
+    stale = tmp_path / f"{FOLDER_PREFIX}{gone.pid}-abc"
+    (stale / "sub").mkdir(parents=True)
+    live = tmp_path / f"{FOLDER_PREFIX}{os.getppid()}-def"  # a running process's: kept
+    live.mkdir()
+    other = tmp_path / "seqtool-ensemble-notes"  # not a pid: kept
+    other.mkdir()
+    mine = _hand_over_folder()
+    assert not stale.exists() and live.exists() and other.exists()
+    assert mine.parent == tmp_path and mine.name.startswith(f"{FOLDER_PREFIX}{os.getpid()}-")

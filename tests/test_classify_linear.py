@@ -187,3 +187,4 @@ def test_max_time_shares_of_the_three_members():
     # side by side the child trains the cnn, then the linear model: they share its budget
     assert [member_options(opts, i, [1, 2]).max_time for i in (1, 2)] == pytest.approx([57.27, 63.0], abs=0.01)
     assert member_options(opts, 0, [0]).max_time == 63.0
+

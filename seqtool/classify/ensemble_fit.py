@@ -21,7 +21,9 @@ members after the rnn train in a forked child while the rnn trains here, each pr
 the threads: on 2 threads the same models as `--threads 1` gives, in about the rnn's time.
 The child keeps no checkpoint (on a resume its members, the shorter ones, train again: the
 same seed gives the same models), is killed with the run (PR_SET_PDEATHSIG) and hands its
-members back as safetensors files plus JSON; their epoch lines are reported once it is done.
+members back as safetensors files plus JSON in a temp folder named by the run's pid (a
+SIGKILLed run's folder is removed by the next side-by-side run); their epoch lines are
+reported once it is done.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
     later = list(range(1, len(names)))  # the child's members, in turn
     threads = torch.get_num_threads()
     half = max(1, threads // 2)
-    folder = Path(tempfile.mkdtemp(prefix="seqtool-ensemble-"))
+    folder = _hand_over_folder()
     parent = os.getpid()
     child = os.fork()
     if child == 0:
@@ -171,6 +173,22 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
                                "finished": trained.status != "time-limit"})
     _offer(hooks, trained, valid)
     return trained
+
+
+FOLDER_PREFIX = "seqtool-ensemble-"  # + the parent's pid + "-" + mkdtemp's letters
+
+
+def _hand_over_folder() -> Path:
+    """The temp folder the child hands its members over in, named by this process's pid.
+    First the ones a SIGKILLed run left are removed: those whose pid runs no process."""
+    from ..core.locking import pid_alive
+
+    for old in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = old.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            if pid.isdigit() and not pid_alive(int(pid)) and old.stat().st_uid == os.getuid():
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
 
 
 def _offer(hooks: Hooks, trained: Trained, valid: Dataset | None) -> None:

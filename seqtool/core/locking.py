@@ -22,7 +22,7 @@ from .errors import StoreError
 _held: dict[int, int] = {}
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -34,7 +34,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _holder(fd: int) -> str:
     text = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-    if text.isdigit() and not _pid_alive(int(text)):
+    if text.isdigit() and not pid_alive(int(text)):
         return f"{text}, no longer running: a process it started still holds the lock"
     return text
 
