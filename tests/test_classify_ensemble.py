@@ -143,7 +143,8 @@ def test_an_ensemble_interrupted_in_either_member_resumes_to_the_same_model(tmp_
         assert states[0]["ensemble"]["member"] == (0 if stop_at == 2 else 1)
         if stop_at == 5:  # also a crash right after the rnn member finished: the one checkpoint with no loop
             states.append(next(st for st in saved_state["all"] if "task" not in st))
-            assert states[1]["ensemble"]["member"] == 1 and len(states[1]["ensemble"]["done"]) == 1
+            assert states[1]["ensemble"]["member"] == 1 and states[1]["ensemble"]["done"][1] is None
+            assert states[1]["ensemble"]["done"][0]["status"] == "finished"
         for state in states:
             resumed = fit(train, valid, opts, resume_state=state)
             for a, b in zip(resumed.model.state_dict().values(), whole.model.state_dict().values()):
@@ -249,7 +250,7 @@ def test_side_by_side_on_two_threads_trains_the_one_thread_models(tmp_path):
     untimed = [[{k: v for k, v in r.items() if k != "seconds"} for r in t.history] for t in (one, two)]
     assert untimed[0] == untimed[1] and abs(one.best_valid_accuracy - two.best_valid_accuracy) < 1e-9
     state = saved_state["last"]
-    assert state["ensemble"] == {"member": 0, "done": []}
+    assert state["ensemble"] == {"member": 0, "done": [None, None]}
     resumed = fit(train, valid, opts, resume_state=state)
     for a, b in zip(one.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)

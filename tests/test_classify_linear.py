@@ -140,7 +140,8 @@ def test_a_stop_inside_the_linear_member_resumes_to_the_same_ensemble():
     saved = {}
     with pytest.raises(Interrupted):  # 4 batches an epoch: 12 for the rnn, 12 for the cnn, then one per c
         fit(train, valid, opts, hooks=Hooks(save_checkpoint=lambda st: saved.update(last=st), stop=StopAfter(26)))
-    assert saved["last"]["ensemble"]["member"] == 2 and len(saved["last"]["ensemble"]["done"]) == 2
+    done = saved["last"]["ensemble"]["done"]
+    assert saved["last"]["ensemble"]["member"] == 2 and [d is not None for d in done] == [True, True, False]
     resumed = fit(train, valid, opts, resume_state=saved["last"])
     for a, b in zip(resumed.model.state_dict().values(), whole.model.state_dict().values()):
         assert torch.equal(a, b)
@@ -188,3 +189,48 @@ def test_max_time_shares_of_the_three_members():
     assert [member_options(opts, i, [1, 2]).max_time for i in (1, 2)] == pytest.approx([57.27, 63.0], abs=0.01)
     assert member_options(opts, 0, [0]).max_time == 63.0
 
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_resume_continues_a_member_its_time_share_stopped(monkeypatch, threads):
+    """--max-time stops the members at their shares; a resume trains each on from its loop
+    state, as `--resume` continues a single model: the rnn member ends as the `--arch rnn`
+    model stopped at the same moment and resumed. On 2 threads the members train side by
+    side, and the child's hand their loop states over too."""
+    import time as real_time
+    import types
+
+    from seqtool.training import loop as loop_module
+
+    train, valid = separable(32), separable(8, seed=2)
+    clock = {"now": 0.0}
+
+    def monotonic():  # each look at the clock is a second later
+        clock["now"] += 1.0
+        return clock["now"]
+
+    def limited(opts, saved):
+        clock["now"] = 0.0
+        with monkeypatch.context() as m:
+            m.setattr(loop_module, "time", types.SimpleNamespace(
+                monotonic=monotonic, perf_counter=real_time.perf_counter, process_time=real_time.process_time))
+            return fit(train, valid, opts, started=0.0, hooks=Hooks(save_checkpoint=lambda st: saved.update(last=st)))
+
+    saved = {}
+    torch.set_num_threads(threads)
+    try:
+        stopped_run = limited(TrainOptions(max_time=8.0, epochs=3, patience=3, **TINY), saved)
+    finally:
+        torch.set_num_threads(1)
+    assert [m.status for m in stopped_run.members] == ["time-limit"] * 3 and not saved["last"]["finished"]
+    assert saved["last"]["ensemble"]["member"] == 3 and all("state" in d for d in saved["last"]["ensemble"]["done"])
+    resumed = fit(train, valid, TrainOptions(epochs=3, patience=3, **TINY), resume_state=saved["last"])
+    for before, after in zip(stopped_run.members, resumed.members):
+        assert after.status != "time-limit" and len(after.history) > len(before.history)
+    if threads == 1:  # the rnn first, at its share of the budget: 8 / 2.1
+        alone = {}
+        limited(TrainOptions(arch="rnn", max_time=8.0 / 2.1, epochs=3, patience=3, **TINY), alone)
+        rnn = fit(train, valid, TrainOptions(arch="rnn", epochs=3, patience=3, **TINY), resume_state=alone["last"])
+        for a, b in zip(resumed.model.members[0].state_dict().values(),
+                        rnn.model.state_dict().values()):
+            assert torch.equal(a, b)

@@ -77,11 +77,16 @@ def test_kill_classify_train_then_resume(tmp_path, env, seqtool_home):
     # one-epoch run's: one more run is killed once it has written a checkpoint of its own.
     _kill_after_a_checkpoint([*base, "--epochs", "500"], env, checkpoints / "checkpoint.pt")
     check()
-    # The last killed run resumes from its checkpoint and finishes one more epoch.
+    # The last killed run resumes from its checkpoint (inside the default ensemble's rnn member,
+    # which 500 epochs of patience keep training) and finishes one more epoch, then the other
+    # members and the refit, whose checkpoint carries the early-stopping phase's records.
     reached = int(load_checkpoint(checkpoints)["epoch"])
     done = run_seqtool([*base, "--epochs", str(reached + 1), "--resume"], env)
     assert done.returncode == 0, done.stderr
-    assert int(load_checkpoint(checkpoints)["epoch"]) == reached + 1
+    final = load_checkpoint(checkpoints)
+    assert final["finished"] and all(final["ensemble"]["done"])
+    early = final["early_stop"]["history"]
+    assert max(r["epoch"] for r in early if r["member"] == "rnn") == reached + 1
     check()
 
 

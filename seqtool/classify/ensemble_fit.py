@@ -12,7 +12,8 @@ tests can check it bit for bit. The lifecycle stays the shared loop's, member by
 - the model is offered for publishing only once every member exists (the last member's
   offers carry the finished ones), never a member alone;
 - with --max-time each member stops at its share of the budget (the rnn and the cnn even
-  shares, the linear model, a few solves, a small one), so the later ones get theirs;
+  shares, the linear model, a few solves, a small one), so the later ones get theirs; such a
+  member's summary keeps its loop state, and a resume trains it on from there;
 - the refit trains each member for its own best epoch count (TrainOptions.member_epochs).
 
 Side by side: with 2 or more torch threads on a CPU (one process, not torchrun), a member
@@ -43,6 +44,7 @@ from typing import Callable
 
 from ..core.errors import ModelError
 from ..core.tensors import load_tensors, save_tensors
+from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.loop import Publication
 from ..training.report import notice
 from ..training.runtime import Distributed
@@ -75,42 +77,71 @@ def member_options(opts: TrainOptions, i: int, group: list[int] | None = None) -
 
 def fit_ensemble(train: Dataset, valid: Dataset | None, opts: TrainOptions, fit: Callable, *, hooks: Hooks,
                  resume_state: dict | None, dist: Distributed, device: str, report, started: float | None) -> Trained:
-    """`fit` (classify.train.fit) trains each member; the other arguments are fit's own."""
+    """`fit` (classify.train.fit) trains each member; the other arguments are fit's own.
+
+    A resume restores the finished members, continues the one whose loop the checkpoint
+    holds, and also continues each member that stopped at its --max-time share (its summary
+    keeps its loop state), as `--resume` continues a single model."""
     started = time.monotonic() if started is None else started
     names = member_names(opts.arch)
     position = (resume_state or {}).get("ensemble") or {"member": 0, "done": []}
-    if not position["done"] and side_by_side_possible(dist, device):
+    if not any(position["done"]) and side_by_side_possible(dist, device):
         return _fit_side_by_side(train, valid, opts, fit, hooks=hooks, resume_state=resume_state, dist=dist,
                                  device=device, report=report, started=started)
-    done = [_restore(train, member_options(opts, i), d, device) for i, d in enumerate(position["done"])]
-    for i in range(len(done), len(names)):
+    # one summary per member, None for those not trained yet (older checkpoints list a prefix)
+    summaries = list(position["done"]) + [None] * (len(names) - len(position["done"]))
+    members: list[Trained] = []
+    last_fitted = None
+    for i, summary in enumerate(summaries):
+        if summary is not None and not _continues(summary):
+            members.append(_restore(train, member_options(opts, i), summary, device))
+            continue
+        if summary is not None:  # stopped at its time share: its loop goes on
+            state = summary["state"]
+        else:  # a checkpoint written inside member i's loop resumes it; any other starts it afresh
+            state = resume_state if position["member"] == i and resume_state and "task" in resume_state else None
+        summaries[i] = None  # while its loop runs, its checkpoints are the member's position
         publish = None
         if hooks.publish is not None and i == len(names) - 1:
-            publish = partial(_publish_ensemble, hooks.publish, list(done), valid, device)
-        member_hooks = _member_hooks(hooks, i, [_summary(t) for t in done], publish)
-        # a checkpoint written inside member i's loop resumes it; any other starts it afresh
-        state = resume_state if position["member"] == i and resume_state and "task" in resume_state else None
+            publish = partial(_publish_ensemble, hooks.publish, list(members), valid, device)
+        latest: dict = {}
+        member_hooks = _member_hooks(hooks, i, list(summaries), publish, latest)
         if report is not None and dist.is_main:
             notice(f"{opts.arch}: member {i + 1} of {len(names)}, --arch {names[i]}"
-                   + (" (refit)" if valid is None else ""))
-        done.append(fit(train, valid, member_options(opts, i), hooks=member_hooks, resume_state=state, dist=dist,
-                        device=device, report=report, started=started, member=names[i]))
-        if i + 1 < len(names) and hooks.save_checkpoint is not None and dist.is_main:
-            # between members: a crash here resumes with the next member, not by retraining this one
-            hooks.save_checkpoint({"ensemble": {"member": i + 1, "done": [_summary(t) for t in done]}})
-    trained = assemble(done, valid, device)
-    if len(position["done"]) == len(names) and dist.is_main:  # all restored: no loop offered it
+                   + (" (refit)" if valid is None else "") + (" (continued)" if summary is not None else ""))
+        members.append(fit(train, valid, member_options(opts, i), hooks=member_hooks, resume_state=state,
+                           dist=dist, device=device, report=report, started=started, member=names[i]))
+        summaries[i] = _summary(members[i], latest.get("state"))
+        last_fitted = i
+        if hooks.save_checkpoint is not None and dist.is_main:
+            # after each member: a crash here resumes with the next, not by retraining this one
+            hooks.save_checkpoint({"ensemble": {"member": i + 1, "done": list(summaries)},
+                                   "finished": _all_finished(summaries)})
+    trained = assemble(members, valid, device)
+    if last_fitted != len(names) - 1 and dist.is_main:  # the last member's loop did not run: nothing offered it
         _offer(hooks, trained, valid)
     return trained
 
 
-def _member_hooks(hooks: Hooks, i: int, finished: list[dict], publish: Callable | None) -> Hooks:
-    """Member i's hooks: its checkpoints carry the ensemble's position (the finished members'
-    summaries); `publish` offers the whole ensemble, or None: the member is never offered alone."""
+def _continues(summary: dict) -> bool:
+    """A finished member that a resume trains on: stopped by --max-time, its loop state kept."""
+    return summary.get("status") == "time-limit" and summary.get("state") is not None
+
+
+def _all_finished(summaries: list) -> bool:
+    """Every member trained, none left for a resume to continue."""
+    return all(x is not None and not _continues(x) for x in summaries)
+
+
+def _member_hooks(hooks: Hooks, i: int, finished: list, publish: Callable | None, latest: dict) -> Hooks:
+    """Member i's hooks: its checkpoints carry the ensemble's position (the other members'
+    summaries, None for member i and those not trained) and are kept in `latest["state"]`;
+    `publish` offers the whole ensemble, or None: the member is never offered alone."""
     if hooks.save_checkpoint is None:
         return replace(hooks, publish=publish)
 
     def save(state: dict) -> None:
+        latest["state"] = state
         hooks.save_checkpoint({**state, "ensemble": {"member": i, "done": finished}})
 
     return replace(hooks, save_checkpoint=save, publish=publish)
@@ -141,7 +172,8 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
         _train_in_child(folder, parent, half, later, train, valid, opts, fit, dist, device, started)  # no return
     try:
         torch.set_num_threads(half)
-        member_hooks = _member_hooks(hooks, 0, [], None)
+        latest: dict = {}
+        member_hooks = _member_hooks(hooks, 0, [None] * len(names), None, latest)
         state = resume_state if resume_state and "task" in resume_state else None
         if report is not None:
             notice(f"{opts.arch}: the members side by side, {half} thread(s) each: --arch {names[0]} here, "
@@ -153,7 +185,8 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
         if status != 0:
             raise ModelError(f"{opts.arch}: the process training the other members failed (wait status {status}); "
                              f"its error is above; --threads 1 trains the members one after the other")
-        rest = [_read_member(folder, i, train, member_options(opts, i, later), device) for i in later]
+        read = [_read_member(folder, i, train, member_options(opts, i, later), device) for i in later]
+        rest = [member for member, _ in read]
     finally:
         if child is not None:  # Ctrl-C, SIGTERM or an error here: the child's work is lost with the run
             with contextlib.suppress(OSError):
@@ -169,8 +202,10 @@ def _fit_side_by_side(train: Dataset, valid: Dataset | None, opts: TrainOptions,
     members = [first, *rest]
     trained = assemble(members, valid, device)
     if hooks.save_checkpoint is not None:  # every member: a resume only assembles them
-        hooks.save_checkpoint({"ensemble": {"member": len(names), "done": [_summary(m) for m in members]},
-                               "finished": trained.status != "time-limit"})
+        # a member --max-time stopped keeps its loop state: a resume trains it on
+        summaries = [_summary(first, latest.get("state"))] + [_summary(m, state) for m, state in read]
+        hooks.save_checkpoint({"ensemble": {"member": len(names), "done": summaries},
+                               "finished": _all_finished(summaries)})
     _offer(hooks, trained, valid)
     return trained
 
@@ -215,10 +250,15 @@ def _train_in_child(folder: Path, parent: int, threads: int, members: list[int],
         torch.set_num_threads(threads)
         names = member_names(opts.arch)
         for i in members:
+            latest: dict = {}
+            keep = Hooks(save_checkpoint=partial(latest.__setitem__, "state"))  # the last loop state, in memory
             trained = fit(train, valid, member_options(opts, i, members), dist=dist, device=device,
-                          started=started, member=names[i])
+                          started=started, member=names[i], hooks=keep)
             save_tensors({k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()},
                          folder / f"member{i}.safetensors")
+            if trained.status == "time-limit" and "state" in latest:  # for a resume to train it on
+                (folder / f"member{i}-loop").mkdir()
+                save_checkpoint(folder / f"member{i}-loop", latest["state"])
             summary = {k: v for k, v in _summary(trained).items() if k != "weights"}
             (folder / f"member{i}.json").write_text(json.dumps(summary), encoding="utf-8")
         code = 0
@@ -229,10 +269,12 @@ def _train_in_child(folder: Path, parent: int, threads: int, members: list[int],
         os._exit(code)  # no atexit handlers, no flush of the parent's buffered output
 
 
-def _read_member(folder: Path, i: int, train: Dataset, opts: TrainOptions, device: str) -> Trained:
+def _read_member(folder: Path, i: int, train: Dataset, opts: TrainOptions, device: str) -> tuple[Trained, dict | None]:
+    """Member i as the child wrote it, and its loop state if --max-time stopped it."""
     summary = json.loads((folder / f"member{i}.json").read_text(encoding="utf-8"))
     summary["weights"] = load_tensors(folder / f"member{i}.safetensors", origin=f"the {opts.arch} member")
-    return _restore(train, opts, summary, device)
+    loop = folder / f"member{i}-loop"
+    return _restore(train, opts, summary, device), load_checkpoint(loop) if loop.is_dir() else None
 
 
 def assemble(members: list[Trained], valid: Dataset | None, device: str) -> Trained:
@@ -261,10 +303,14 @@ def _publish_ensemble(publish: Callable, finished: list[Trained], valid: Dataset
     return publish(assemble(finished + [trained], valid, device), offer)
 
 
-def _summary(trained: Trained) -> dict:
-    return {"weights": trained.model.state_dict(), "history": trained.history, "best_epoch": trained.best_epoch,
-            "best_valid_accuracy": trained.best_valid_accuracy, "status": trained.status,
-            "embedding_coverage": trained.embedding_coverage}
+def _summary(trained: Trained, loop_state: dict | None = None) -> dict:
+    """A finished member in a checkpoint; with the loop state of a member --max-time stopped."""
+    summary = {"weights": trained.model.state_dict(), "history": trained.history, "best_epoch": trained.best_epoch,
+               "best_valid_accuracy": trained.best_valid_accuracy, "status": trained.status,
+               "embedding_coverage": trained.embedding_coverage}
+    if trained.status == "time-limit" and loop_state is not None:
+        summary["state"] = {k: v for k, v in loop_state.items() if k != "ensemble"}
+    return summary
 
 
 def _restore(train: Dataset, opts: TrainOptions, summary: dict, device: str) -> Trained:
