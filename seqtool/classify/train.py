@@ -1,9 +1,9 @@
 """Training a classifier: the step (the model's building in classify/build.py, the batches and
 optimizers in classify/steps.py, the validation accuracy in classify/validation.py, what fit returns
-in classify/trained.py, rnn+cnn member by member in classify/ensemble_fit.py, the linear model's solves in
-classify/linear_train.py). The lifecycle
-(early stopping, the best weights kept, checkpoints, exact resume, Ctrl-C, DDP) is the
-shared seqtool.training.loop; ClassifierTask is the classifier's part of it.
+in classify/trained.py, an ensemble member by member in classify/ensemble_fit.py, the linear
+model's solves in classify/linear_train.py). The lifecycle (early stopping, the best weights
+kept, checkpoints, exact resume, Ctrl-C, DDP) is the shared seqtool.training.loop;
+ClassifierTask is the classifier's part of it.
 
 `fit` is the library core (it writes nothing itself; checkpoints and models go
 through its hooks); `seqtool.classify.api.train_model` wraps it with the model store.
