@@ -382,3 +382,24 @@ def test_batch_line_limit_is_the_plain_mode_one(cli, tmp_path, monkeypatch):
     batch = cli("summarize", big.parent, "--out-dir", tmp_path / "o")
     assert plain.exit_code == batch.exit_code == 1
     assert "line 1 is longer than" in plain.stderr and "line 1 is longer than" in batch.stderr
+
+
+@pytest.mark.parametrize("given, expected", [(None, 1), ("2", 2)])
+def test_the_cli_gives_summarize_one_blas_thread_unless_the_user_sets_it(inbox, tmp_path, given, expected):
+    """Per document the matrices are tens of rows: BLAS threads would only spin (issue 22)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = ("import atexit, runpy, sys, threadpoolctl\n"
+            "atexit.register(lambda: print('BLAS', sorted({p['num_threads'] for p in "
+            "threadpoolctl.threadpool_info() if p['user_api'] == 'blas'}), file=sys.stderr))\n"
+            f"sys.argv = ['seqtool', 'summarize', {str(inbox)!r}, '--out-dir', {str(tmp_path / 'out')!r}]\n"
+            "runpy.run_module('seqtool', run_name='__main__', alter_sys=True)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = given
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"BLAS {[expected]}"
+    assert (tmp_path / "out" / "a.txt").exists()
