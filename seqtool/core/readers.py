@@ -112,13 +112,16 @@ def _read_small_file(source: Source, encoding: str, errors: str, max_line_bytes:
         if not stat.S_ISREG(os.stat(source.path).st_mode):
             return None
         with open(source.path, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
                 return None  # pragma: no cover - replaced by a special file between stat and open
-            data = fh.read(SMALL_FILE_BYTES + 1)
+            # Its size, plus one byte to see growth: no 1 MB buffer made and shrunk per file
+            # (buffered: a short read of the raw file is retried, never taken for the end).
+            size = min(info.st_size, SMALL_FILE_BYTES)
+            data = fh.read(size + 1)
     except (OSError, LookupError):
         return None
-    if len(data) > min(SMALL_FILE_BYTES, max_line_bytes or MAX_LINE_BYTES) or data[:2] == GZIP_MAGIC \
-            or b"\x00" in data:
+    if len(data) > min(size, max_line_bytes or MAX_LINE_BYTES) or data[:2] == GZIP_MAGIC or b"\x00" in data:
         return None
     try:
         text = data.decode(encoding, errors)
