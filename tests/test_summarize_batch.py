@@ -403,3 +403,17 @@ def test_the_cli_gives_summarize_one_blas_thread_unless_the_user_sets_it(inbox, 
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == f"BLAS {[expected]}"
     assert (tmp_path / "out" / "a.txt").exists()
+
+
+def _blas_threads(_item):
+    from threadpoolctl import threadpool_info
+
+    return sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+
+
+def test_each_worker_of_a_library_batch_runs_one_blas_thread():
+    """The workers fork with the parent's BLAS loaded (here, pytest's default count)."""
+    pytest.importorskip("threadpoolctl")
+    from seqtool.summarize.parallel import ordered_map
+
+    assert list(ordered_map(_blas_threads, range(4), jobs=2, state={}, chunk=1)) == [[1]] * 4

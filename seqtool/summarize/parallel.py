@@ -18,6 +18,7 @@ def _init_worker(state: dict, parent: int) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _init(state)
+    _one_blas_thread()
 
 
 def _init(state: dict) -> None:
@@ -26,6 +27,16 @@ def _init(state: dict) -> None:
     # Each worker is one core's worth of work; BLAS threads would only fight each other.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def _one_blas_thread() -> None:
+    """A forked worker's BLAS, already loaded with the parent's thread count (the CLI starts it
+    with one; a library caller may not have): one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; BLAS then keeps its own count
+        return
+    threadpool_limits(1, user_api="blas")
 
 
 def worker_state() -> dict:
