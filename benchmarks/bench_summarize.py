@@ -400,19 +400,21 @@ def batch_vs_sumy(rounds: int) -> dict:
     n = len(load(None))
     wall, cpu, peers = [], [], {name: [] for name, _, _ in BATCH_PEERS}
     outputs = Path(tempfile.mkdtemp(prefix="bench-summarize-rounds-"))  # removed after the last round
-    for _ in range(rounds):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        b = batch_run(1, outputs)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if b["exit_code"] != 0 or b["summaries_written"] != n:
-            raise SystemExit(f"batch failed: {b}")
-        wall.append(b["seconds"])
-        cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-        for name in peers:
-            out = subprocess.run([sys.executable, __file__, "--speed-worker", name], capture_output=True,
-                                 text=True, check=True)
-            peers[name].append(json.loads(out.stdout.splitlines()[-1])["cpu_seconds"])
-    shutil.rmtree(outputs, ignore_errors=True)
+    try:
+        for _ in range(rounds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            b = batch_run(1, outputs)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if b["exit_code"] != 0 or b["summaries_written"] != n:
+                raise SystemExit(f"batch failed: {b}")
+            wall.append(b["seconds"])
+            cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+            for name in peers:
+                out = subprocess.run([sys.executable, __file__, "--speed-worker", name], capture_output=True,
+                                     text=True, check=True)
+                peers[name].append(json.loads(out.stdout.splitlines()[-1])["cpu_seconds"])
+    finally:
+        shutil.rmtree(outputs, ignore_errors=True)
     ours_wall, ours_cpu = n / min(wall), n / min(cpu)
     report = {"articles": n, "seqtool_batch_wall_s": min(wall), "seqtool_batch_cpu_s": min(cpu),
               "seqtool_docs_per_s_wall": ours_wall, "seqtool_docs_per_s_cpu": ours_cpu,
